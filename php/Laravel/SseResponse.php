@@ -1,0 +1,115 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Sse\Laravel;
+
+use Illuminate\Container\Container;
+use Illuminate\Contracts\Debug\ExceptionHandler;
+use Sse\SseEmitter;
+use Sse\Support\StreamBody;
+use Symfony\Component\HttpFoundation\StreamedResponse;
+
+/**
+ * A Server-Sent Events response for Laravel (and any Symfony HttpFoundation app):
+ *
+ * ```php
+ * return response()->sse(function (SseEmitter $sse) {
+ *     foreach (Order::cursor() as $order) {
+ *         yield ['event' => 'order', 'data' => $order, 'id' => $order->id];
+ *     }
+ * }, ['retry' => 2000]);
+ * ```
+ *
+ * The SSE headers are set on the response object too, so middleware sees and may adjust them;
+ * the headers are then sent by Symfony and the emitter adds what the stream needs. The body is
+ * served by Sse\SseEmitter: every event bypasses PHP's and the server's buffers.
+ *
+ * An exception thrown by the stream callback is reported through Laravel's exception handler
+ * and is never written to the client (an error page cannot follow a 200 event stream, and its
+ * text may hold secrets); the stream is closed cleanly, so the client sees an ordinary end.
+ */
+class SseResponse extends StreamedResponse
+{
+    /** What SseEmitter sends by default; the caller's headers win. */
+    public const DEFAULT_HEADERS = [
+        'Content-Type' => 'text/event-stream; charset=utf-8',
+        'Cache-Control' => 'no-cache',
+        'X-Accel-Buffering' => 'no',
+    ];
+
+    /** @var callable(SseEmitter): mixed */
+    private $stream;
+    private ?SseEmitter $emitter = null;
+
+    /**
+     * @param callable(SseEmitter): mixed $stream may send, arm timers, or return a Generator
+     * @param array<string, mixed> $options SseEmitter options (retry, heartbeat, maxDuration, cors, status, ...)
+     * @param array<string, string> $headers extra or replacing response headers
+     */
+    public function __construct(callable $stream, private array $options = [], array $headers = [])
+    {
+        $this->stream = $stream;
+        parent::__construct(fn () => $this->serve(), (int) ($options['status'] ?? 200), self::DEFAULT_HEADERS);
+        if (isset($options['cors'])) {
+            $this->headers->set('Access-Control-Allow-Origin', (string) $options['cors']);
+        }
+        foreach ($options['headers'] ?? [] as $name => $value) {
+            $this->headers->set($name, $value);
+        }
+        foreach ($headers as $name => $value) {
+            $this->headers->set($name, $value);
+        }
+    }
+
+    /** The emitter serving this response, once sendContent() has started it. */
+    public function emitter(): ?SseEmitter
+    {
+        return $this->emitter;
+    }
+
+    private function serve(): void
+    {
+        $sse = $this->emitter = new SseEmitter(['headers' => $this->emitterHeaders()] + $this->options);
+        try {
+            StreamBody::serve($this->stream, $sse);
+        } catch (\Throwable $e) {
+            $this->report($e);
+        } finally {
+            if (!$sse->isClosed()) {
+                $sse->close();
+            }
+        }
+    }
+
+    /**
+     * The headers as they stand now that middleware has run, minus the ones Symfony sends
+     * itself (cookies, the date): the emitter sets them again when it starts the stream.
+     *
+     * @return array<string, string>
+     */
+    private function emitterHeaders(): array
+    {
+        $headers = [];
+        foreach ($this->headers->allPreserveCaseWithoutCookies() as $name => $values) {
+            if (strcasecmp($name, 'Date') !== 0) {
+                $headers[$name] = implode(', ', $values);
+            }
+        }
+        return $headers;
+    }
+
+    private function report(\Throwable $e): void
+    {
+        $container = Container::getInstance();
+        if (!$container->bound(ExceptionHandler::class)) {
+            throw $e;
+        }
+        try {
+            $container->make(ExceptionHandler::class)->report($e);
+        } catch (\Throwable) {
+            // The stream must still end cleanly; a failing reporter has nobody else to tell.
+            error_log('sse: could not report ' . get_class($e) . ': ' . $e->getMessage());
+        }
+    }
+}
