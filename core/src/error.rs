@@ -1,0 +1,78 @@
+//! The one error type of the project. The extension turns each variant into exactly one PHP
+//! exception class (see `src/error.rs` there); messages are written for the PHP developer who
+//! will read them: they name the field or option and say what is wrong and where.
+
+use std::fmt;
+
+/// A field of an event, as named in the wire format and in `Sse\ServerSentEvents`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    Event,
+    Data,
+    Id,
+    Retry,
+    Comment,
+}
+
+impl Field {
+    pub const ALL: [Field; 5] = [Field::Event, Field::Data, Field::Id, Field::Retry, Field::Comment];
+
+    /// The key of the field in a `ServerSentEvents` array and in the wire format.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Event => "event",
+            Field::Data => "data",
+            Field::Id => "id",
+            Field::Retry => "retry",
+            Field::Comment => "comment",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// An event field that cannot be framed safely (becomes `Sse\InvalidEventException`).
+    InvalidEvent { field: Field, reason: String },
+    /// A key that is not an event field (typos must not vanish; becomes `Sse\InvalidEventException`).
+    UnknownField { key: String },
+    /// A bad key or value in an options array (becomes `\InvalidArgumentException`).
+    InvalidOption { option: String, reason: String },
+    /// A call that is not allowed in the current state (becomes `Sse\SseException`).
+    Misuse(String),
+    /// User code called from the stream (a callback, `jsonSerialize()`) threw: its exception is
+    /// already on its way and is passed on unchanged.
+    Thrown,
+}
+
+impl Error {
+    pub fn invalid_event(field: Field, reason: impl Into<String>) -> Self {
+        Error::InvalidEvent { field, reason: reason.into() }
+    }
+
+    pub fn invalid_option(option: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::InvalidOption { option: option.into(), reason: reason.into() }
+    }
+
+    pub fn misuse(message: impl Into<String>) -> Self {
+        Error::Misuse(message.into())
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidEvent { field, reason } => write!(f, "Invalid event field \"{}\": {}", field.name(), reason),
+            Error::InvalidOption { option, reason } => write!(f, "Invalid option \"{option}\": {reason}"),
+            Error::UnknownField { key } => write!(
+                f,
+                "Unknown event field \"{key}\"; the fields are event, data, id, retry and comment ('' is another name for comment)"
+            ),
+            Error::Misuse(message) => f.write_str(message),
+            Error::Thrown => f.write_str("user code threw an exception"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,1 @@
+//! `Sse\SseEmitter` (placeholder until the emitter lands).

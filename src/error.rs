@@ -1,0 +1,35 @@
+//! The one place where the project's error type becomes a PHP exception.
+
+use crate::ffi::{exception_class, ExceptionClass};
+use ext_php_rs::exception::PhpException;
+pub use sse_core::Error;
+
+/// What every method of the extension returns on failure. A newtype because both the error
+/// and `PhpException` are foreign to this crate.
+#[derive(Debug)]
+pub struct Failure(pub Error);
+
+pub type Result<T> = std::result::Result<T, Failure>;
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Failure(error)
+    }
+}
+
+impl From<Failure> for PhpException {
+    fn from(Failure(error): Failure) -> Self {
+        let class = match &error {
+            Error::InvalidEvent { .. } | Error::UnknownField { .. } => ExceptionClass::InvalidEvent,
+            Error::InvalidOption { .. } => ExceptionClass::InvalidArgument,
+            // `Thrown`: PHP ignores a new exception while one is pending, so the user's own
+            // exception propagates with its class, message and trace.
+            Error::Misuse(_) | Error::Thrown => ExceptionClass::Sse,
+        };
+        let message = error.to_string();
+        match exception_class(class) {
+            Some(ce) => PhpException::new(message, 0, ce),
+            None => PhpException::from_message(message),
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! Turns PHP values into a validated [`Event`]: the `ServerSentEvents` fields array, or the
+//! value given for one field. Shared by `ServerSentEvents` and `SseEmitter::send()`.
+
+use crate::error::{Error, Result};
+use crate::ffi;
+use ext_php_rs::flags::DataType;
+use ext_php_rs::types::{ArrayKey, ZendHashTable, Zval};
+use sse_core::{Event, Field};
+
+/// Builds an event from `['event' => ..., 'data' => ..., 'id' => ..., 'retry' => ...,
+/// 'comment' => ...]` (`''` is Workerman's name for comment). Null means absent.
+pub fn from_array(fields: &ZendHashTable) -> Result<Event> {
+    let mut event = Event::new();
+    let mut comment_given = false;
+    for (key, value) in fields {
+        let value = value.dereference();
+        let field = match &key {
+            ArrayKey::Str(k) => field_named(k.as_bytes()),
+            ArrayKey::String(k) => field_named(k.as_bytes()),
+            ArrayKey::ZendString(k) => field_named(k.as_bytes()),
+            ArrayKey::Long(_) => None,
+        };
+        let Some(field) = field else {
+            return Err(Error::UnknownField { key: key.to_string() }.into());
+        };
+        if value.is_null() {
+            continue;
+        }
+        if field == Field::Comment {
+            if comment_given {
+                return Err(Error::invalid_event(Field::Comment, "given twice, as 'comment' and as ''").into());
+            }
+            comment_given = true;
+        }
+        set(&mut event, field, value)?;
+    }
+    Ok(event)
+}
+
+fn field_named(key: &[u8]) -> Option<Field> {
+    match key {
+        b"" => Some(Field::Comment),
+        _ => Field::ALL.into_iter().find(|f| f.name().as_bytes() == key),
+    }
+}
+
+/// Sets one field from a PHP value.
+pub fn set(event: &mut Event, field: Field, value: &Zval) -> Result<()> {
+    match field {
+        Field::Data => set_data(event, value),
+        Field::Retry => set_retry(event, value),
+        Field::Event => Ok(event.set_event(&text(field, value)?)?),
+        Field::Id => Ok(event.set_id(&text(field, value)?)?),
+        Field::Comment => Ok(event.set_comment(&text(field, value)?)?),
+    }
+}
+
+/// Data: strings as they are, other scalars as PHP writes them, arrays and objects as JSON.
+pub fn set_data(event: &mut Event, value: &Zval) -> Result<()> {
+    match value.get_type() {
+        DataType::String => Ok(event.set_data(bytes(value))?),
+        DataType::Array | DataType::Object(_) => {
+            if let Some(ce) = value.object().map(|o| o.get_class_name()) {
+                // An event given as data would be framed twice; say so instead.
+                if ce.as_deref().ok() == Some("Sse\\ServerSentEvents") {
+                    return Err(Error::invalid_event(
+                        Field::Data,
+                        "is a ServerSentEvents object; send it as the event itself, not as data",
+                    )
+                    .into());
+                }
+            }
+            let json = ffi::json_encode(value).map_err(json_error)?;
+            Ok(event.set_data(&json)?)
+        }
+        DataType::Long | DataType::Double | DataType::True | DataType::False => {
+            if value.double().is_some_and(|d| !d.is_finite()) {
+                return Err(Error::invalid_event(Field::Data, "is INF or NAN, which has no text form in an event").into());
+            }
+            Ok(event.set_data(&ffi::php_string(value))?)
+        }
+        other => Err(Error::invalid_event(Field::Data, format!("cannot be a {}", type_name(other))).into()),
+    }
+}
+
+fn set_retry(event: &mut Event, value: &Zval) -> Result<()> {
+    if let Some(n) = value.long() {
+        let ms = u64::try_from(n)
+            .map_err(|_| Error::invalid_event(Field::Retry, format!("must be a non-negative integer of milliseconds, got {n}")))?;
+        event.set_retry(ms);
+        return Ok(());
+    }
+    if value.is_string() {
+        return Ok(event.set_retry_text(bytes(value))?);
+    }
+    let shown = match value.double() {
+        Some(d) => d.to_string(),
+        None => type_name(value.get_type()).to_owned(),
+    };
+    Err(Error::invalid_event(Field::Retry, format!("must be a non-negative integer of milliseconds, got {shown}")).into())
+}
+
+/// The text of a single-line field: a string, or an int (ids are often numbers).
+fn text(field: Field, value: &Zval) -> Result<Vec<u8>> {
+    match value.get_type() {
+        DataType::String => Ok(bytes(value).to_vec()),
+        DataType::Long | DataType::Double => Ok(ffi::php_string(value)),
+        other => Err(Error::invalid_event(field, format!("must be a string, got {}", type_name(other))).into()),
+    }
+}
+
+fn bytes(value: &Zval) -> &[u8] {
+    value.zend_str().map_or(&[], |s| s.as_bytes())
+}
+
+fn type_name(t: DataType) -> &'static str {
+    match t {
+        DataType::Null => "null",
+        DataType::False | DataType::True | DataType::Bool => "bool",
+        DataType::Long => "int",
+        DataType::Double => "float",
+        DataType::String => "string",
+        DataType::Array => "array",
+        DataType::Object(_) => "object",
+        DataType::Resource => "resource",
+        _ => "value of another type",
+    }
+}
+
+fn json_error(code: i32) -> crate::error::Failure {
+    if code == 0 || ffi::exception_pending() {
+        return Error::Thrown.into();
+    }
+    // The JSON_ERROR_* codes, with the reasons json_last_error_msg() gives.
+    let reason = match code {
+        1 => "nests deeper than 512 levels",
+        5 => "contains malformed UTF-8",
+        6 => "contains a recursive reference",
+        7 => "contains INF or NAN, which JSON cannot encode",
+        8 => "contains a value of a type JSON cannot encode (e.g. a resource)",
+        9 => "contains a property name JSON cannot encode",
+        10 => "contains a malformed UTF-16 surrogate",
+        11 => "contains a non-backed enum, which JSON cannot encode",
+        _ => "cannot be encoded as JSON",
+    };
+    Error::invalid_event(Field::Data, format!("{reason} (json_encode error {code})")).into()
+}

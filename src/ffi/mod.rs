@@ -1,0 +1,214 @@
+//! The one Rust file that declares the C shim (`shim.c` beside it), with thin safe wrappers.
+//!
+//! The shim exists because Zend's globals (SG, PG, EG, OG, JSON_G) are macros and because a
+//! `zend_try` can only be written in C. Everything it does runs on the PHP thread.
+
+use ext_php_rs::ffi::{zend_class_entry, zend_string};
+use ext_php_rs::types::Zval;
+use std::ffi::{c_char, c_int, CStr, CString};
+
+extern "C" {
+    fn sse_register_exception_classes();
+    fn sse_sse_exception_ce() -> *mut zend_class_entry;
+    fn sse_invalid_event_exception_ce() -> *mut zend_class_entry;
+    fn sse_invalid_argument_exception_ce() -> *mut zend_class_entry;
+    fn sse_json_serializable_ce() -> *mut zend_class_entry;
+
+    fn sse_json_encode(value: *mut Zval, error_code: *mut c_int) -> *mut zend_string;
+    fn sse_to_php_string(value: *mut Zval) -> *mut zend_string;
+    fn sse_string_bytes(s: *mut zend_string, len: *mut usize) -> *const c_char;
+    fn sse_string_release(s: *mut zend_string);
+
+    fn sse_sapi_name() -> *const c_char;
+    fn sse_superglobal_entry(superglobal: *const c_char, key: *const c_char) -> *mut Zval;
+
+    fn sse_headers_sent(file: *mut *const c_char, line: *mut c_int) -> bool;
+    fn sse_set_header(line: *const c_char, len: usize, replace: bool) -> bool;
+    fn sse_set_status(code: c_int);
+    fn sse_discard_output_buffers() -> usize;
+    fn sse_output_buffer_level() -> c_int;
+    fn sse_set_ini(name: *const c_char, value: *const c_char) -> bool;
+    fn sse_write_direct(buf: *const c_char, len: usize) -> bool;
+    fn sse_write_buffered(buf: *const c_char, len: usize) -> bool;
+    fn sse_connection_aborted() -> bool;
+    fn sse_client_socket() -> c_int;
+
+    fn sse_interrupt_pending() -> bool;
+    fn sse_handle_interrupt() -> bool;
+    fn sse_exception_pending() -> bool;
+}
+
+/// Registers `Sse\SseException` and `Sse\InvalidEventException`. Module startup only.
+pub fn register_exception_classes() {
+    // SAFETY: called once from module startup, on the PHP thread, after SPL registered its classes.
+    unsafe { sse_register_exception_classes() }
+}
+
+/// The exception classes errors are thrown as.
+pub enum ExceptionClass {
+    Sse,
+    InvalidEvent,
+    InvalidArgument,
+}
+
+pub fn exception_class(which: ExceptionClass) -> Option<&'static zend_class_entry> {
+    // SAFETY: the class entries live from module startup to module shutdown; null before.
+    unsafe {
+        match which {
+            ExceptionClass::Sse => sse_sse_exception_ce().as_ref(),
+            ExceptionClass::InvalidEvent => sse_invalid_event_exception_ce().as_ref(),
+            ExceptionClass::InvalidArgument => sse_invalid_argument_exception_ce().as_ref(),
+        }
+    }
+}
+
+/// `JsonSerializable`, for `#[php(implements(...))]`.
+pub fn json_serializable_ce() -> &'static zend_class_entry {
+    // SAFETY: ext/json is part of every PHP 8 build and registers JsonSerializable at its own
+    // startup, before any shared extension starts; the entry lives until engine shutdown.
+    unsafe { &*sse_json_serializable_ce() }
+}
+
+/// Takes a `zend_string` returned by the shim: copies its bytes and releases it.
+fn take_string(s: *mut zend_string) -> Option<Vec<u8>> {
+    if s.is_null() {
+        return None;
+    }
+    let mut len = 0usize;
+    // SAFETY: `s` is a live zend_string owned by us (the shim returned a new reference).
+    let bytes = unsafe {
+        let ptr = sse_string_bytes(s, &mut len);
+        std::slice::from_raw_parts(ptr.cast::<u8>(), len).to_vec()
+    };
+    // SAFETY: releases the reference the shim gave us; `bytes` is an owned copy.
+    unsafe { sse_string_release(s) };
+    Some(bytes)
+}
+
+/// PHP's own `json_encode($value, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE)`.
+/// `Err(code)` carries the JSON_ERROR_* code (0 when jsonSerialize() threw).
+pub fn json_encode(value: &Zval) -> Result<Vec<u8>, i32> {
+    let mut code: c_int = 0;
+    // The encoder takes a mutable pointer but only reads the value (it may call
+    // jsonSerialize(), which works on its own copy).
+    let ptr = (value as *const Zval).cast_mut();
+    // SAFETY: `ptr` is a live zval for the duration of the call; PHP thread.
+    let result = unsafe { sse_json_encode(ptr, &mut code) };
+    take_string(result).ok_or(code)
+}
+
+/// `(string) $value` as PHP itself converts a scalar (precision-aware for floats).
+pub fn php_string(value: &Zval) -> Vec<u8> {
+    let ptr = (value as *const Zval).cast_mut();
+    // SAFETY: zval_get_string only reads the zval and returns a new string reference.
+    take_string(unsafe { sse_to_php_string(ptr) }).unwrap_or_default()
+}
+
+pub fn sapi_name() -> &'static str {
+    // SAFETY: sapi_module.name is a static C string set by the SAPI before any request.
+    unsafe {
+        let name = sse_sapi_name();
+        if name.is_null() {
+            return "";
+        }
+        CStr::from_ptr(name).to_str().unwrap_or("")
+    }
+}
+
+/// The bytes of `$GLOBALS[superglobal][key]` when it is a string.
+pub fn superglobal_string(superglobal: &CStr, key: &CStr) -> Option<Vec<u8>> {
+    // SAFETY: both are NUL-terminated; the returned zval belongs to the symbol table and is
+    // only read before anything else runs.
+    let entry = unsafe { sse_superglobal_entry(superglobal.as_ptr(), key.as_ptr()).as_ref()? };
+    entry.zend_str().map(|s| s.as_bytes().to_vec())
+}
+
+/// Where output started, when the headers are already sent.
+pub fn headers_sent_at() -> Option<(String, i32)> {
+    let mut file: *const c_char = std::ptr::null();
+    let mut line: c_int = 0;
+    // SAFETY: out-pointers to locals; the file name is owned by the engine for the request.
+    let sent = unsafe { sse_headers_sent(&mut file, &mut line) };
+    if !sent {
+        return None;
+    }
+    let file = if file.is_null() {
+        "unknown".to_owned()
+    } else {
+        // SAFETY: non-null, NUL-terminated engine string.
+        unsafe { CStr::from_ptr(file) }.to_string_lossy().into_owned()
+    };
+    Some((file, line))
+}
+
+/// Queues a response header (`Name: value`), replacing one of the same name or adding to it.
+pub fn set_header(line: &str, replace: bool) -> bool {
+    // SAFETY: sapi_header_op copies the line; the pointer is valid for the call.
+    unsafe { sse_set_header(line.as_ptr().cast(), line.len(), replace) }
+}
+
+pub fn set_status(code: i32) {
+    // SAFETY: plain store into SG(sapi_headers) on the PHP thread.
+    unsafe { sse_set_status(code) }
+}
+
+/// Discards every output buffer and returns the bytes they held.
+pub fn discard_output_buffers() -> usize {
+    // SAFETY: PHP thread, inside a request.
+    unsafe { sse_discard_output_buffers() }
+}
+
+pub fn output_buffer_level() -> i32 {
+    // SAFETY: reads OG(handlers) on the PHP thread.
+    unsafe { sse_output_buffer_level() }
+}
+
+/// `ini_set($name, $value)`, undone by PHP at the end of the request.
+pub fn set_ini(name: &str, value: &str) -> bool {
+    let (Ok(name), Ok(value)) = (CString::new(name), CString::new(value)) else {
+        return false;
+    };
+    // SAFETY: NUL-terminated strings valid for the call; PHP thread.
+    unsafe { sse_set_ini(name.as_ptr(), value.as_ptr()) }
+}
+
+/// Writes past all output buffers to the SAPI and flushes. False if the write bailed out.
+pub fn write_direct(bytes: &[u8]) -> bool {
+    // SAFETY: the shim wraps the write in zend_try, so no longjmp reaches this frame.
+    unsafe { sse_write_direct(bytes.as_ptr().cast(), bytes.len()) }
+}
+
+/// Writes through PHP's output layer (captured by ob_start()). False if it bailed out.
+pub fn write_buffered(bytes: &[u8]) -> bool {
+    // SAFETY: as above, zend_try in the shim.
+    unsafe { sse_write_buffered(bytes.as_ptr().cast(), bytes.len()) }
+}
+
+pub fn connection_aborted() -> bool {
+    // SAFETY: reads PG(connection_status).
+    unsafe { sse_connection_aborted() }
+}
+
+/// The verified socket to the client or web server, when the SAPI exposes one.
+pub fn client_socket() -> Option<i32> {
+    // SAFETY: the shim checks the fd is a connected stream socket before returning it.
+    let fd = unsafe { sse_client_socket() };
+    (fd >= 0).then_some(fd)
+}
+
+pub fn interrupt_pending() -> bool {
+    // SAFETY: atomic load of EG(vm_interrupt).
+    unsafe { sse_interrupt_pending() }
+}
+
+/// Runs pending signal handlers or the time limit. True when that bailed out: the caller
+/// must drop its state, then continue the bailout with `ext_php_rs::zend::bailout()`.
+pub fn handle_interrupt() -> bool {
+    // SAFETY: the shim runs the interrupt inside zend_try.
+    unsafe { sse_handle_interrupt() }
+}
+
+pub fn exception_pending() -> bool {
+    // SAFETY: reads EG(exception).
+    unsafe { sse_exception_pending() }
+}

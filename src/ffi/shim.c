@@ -1,0 +1,217 @@
+/*
+ * The C side of ext-sse: one-line wrappers around Zend macros and engine internals that Rust
+ * cannot reach (SG, PG, EG, OG, JSON_G, zend_try). Every symbol starts with `sse_`.
+ *
+ * Nothing here may longjmp into Rust: every call that can bail out (a write to a gone client,
+ * an execution timeout) runs inside zend_try and reports the bailout as a return value, so the
+ * Rust caller can drop its state first and then continue the bailout itself.
+ */
+#include <php.h>
+#include <SAPI.h>
+#include <main/php_output.h>
+#include <main/php_main.h>
+#include <ext/json/php_json.h>
+#include <ext/spl/spl_exceptions.h>
+#include <zend_exceptions.h>
+#include <zend_smart_str.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+/* ---- exception classes --------------------------------------------------------------- */
+
+static zend_class_entry *sse_ce_sse_exception;
+static zend_class_entry *sse_ce_invalid_event_exception;
+
+/* Registered with the engine's own builder so that they inherit Exception::__construct
+ * (a Rust-defined class always gets a Rust constructor, which `new X('msg')` cannot use). */
+void sse_register_exception_classes(void)
+{
+	zend_class_entry ce;
+	INIT_CLASS_ENTRY(ce, "Sse\\SseException", NULL);
+	sse_ce_sse_exception = zend_register_internal_class_ex(&ce, spl_ce_RuntimeException);
+	INIT_CLASS_ENTRY(ce, "Sse\\InvalidEventException", NULL);
+	sse_ce_invalid_event_exception = zend_register_internal_class_ex(&ce, spl_ce_InvalidArgumentException);
+}
+
+zend_class_entry *sse_sse_exception_ce(void) { return sse_ce_sse_exception; }
+zend_class_entry *sse_invalid_event_exception_ce(void) { return sse_ce_invalid_event_exception; }
+zend_class_entry *sse_invalid_argument_exception_ce(void) { return spl_ce_InvalidArgumentException; }
+
+/* ---- values ---------------------------------------------------------------------------- */
+
+/* json_encode($value, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE) without changing what
+ * json_last_error() reports to the user. NULL on failure, with the JSON_ERROR_* code set (0 when
+ * an exception thrown by jsonSerialize() is pending instead). */
+zend_string *sse_json_encode(zval *value, int *error_code)
+{
+	smart_str buf = {0};
+	php_json_error_code saved = JSON_G(error_code);
+	zend_result result = php_json_encode_ex(&buf, value,
+		PHP_JSON_UNESCAPED_SLASHES | PHP_JSON_UNESCAPED_UNICODE, PHP_JSON_PARSER_DEFAULT_DEPTH);
+	*error_code = JSON_G(error_code);
+	JSON_G(error_code) = saved;
+	if (result == FAILURE || *error_code != PHP_JSON_ERROR_NONE) {
+		smart_str_free(&buf);
+		return NULL;
+	}
+	smart_str_0(&buf);
+	return buf.s ? buf.s : ZSTR_EMPTY_ALLOC();
+}
+
+/* The string PHP itself makes of a scalar: (string) $value, e.g. 0.1 + 0.2 gives "0.3". */
+zend_string *sse_to_php_string(zval *value) { return zval_get_string(value); }
+
+const char *sse_string_bytes(zend_string *s, size_t *len) { *len = ZSTR_LEN(s); return ZSTR_VAL(s); }
+void sse_string_release(zend_string *s) { zend_string_release(s); }
+
+/* ---- request ------------------------------------------------------------------------- */
+
+const char *sse_sapi_name(void) { return sapi_module.name; }
+
+/* A superglobal entry as the script sees it now ($_SERVER is armed first: with
+ * auto_globals_jit it does not exist until something asks for it). */
+zval *sse_superglobal_entry(const char *superglobal, const char *key)
+{
+	zend_string *name = zend_string_init(superglobal, strlen(superglobal), 0);
+	zend_is_auto_global(name);
+	zval *array = zend_hash_find(&EG(symbol_table), name);
+	zend_string_release(name);
+	if (!array) return NULL;
+	ZVAL_DEREF(array);
+	if (Z_TYPE_P(array) != IS_ARRAY) return NULL;
+	zval *entry = zend_hash_str_find(Z_ARRVAL_P(array), key, strlen(key));
+	if (entry) ZVAL_DEREF(entry);
+	return entry;
+}
+
+/* ---- headers and output ---------------------------------------------------------------- */
+
+bool sse_headers_sent(const char **file, int *line)
+{
+	if (!SG(headers_sent)) return false;
+	*file = php_output_get_start_filename();
+	*line = php_output_get_start_lineno();
+	return true;
+}
+
+bool sse_set_header(const char *line, size_t len, bool replace)
+{
+	sapi_header_line ctr = {0};
+	ctr.line = line;
+	ctr.line_len = len;
+	return sapi_header_op(replace ? SAPI_HEADER_REPLACE : SAPI_HEADER_ADD, &ctr) == SUCCESS;
+}
+
+void sse_set_status(int code) { SG(sapi_headers).http_response_code = code; }
+
+/* Discards every output buffer, including ones that cannot be removed from PHP code (the zlib
+ * handler), and returns how many bytes they held. */
+size_t sse_discard_output_buffers(void)
+{
+	size_t held = 0;
+	int count = zend_stack_count(&OG(handlers));
+	php_output_handler **handlers = (php_output_handler **) zend_stack_base(&OG(handlers));
+	for (int i = 0; i < count; i++) {
+		held += handlers[i]->buffer.used;
+	}
+	php_output_discard_all();
+	return held;
+}
+
+int sse_output_buffer_level(void) { return php_output_get_level(); }
+
+/* An ini change that PHP undoes at the end of the request, as ini_set() would. */
+bool sse_set_ini(const char *name, const char *value)
+{
+	zend_string *key = zend_string_init(name, strlen(name), 0);
+	zend_result result = zend_alter_ini_entry_chars(key, value, strlen(value), PHP_INI_USER, PHP_INI_STAGE_RUNTIME);
+	zend_string_release(key);
+	return result == SUCCESS;
+}
+
+/* Sends the headers if needed, writes past every output buffer straight to the SAPI and
+ * flushes the SAPI (one write to the web server per call on php-fpm). False when the write
+ * bailed out; the caller then treats the client as gone. */
+bool sse_write_direct(const char *buf, size_t len)
+{
+	volatile bool ok = true;
+	zend_try {
+		sapi_send_headers();
+		php_output_write_unbuffered(buf, len);
+		sapi_flush();
+	} zend_catch {
+		ok = false;
+	} zend_end_try();
+	return ok;
+}
+
+/* Writes through PHP's output layer, so that ob_start() captures it (CLI, tests). */
+bool sse_write_buffered(const char *buf, size_t len)
+{
+	volatile bool ok = true;
+	zend_try {
+		php_output_write(buf, len);
+	} zend_catch {
+		ok = false;
+	} zend_end_try();
+	return ok;
+}
+
+bool sse_connection_aborted(void) { return (PG(connection_status) & PHP_CONNECTION_ABORTED) != 0; }
+
+/* ---- the client's socket (disconnects without a write) ---------------------------------- */
+
+/* The socket to the web server (php-fpm, php-cgi: the FastCGI request keeps it as its third
+ * int, a layout unchanged since PHP 7.0) or to the browser (cli-server: right after the server
+ * pointer). -1 when unknown, or when what is found there is not a connected stream socket. */
+int sse_client_socket(void)
+{
+	void *context = SG(server_context);
+	const char *name = sapi_module.name;
+	int fd;
+	if (!context || !name) return -1;
+	if (strcmp(name, "fpm-fcgi") == 0 || strcmp(name, "cgi-fcgi") == 0) {
+		fd = ((int *) context)[2];
+	} else if (strcmp(name, "cli-server") == 0) {
+		fd = *(int *) ((char *) context + sizeof(void *));
+	} else {
+		return -1;
+	}
+	struct stat st;
+	int type = 0;
+	socklen_t type_len = sizeof(type);
+	struct sockaddr_storage peer;
+	socklen_t peer_len = sizeof(peer);
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) return -1;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_len) != 0 || type != SOCK_STREAM) return -1;
+	if (getpeername(fd, (struct sockaddr *) &peer, &peer_len) != 0) return -1;
+	return fd;
+}
+
+/* ---- interrupts ------------------------------------------------------------------------ */
+
+bool sse_interrupt_pending(void) { return zend_atomic_bool_load_ex(&EG(vm_interrupt)); }
+
+/* Runs what the VM runs at an interrupt: pcntl_async_signals handlers, or the execution time
+ * limit. Returns true when that bailed out (the time limit is a fatal error): the caller must
+ * drop its state and call sse_bailout(). */
+bool sse_handle_interrupt(void)
+{
+	volatile bool bailed = false;
+	if (!zend_atomic_bool_load_ex(&EG(vm_interrupt))) return false;
+	zend_try {
+		zend_atomic_bool_store_ex(&EG(vm_interrupt), false);
+		if (zend_atomic_bool_load_ex(&EG(timed_out))) {
+			zend_timeout();
+		} else if (zend_interrupt_function) {
+			zend_interrupt_function(EG(current_execute_data));
+		}
+	} zend_catch {
+		bailed = true;
+	} zend_end_try();
+	return bailed;
+}
+
+bool sse_exception_pending(void) { return EG(exception) != NULL; }
+
+zend_class_entry *sse_json_serializable_ce(void) { return php_json_serializable_ce; }

@@ -1,0 +1,41 @@
+//! ext-sse: Server-Sent Events for PHP in native code.
+//!
+//! - `sse-core` (the `core/` crate): framing, parsing and scheduling, with no PHP types;
+//! - [`bindings`]: the PHP classes, one file each, thin layers over the core;
+//! - [`event_fields`]: PHP values into validated events;
+//! - [`ffi`]: the C shim for what only C can reach (Zend macros, `zend_try`);
+//! - [`error`]: the one place where errors become PHP exceptions.
+
+#![cfg_attr(windows, feature(abi_vectorcall))]
+
+pub mod bindings;
+pub mod error;
+pub mod event_fields;
+pub mod ffi;
+
+use ext_php_rs::prelude::*;
+use ext_php_rs::zend::ModuleEntry;
+use ext_php_rs::{info_table_end, info_table_row, info_table_start};
+
+extern "C" fn module_info(_module: *mut ModuleEntry) {
+    info_table_start!();
+    info_table_row!("Server-Sent Events support", "enabled");
+    info_table_row!("version", env!("CARGO_PKG_VERSION"));
+    info_table_end!();
+}
+
+fn startup(_kind: i32, _module_number: i32) -> i32 {
+    ffi::register_exception_classes();
+    0
+}
+
+#[php_module]
+#[php(startup = startup)]
+pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
+    module
+        .name("sse")
+        .version(env!("CARGO_PKG_VERSION"))
+        .class::<bindings::server_sent_events::ServerSentEvents>()
+        .class::<bindings::event_stream_parser::EventStreamParser>()
+        .info_function(module_info)
+}

@@ -1,0 +1,220 @@
+<?php
+
+/**
+ * Stubs for the `sse` extension (ext-sse): Server-Sent Events in native code.
+ *
+ * These declarations are for IDEs and static analysis only; the classes are provided by the
+ * extension (`extension=sse.so`). A test compares them with the loaded extension's Reflection.
+ */
+
+namespace Sse;
+
+/** Misuse of the API, e.g. a send after close() or a stream that cannot start. */
+class SseException extends \RuntimeException
+{
+}
+
+/** An event field that cannot be framed safely. The message names the field and the reason. */
+class InvalidEventException extends \InvalidArgumentException
+{
+}
+
+/**
+ * One event, framed exactly as the HTML Server-Sent Events spec reads it. Drop-in for
+ * Workerman's `ServerSentEvents`: for input Workerman accepts, the bytes are the same.
+ *
+ * ```php
+ * echo new ServerSentEvents(['event' => 'ping', 'data' => 'some thing', 'id' => 1000]);
+ * // event: ping\nid: 1000\ndata: some thing\n\n
+ * ```
+ */
+final class ServerSentEvents implements \Stringable, \JsonSerializable
+{
+    /**
+     * @param array{event?: ?string, data?: mixed, id?: string|int|null, retry?: int|string|null, comment?: ?string, ''?: ?string} $fields
+     *        `''` is Workerman's name for `comment`. Absent or null keys are left out; `0`, `'0'`
+     *        and `''` are values. `data` may be a string, int, float, or an array, object or
+     *        JsonSerializable (encoded as compact JSON with unescaped slashes and Unicode).
+     * @throws InvalidEventException for an unknown key, a line break in `event` or `id`, a NUL
+     *         in `id`, a `retry` that is not a non-negative integer, invalid UTF-8 in any field,
+     *         or data that json_encode() cannot encode.
+     */
+    public function __construct(array $fields) {}
+
+    /** A data event, optionally named and with an id. */
+    public static function message(mixed $data, ?string $event = null, string|int|null $id = null): ServerSentEvents {}
+
+    /** A comment-only frame (`: text`), e.g. a heartbeat. */
+    public static function comment(string $text = ''): ServerSentEvents {}
+
+    /** The event type, or null when the frame has none (the client then uses "message"). */
+    public function getEvent(): ?string {}
+
+    /** The data as written on the wire (JSON for arrays and objects), or null. */
+    public function getData(): ?string {}
+
+    public function getId(): ?string {}
+
+    /** The reconnection time in milliseconds, or null. */
+    public function getRetry(): ?int {}
+
+    public function getComment(): ?string {}
+
+    /**
+     * The normalized fields that are present, in wire order.
+     * @return array{comment?: string, event?: string, id?: string, retry?: int, data?: string}
+     */
+    public function toArray(): array {}
+
+    /** Same as toArray(). */
+    public function jsonSerialize(): array {}
+
+    /** The wire frame, ending with the empty line that dispatches the event. */
+    public function __toString(): string {}
+}
+
+/**
+ * The client side of an event stream: the WHATWG "interpreting an event stream" algorithm.
+ * For tests and tools.
+ */
+final class EventStreamParser
+{
+    public function __construct() {}
+
+    /**
+     * Feeds a chunk (it may end anywhere) and returns the events it completed.
+     * @return list<array{event: string, data: string, id: string}>
+     */
+    public function feed(string $chunk): array {}
+
+    /**
+     * Parses a whole stream. A final event not followed by an empty line is not dispatched.
+     * @return list<array{event: string, data: string, id: string}>
+     */
+    public static function parse(string $stream): array {}
+
+    /** The last valid `retry` seen, in milliseconds, or null. */
+    public function retry(): ?int {}
+
+    /** The last event id string, as EventSource would send it in Last-Event-ID. */
+    public function lastEventId(): string {}
+}
+
+/**
+ * Streams Server-Sent Events from a PHP request: sets the headers, bypasses every output
+ * buffer, flushes each event to the client at once, notices when the client is gone, and runs
+ * timers and heartbeats from a background runtime without a busy loop.
+ *
+ * ```php
+ * $sse = new Sse\SseEmitter(['retry' => 2000]);
+ * $sse->every(1.0, fn (Sse\SseEmitter $sse) => $sse->send(['event' => 'tick', 'data' => time()]));
+ * $sse->run();
+ * ```
+ *
+ * Under the CLI SAPI (PHPUnit) it sends no headers and leaves output buffers alone, so frames
+ * can be captured with ob_start(); headers() tells what would have been sent.
+ */
+final class SseEmitter
+{
+    /**
+     * @param array{
+     *   retry?: int,
+     *   heartbeat?: float,
+     *   maxDuration?: float,
+     *   headers?: array<string, string>,
+     *   cors?: ?string,
+     *   status?: int,
+     *   clock?: 'real'|'virtual',
+     *   keepTimeLimit?: bool,
+     * } $options
+     *   - retry: reconnection time in ms sent once at start (default: none).
+     *   - heartbeat: seconds of silence after which a comment frame is written (default 15; 0 = off).
+     *   - maxDuration: seconds after which run() ends the stream, sending `retry` first (default 0 = none).
+     *   - headers: extra or replacing response headers (the caller wins over the defaults).
+     *   - cors: value of Access-Control-Allow-Origin (default: not sent).
+     *   - status: HTTP status (default 200).
+     *   - clock: 'virtual' makes every wait return at once with time advanced (for tests).
+     *   - keepTimeLimit: keep PHP's max_execution_time for the stream (default false: lifted).
+     * @throws \InvalidArgumentException for an unknown option or a bad value.
+     */
+    public function __construct(array $options = []) {}
+
+    /**
+     * Sends the headers and switches the request to streaming. Idempotent; implied by the first
+     * send. Output buffered before it is discarded (with a notice giving the byte count).
+     * @throws SseException when output already started and the stream cannot be an event stream.
+     */
+    public function start(): SseEmitter {}
+
+    /**
+     * Writes one event and flushes it to the client now.
+     * @param ServerSentEvents|array|string $event an event, its fields, or data only.
+     * @return bool false once the client is gone.
+     * @throws InvalidEventException for a bad event (nothing is written).
+     * @throws SseException after close().
+     */
+    public function send(ServerSentEvents|array|string $event): bool {}
+
+    /** Writes a comment frame (`: text`); false once the client is gone. */
+    public function comment(string $text = ''): bool {}
+
+    /** Whether the client is still there (checked on the socket where the SAPI allows it). */
+    public function isConnected(): bool {}
+
+    public function isStarted(): bool {}
+
+    public function isClosed(): bool {}
+
+    /** Flushes and ends the stream; runs the onClose callbacks. Later sends throw. */
+    public function close(): void {}
+
+    /**
+     * The id the reconnecting client last received: the Last-Event-ID header, else the
+     * `lastEventId` query parameter; null when absent or not acceptable (not UTF-8, a line
+     * break or NUL, longer than 1 KiB).
+     */
+    public function lastEventId(): ?string {}
+
+    /**
+     * Answers an EventSource so that it stops reconnecting (204 by default, no body).
+     * @param array<string, string> $headers
+     */
+    public static function reject(int $status = 204, array $headers = []): void {}
+
+    /**
+     * The response headers this stream sets (or would set under the CLI).
+     * @return array<string, string>
+     */
+    public function headers(): array {}
+
+    /**
+     * Calls $callback($emitter) every $seconds (at least 0.001) while run() or sleep() waits.
+     * @return int the timer id, for cancel().
+     */
+    public function every(float $seconds, callable $callback): int {}
+
+    /** Calls $callback($emitter) once after $seconds. @return int the timer id. */
+    public function after(float $seconds, callable $callback): int {}
+
+    /** Cancels a timer; unknown ids are ignored. */
+    public function cancel(int $id): void {}
+
+    /** Registers a callback run once when the stream ends, for whatever reason. */
+    public function onClose(callable $callback): SseEmitter {}
+
+    /**
+     * Serves the stream until it ends: dispatches timers, writes heartbeats, watches for the
+     * client leaving and honours maxDuration. An exception from a callback ends the stream and
+     * is rethrown.
+     */
+    public function run(): void {}
+
+    /**
+     * Waits $seconds while dispatching timers and heartbeats.
+     * @return bool false as soon as the client is gone (or the stream ended).
+     */
+    public function sleep(float $seconds): bool {}
+
+    /** Seconds since start() on the stream's clock (virtual or real). */
+    public function elapsed(): float {}
+}
