@@ -1,0 +1,1 @@
+"""Launchers, clients and parsers shared by the real-stack and browser suites."""

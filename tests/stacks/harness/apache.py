@@ -1,0 +1,69 @@
+"""Apache 2.4 with mod_php under mpm_prefork, and mod_deflate compressing event streams.
+
+mod_deflate is switched on for text/event-stream on purpose: a stock Apache with it on would
+buffer and gzip the stream, so the emitter has to opt out (`no-gzip`) and the tests prove it did.
+"""
+from .phpini import write_php_ini
+from .procs import Service, free_port, wait_until_connectable
+from .stack import WWW, Stack, make_tmp
+
+MODULES = "/usr/lib/apache2/modules"
+WORKERS = 3
+
+
+def start(name: str = "apache", ini: dict | None = None) -> Stack:
+    tmp = make_tmp(name)
+    port = free_port()
+    write_php_ini(tmp, ini)
+    conf = tmp / "apache2.conf"
+    conf.write_text(f"""\
+ServerName 127.0.0.1
+Listen 127.0.0.1:{port}
+PidFile {tmp / 'apache.pid'}
+DefaultRuntimeDir {tmp}
+Mutex file:{tmp} default
+ErrorLog {tmp / 'apache-error.log'}
+LogLevel warn
+User www-data
+Group www-data
+
+LoadModule mpm_prefork_module {MODULES}/mod_mpm_prefork.so
+LoadModule authz_core_module {MODULES}/mod_authz_core.so
+LoadModule mime_module {MODULES}/mod_mime.so
+LoadModule dir_module {MODULES}/mod_dir.so
+LoadModule filter_module {MODULES}/mod_filter.so
+LoadModule deflate_module {MODULES}/mod_deflate.so
+LoadModule php_module {MODULES}/libphp8.2.so
+
+StartServers {WORKERS}
+MinSpareServers {WORKERS}
+MaxSpareServers {WORKERS}
+MaxRequestWorkers {WORKERS}
+ServerLimit {WORKERS}
+
+LogFormat "%h \\"%r\\" %>s %B %Dus" timed
+CustomLog {tmp / 'apache-access.log'} timed
+TypesConfig /etc/mime.types
+PHPIniDir {tmp}
+
+DocumentRoot {WWW}
+DirectoryIndex index.html
+<Directory {WWW}>
+    Require all granted
+</Directory>
+<FilesMatch "\\.php$">
+    SetHandler application/x-httpd-php
+</FilesMatch>
+AddOutputFilterByType DEFLATE text/html text/plain text/event-stream
+""")
+    server = Service("apache2", ["apache2", "-f", conf, "-DFOREGROUND"], tmp)
+    stack = Stack(name=name, port=port, tmp=tmp, services=[server], workers=WORKERS,
+                  sees_hangup_without_write=False,
+                  zlib=bool(ini and ini.get("zlib.output_compression") == "On"))
+    try:
+        server.start()
+        wait_until_connectable(("127.0.0.1", port), stack.services, stack.describe)
+    except BaseException:
+        stack.stop()
+        raise
+    return stack

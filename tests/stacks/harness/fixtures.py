@@ -1,0 +1,99 @@
+"""pytest fixtures: every stack started once per session, checked, and stopped at the end.
+
+`stack` is parametrized over all stacks, so a test written once runs against each of them.
+A stack that cannot start errors every test that needs it, with the server logs attached.
+"""
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from . import apache, cli_server, client, nginx_fpm
+from .phpini import extension_path
+from .stack import CRASH
+
+ZLIB = {"zlib.output_compression": "On"}
+
+STACKS = {
+    "cli": lambda: cli_server.start("cli"),
+    "cli-zlib": lambda: cli_server.start("cli-zlib", ZLIB),
+    "nginx-fpm": lambda: nginx_fpm.start("nginx-fpm"),
+    "nginx-fpm-zlib": lambda: nginx_fpm.start("nginx-fpm-zlib", ZLIB),
+    "apache": lambda: apache.start("apache"),
+    "apache-zlib": lambda: apache.start("apache-zlib", ZLIB),
+    "nginx-h2": lambda: nginx_fpm.start("nginx-h2", tls=True),
+}
+
+
+def check_loaded(stack):
+    """The stack really runs our php.ini (production buffering) with the implementation loaded."""
+    try:
+        probe = client.get(stack, "probe.php")
+        info = json.loads(probe.body)
+    except Exception as e:  # noqa: BLE001 - any failure here means the stack is unusable
+        pytest.fail(f"{stack.name}: probe.php failed: {e!r}\n{stack.describe()}", pytrace=False)
+    expected_ini = str(stack.tmp / "php.ini")
+    problems = []
+    if not info["emitter"]:
+        problems.append(f"Sse\\SseEmitter is not defined (extension {extension_path()} not loaded?)")
+    if info["ini"] != expected_ini:
+        problems.append(f"loaded php.ini is {info['ini']}, not {expected_ini}")
+    if info["output_buffering"] != "4096":
+        problems.append(f"output_buffering is {info['output_buffering']!r}, not the production 4096")
+    if problems:
+        pytest.fail(f"{stack.name}: " + "; ".join(problems) + f"\n{stack.describe()}", pytrace=False)
+
+
+def start_checked(name: str):
+    if not extension_path().exists():
+        pytest.fail(f"SSE_EXT={extension_path()} does not exist: build with cargo build --release",
+                    pytrace=False)
+    stack = STACKS[name]()
+    try:
+        check_loaded(stack)
+    except BaseException:
+        stack.stop()
+        raise
+    return stack
+
+
+@pytest.fixture(scope="session", params=list(STACKS))
+def running_stack(request):
+    stack = start_checked(request.param)
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture
+def stack(running_stack):
+    """A running stack; the test fails if a crash marker shows up in its logs meanwhile."""
+    sizes = running_stack.log_sizes()
+    yield running_stack
+    time.sleep(0.1)  # a worker that died at the end of the test logs it a moment later
+    new = running_stack.log_text_since(sizes)
+    found = CRASH.search(new)
+    if found:
+        pytest.fail(f"{running_stack.name}: {found.group(0)!r} in the server logs:\n{new}", pytrace=False)
+
+
+@pytest.fixture
+def marks(running_stack):
+    """A fresh dir the scenario scripts (any server user) may write their marks into."""
+    directory = running_stack.tmp / f"marks-{time.monotonic_ns()}"
+    directory.mkdir()
+    directory.chmod(0o777)
+    return directory
+
+
+def wait_for_file(path: Path, timeout: float):
+    """The JSON a scenario script wrote to `path`, or None if it did not within `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists():
+            try:
+                return json.loads(path.read_text())
+            except ValueError:
+                pass  # still being written
+        time.sleep(0.01)
+    return None

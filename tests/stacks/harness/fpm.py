@@ -1,0 +1,37 @@
+"""A php-fpm pool in a temp dir, for the nginx stacks.
+
+`pm = static` with a few children: each open event stream holds one child for its whole life,
+so the pool size is the number of concurrent streams (tests rely on knowing it).
+"""
+from pathlib import Path
+
+from .phpini import write_php_ini
+from .procs import Service
+
+CHILDREN = 2
+
+
+def service(tmp: Path, ini: dict | None = None, request_terminate_timeout: int = 0) -> tuple:
+    """Returns (Service, socket path). Runs as root (-R) so it can write the temp dir."""
+    php_ini = write_php_ini(tmp, ini)
+    sock = tmp / "fpm.sock"
+    conf = tmp / "php-fpm.conf"
+    conf.write_text(f"""\
+[global]
+pid = {tmp / 'fpm.pid'}
+error_log = {tmp / 'fpm.log'}
+daemonize = no
+log_level = notice
+
+[www]
+listen = {sock}
+pm = static
+pm.max_children = {CHILDREN}
+; streams must not be killed by the pool (0 = no wall-clock limit); see FINDINGS.md
+request_terminate_timeout = {request_terminate_timeout}
+catch_workers_output = yes
+decorate_workers_output = no
+clear_env = no
+""")
+    svc = Service("php-fpm", ["php-fpm8.2", "-F", "-R", "-y", conf, "-c", php_ini], tmp)
+    return svc, sock

@@ -1,0 +1,91 @@
+"""nginx in front of php-fpm over FastCGI, set up as Debian's snippets/fastcgi-php.conf does.
+
+nginx keeps its default proxy buffering on: the emitter's `X-Accel-Buffering: no` header is
+what must turn it off. With `tls=True` it listens with TLS and HTTP/2 (self-signed cert).
+"""
+import subprocess
+from pathlib import Path
+
+from . import fpm
+from .procs import Service, free_port, wait_until_connectable
+from .stack import WWW, Stack, make_tmp
+
+
+def self_signed_cert(tmp: Path) -> tuple:
+    cert, key = tmp / "cert.pem", tmp / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", key, "-out", cert],
+        check=True, capture_output=True, timeout=60,
+    )
+    return cert, key
+
+
+def nginx_conf(tmp: Path, port: int, sock: Path, tls: bool, fastcgi_read_timeout: str) -> Path:
+    if tls:
+        cert, key = self_signed_cert(tmp)
+        listen = f"listen 127.0.0.1:{port} ssl http2;\n        ssl_certificate {cert};\n" \
+                 f"        ssl_certificate_key {key};"
+    else:
+        listen = f"listen 127.0.0.1:{port};"
+    conf = tmp / "nginx.conf"
+    conf.write_text(f"""\
+daemon off;
+master_process on;
+worker_processes 1;
+user root;
+pid {tmp / 'nginx.pid'};
+error_log {tmp / 'nginx-error.log'} info;
+events {{ worker_connections 256; }}
+http {{
+    include /etc/nginx/mime.types;
+    access_log {tmp / 'nginx-access.log'};
+    client_body_temp_path {tmp / 'client_body'};
+    fastcgi_temp_path {tmp / 'fastcgi_temp'};
+    proxy_temp_path {tmp / 'proxy_temp'};
+    uwsgi_temp_path {tmp / 'uwsgi_temp'};
+    scgi_temp_path {tmp / 'scgi_temp'};
+    # As Debian's nginx.conf: gzip for text/html only, so it never touches event streams.
+    gzip on;
+    server {{
+        {listen}
+        server_name localhost;
+        root {WWW};
+        index index.html;
+        location ~ \\.php$ {{
+            # Debian's snippets/fastcgi-php.conf, with its include made absolute.
+            fastcgi_split_path_info ^(.+?\\.php)(/.*)$;
+            try_files $fastcgi_script_name =404;
+            fastcgi_param PATH_INFO $fastcgi_path_info;
+            include /etc/nginx/fastcgi.conf;
+            fastcgi_pass unix:{sock};
+            # An idle stream must write (heartbeat) more often than this; see FINDINGS.md
+            fastcgi_read_timeout {fastcgi_read_timeout};
+        }}
+    }}
+}}
+""")
+    return conf
+
+
+def start(name: str = "nginx-fpm", ini: dict | None = None, tls: bool = False,
+          fastcgi_read_timeout: str = "60s", request_terminate_timeout: int = 0) -> Stack:
+    tmp = make_tmp(name)
+    port = free_port()
+    fpm_svc, sock = fpm.service(tmp, ini, request_terminate_timeout)
+    stack = Stack(name=name, port=port, tmp=tmp, services=[fpm_svc], scheme="https" if tls else "http",
+                  http2=tls, workers=fpm.CHILDREN,
+                  zlib=bool(ini and ini.get("zlib.output_compression") == "On"))
+    try:
+        conf = nginx_conf(tmp, port, sock, tls, fastcgi_read_timeout)
+        nginx = Service("nginx", ["nginx", "-e", tmp / "nginx-error.log", "-c", conf], tmp)
+        stack.services.append(nginx)
+        fpm_svc.start()
+        wait_until_connectable(sock, stack.services, stack.describe)
+        nginx.start()
+        wait_until_connectable(("127.0.0.1", port), stack.services, stack.describe)
+    except BaseException:
+        stack.stop()
+        raise
+    return stack

@@ -1,0 +1,40 @@
+"""php.ini files for the stacks: Debian's production defaults plus the extension, nothing else.
+
+Production matters: its `output_buffering = 4096` is what makes naive SSE code batch events.
+Later lines win in php.ini, so variants are appended after the production text.
+"""
+import os
+from pathlib import Path
+
+PRODUCTION_INI = Path("/usr/lib/php/8.2/php.ini-production")
+REPO = Path(__file__).resolve().parents[3]
+
+
+def extension_path() -> Path:
+    return Path(os.environ.get("SSE_EXT") or REPO / "target/release/libsse.so").resolve()
+
+
+def load_line() -> str:
+    """How the implementation under test is loaded.
+
+    A `.php` path is loaded with auto_prepend_file instead: that lets this suite be pointed at a
+    plain-PHP implementation of the same API, which is how the harness itself was checked.
+    """
+    ext = extension_path()
+    if ext.suffix == ".php":
+        return f"auto_prepend_file = {ext}"
+    return f"extension = {ext}"
+
+
+def write_php_ini(directory: Path, extra: dict | None = None) -> Path:
+    """Writes directory/php.ini and returns its path. PHP's own log goes to directory/php_errors.log."""
+    lines = [
+        PRODUCTION_INI.read_text(),
+        "; --- ext-sse test stack ---",
+        load_line(),
+        f"error_log = {directory / 'php_errors.log'}",
+    ]
+    lines += [f"{key} = {value}" for key, value in (extra or {}).items()]
+    path = directory / "php.ini"
+    path.write_text("\n".join(lines) + "\n")
+    return path

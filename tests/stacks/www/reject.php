@@ -1,0 +1,4 @@
+<?php
+// Tells an EventSource to stop reconnecting.
+echo "discarded\n";
+Sse\SseEmitter::reject();
