@@ -70,14 +70,14 @@ class SseResponse extends StreamedResponse
 
     private function serve(): void
     {
-        $sse = $this->emitter = new SseEmitter(['headers' => $this->emitterHeaders()] + $this->options);
         try {
+            $sse = $this->emitter = new SseEmitter(['headers' => $this->emitterHeaders()] + $this->options);
             StreamBody::serve($this->stream, $sse);
         } catch (\Throwable $e) {
             $this->report($e);
         } finally {
-            if (!$sse->isClosed()) {
-                $sse->close();
+            if ($this->emitter?->isClosed() === false) {
+                $this->emitter->close();
             }
         }
     }

@@ -15,9 +15,10 @@ class SseServiceProvider extends ServiceProvider
 {
     public function boot(): void
     {
+        // Not a static closure: Macroable binds macros to the factory instance.
         ResponseFactory::macro(
             'sse',
-            static fn (callable $callback, array $options = [], array $headers = []): SseResponse
+            fn (callable $callback, array $options = [], array $headers = []): SseResponse
                 => new SseResponse($callback, $options, $headers),
         );
     }

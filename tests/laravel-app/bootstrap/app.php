@@ -1,0 +1,33 @@
+<?php
+
+/**
+ * The test app's Application. Everything Laravel writes (logs, caches, compiled files) goes to
+ * SSE_APP_STORAGE (a temp dir the tests create), so the checkout stays read-only for the web
+ * server's user. SSE_APP_STORAGE may come from the process environment or, under php-fpm,
+ * from a pool `env[...]` line or a FastCGI param.
+ */
+
+require_once __DIR__ . '/autoload.php';
+
+$storage = $_SERVER['SSE_APP_STORAGE'] ?? getenv('SSE_APP_STORAGE');
+if (!is_string($storage) || $storage === '') {
+    $user = function_exists('posix_geteuid') ? posix_geteuid() : getmyuid();
+    $storage = sys_get_temp_dir() . '/sse-laravel-app-' . $user;
+}
+foreach (['logs', 'framework/cache', 'framework/views', 'bootstrap-cache'] as $dir) {
+    is_dir("$storage/$dir") || mkdir("$storage/$dir", 0700, true);
+}
+
+// Laravel 8 puts its manifest caches in bootstrap/cache unless these are set.
+foreach (['PACKAGES' => 'packages', 'SERVICES' => 'services', 'CONFIG' => 'config', 'ROUTES' => 'routes-v7', 'EVENTS' => 'events'] as $key => $file) {
+    $_SERVER["APP_{$key}_CACHE"] ??= "$storage/bootstrap-cache/$file.php";
+}
+
+$app = new Illuminate\Foundation\Application(dirname(__DIR__));
+$app->useStoragePath($storage);
+
+$app->singleton(Illuminate\Contracts\Http\Kernel::class, App\Http\Kernel::class);
+$app->singleton(Illuminate\Contracts\Console\Kernel::class, Illuminate\Foundation\Console\Kernel::class);
+$app->singleton(Illuminate\Contracts\Debug\ExceptionHandler::class, App\Exceptions\Handler::class);
+
+return $app;
