@@ -32,5 +32,6 @@ if (stream_resolve_include_path('Illuminate/autoload.php') !== false) {
 }
 
 if (!extension_loaded('sse')) {
-    fwrite(STDERR, "tests/php: the sse extension is not loaded; run phpunit with -d extension=\$SSE_EXT\n");
+    // phpunit's own -d is ini_set(), which cannot load an extension: php's -d must.
+    fwrite(STDERR, "tests/php: the sse extension is not loaded; run: php -d extension=\$SSE_EXT /usr/bin/phpunit -c phpunit.xml.dist\n");
 }
