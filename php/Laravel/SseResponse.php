@@ -21,8 +21,8 @@ use Symfony\Component\HttpFoundation\StreamedResponse;
  * }, ['retry' => 2000]);
  * ```
  *
- * The SSE headers are set on the response object too, so middleware sees and may adjust them;
- * the headers are then sent by Symfony and the emitter adds what the stream needs. The body is
+ * The SSE headers are set on the response object too, so middleware sees them and may add
+ * its own (cookies, CORS); Symfony sends them, then the emitter adds what the stream needs. The body is
  * served by Sse\SseEmitter: every event bypasses PHP's and the server's buffers.
  *
  * An exception thrown by the stream callback is reported through Laravel's exception handler
@@ -50,14 +50,14 @@ class SseResponse extends StreamedResponse
     public function __construct(callable $stream, private array $options = [], array $headers = [])
     {
         $this->stream = $stream;
+        // The emitter sets the caller's headers again when the stream starts (so they win over
+        // its defaults); headers added later by middleware were already sent by Symfony.
+        $this->options['headers'] = $headers + ($options['headers'] ?? []);
         parent::__construct(fn () => $this->serve(), (int) ($options['status'] ?? 200), self::DEFAULT_HEADERS);
         if (isset($options['cors'])) {
             $this->headers->set('Access-Control-Allow-Origin', (string) $options['cors']);
         }
-        foreach ($options['headers'] ?? [] as $name => $value) {
-            $this->headers->set($name, $value);
-        }
-        foreach ($headers as $name => $value) {
+        foreach ($this->options['headers'] as $name => $value) {
             $this->headers->set($name, $value);
         }
     }
@@ -71,7 +71,7 @@ class SseResponse extends StreamedResponse
     private function serve(): void
     {
         try {
-            $sse = $this->emitter = new SseEmitter(['headers' => $this->emitterHeaders()] + $this->options);
+            $sse = $this->emitter = new SseEmitter($this->options);
             StreamBody::serve($this->stream, $sse);
         } catch (\Throwable $e) {
             $this->report($e);
@@ -80,23 +80,6 @@ class SseResponse extends StreamedResponse
                 $this->emitter->close();
             }
         }
-    }
-
-    /**
-     * The headers as they stand now that middleware has run, minus the ones Symfony sends
-     * itself (cookies, the date): the emitter sets them again when it starts the stream.
-     *
-     * @return array<string, string>
-     */
-    private function emitterHeaders(): array
-    {
-        $headers = [];
-        foreach ($this->headers->allPreserveCaseWithoutCookies() as $name => $values) {
-            if (strcasecmp($name, 'Date') !== 0) {
-                $headers[$name] = implode(', ', $values);
-            }
-        }
-        return $headers;
     }
 
     private function report(\Throwable $e): void
