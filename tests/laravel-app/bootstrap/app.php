@@ -18,9 +18,10 @@ foreach (['logs', 'framework/cache', 'framework/views', 'bootstrap-cache'] as $d
     is_dir("$storage/$dir") || mkdir("$storage/$dir", 0700, true);
 }
 
-// Laravel 8 puts its manifest caches in bootstrap/cache unless these are set.
+// Laravel 8 puts its manifest caches in bootstrap/cache unless these are set; they follow the
+// storage dir (tests boot several apps, each with its own).
 foreach (['PACKAGES' => 'packages', 'SERVICES' => 'services', 'CONFIG' => 'config', 'ROUTES' => 'routes-v7', 'EVENTS' => 'events'] as $key => $file) {
-    $_SERVER["APP_{$key}_CACHE"] ??= "$storage/bootstrap-cache/$file.php";
+    $_SERVER["APP_{$key}_CACHE"] = "$storage/bootstrap-cache/$file.php";
 }
 
 $app = new Illuminate\Foundation\Application(dirname(__DIR__));
