@@ -33,7 +33,7 @@ final class SseServiceProviderTest extends TestCase
         ResponseFactory::flushMacros();
         self::assertFalse(ResponseFactory::hasMacro('sse'));
         $this->laravel = new TestApp();
-        $this->laravel->app->boot();
+        $this->laravel->kernel->bootstrap();
         self::assertContains(SseServiceProvider::class, array_keys($this->laravel->app->getLoadedProviders()));
         self::assertTrue(ResponseFactory::hasMacro('sse'));
     }
@@ -41,7 +41,7 @@ final class SseServiceProviderTest extends TestCase
     public function testTheMacroBuildsAnSseResponseFromItsThreeArguments(): void
     {
         $this->laravel = new TestApp();
-        $this->laravel->app->boot();
+        $this->laravel->kernel->bootstrap();
         $response = response()->sse(
             static fn (SseEmitter $sse) => $sse->send(['event' => 'hi', 'data' => 'there']),
             ['retry' => 700],
