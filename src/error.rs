@@ -21,10 +21,10 @@ impl From<Failure> for PhpException {
     fn from(Failure(error): Failure) -> Self {
         let class = match &error {
             Error::InvalidEvent { .. } | Error::UnknownField { .. } => ExceptionClass::InvalidEvent,
-            Error::InvalidOption { .. } => ExceptionClass::InvalidArgument,
+            Error::InvalidOption { .. } | Error::InvalidArgument { .. } => ExceptionClass::InvalidArgument,
             // `Thrown`: PHP ignores a new exception while one is pending, so the user's own
             // exception propagates with its class, message and trace.
-            Error::Misuse(_) | Error::Thrown => ExceptionClass::Sse,
+            Error::Misuse(_) | Error::Thrown | Error::Fatal => ExceptionClass::Sse,
         };
         let message = error.to_string();
         match exception_class(class) {
@@ -32,4 +32,16 @@ impl From<Failure> for PhpException {
             None => PhpException::from_message(message),
         }
     }
+}
+
+/// Passes a result on to PHP, or, for [`Error::Fatal`], continues the engine's bailout. Call it
+/// as the last expression of a method, once every value the method owned has been dropped, so
+/// that the jump leaves no Rust frame with work to do.
+pub fn finish<T>(result: Result<T>) -> Result<T> {
+    if let Err(Failure(Error::Fatal)) = result {
+        // SAFETY: nothing of ours is alive below this frame; ext-php-rs's handler catches the
+        // jump in its own zend_try and hands it on to the engine.
+        unsafe { ext_php_rs::zend::bailout() }
+    }
+    result
 }

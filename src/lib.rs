@@ -4,6 +4,8 @@
 //! - [`bindings`]: the PHP classes, one file each, thin layers over the core;
 //! - [`event_fields`]: PHP values into validated events;
 //! - [`ffi`]: the C shim for what only C can reach (Zend macros, `zend_try`);
+//! - [`options`], [`output`]: the emitter's configuration and its side of the response;
+//! - [`runtime`]: the background thread that wakes waiting streams;
 //! - [`error`]: the one place where errors become PHP exceptions.
 
 #![cfg_attr(windows, feature(abi_vectorcall))]
@@ -12,6 +14,9 @@ pub mod bindings;
 pub mod error;
 pub mod event_fields;
 pub mod ffi;
+pub mod options;
+pub mod output;
+pub mod runtime;
 
 use ext_php_rs::prelude::*;
 use ext_php_rs::zend::ModuleEntry;
@@ -29,6 +34,11 @@ fn startup(_kind: i32, _module_number: i32) -> i32 {
     0
 }
 
+extern "C" fn module_shutdown(_kind: i32, _module_number: i32) -> i32 {
+    runtime::shutdown();
+    0
+}
+
 #[php_module]
 #[php(startup = startup)]
 pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
@@ -37,5 +47,7 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
         .version(env!("CARGO_PKG_VERSION"))
         .class::<bindings::server_sent_events::ServerSentEvents>()
         .class::<bindings::event_stream_parser::EventStreamParser>()
+        .class::<bindings::sse_emitter::SseEmitter>()
+        .shutdown_function(module_shutdown)
         .info_function(module_info)
 }

@@ -37,11 +37,16 @@ pub enum Error {
     UnknownField { key: String },
     /// A bad key or value in an options array (becomes `\InvalidArgumentException`).
     InvalidOption { option: String, reason: String },
+    /// A bad argument to a method, e.g. a timer interval (becomes `\InvalidArgumentException`).
+    InvalidArgument { name: String, reason: String },
     /// A call that is not allowed in the current state (becomes `Sse\SseException`).
     Misuse(String),
     /// User code called from the stream (a callback, `jsonSerialize()`) threw: its exception is
     /// already on its way and is passed on unchanged.
     Thrown,
+    /// The engine is bailing out (a fatal error such as the memory limit or the time limit
+    /// struck inside user code). The extension drops its state and continues the bailout.
+    Fatal,
 }
 
 impl Error {
@@ -51,6 +56,10 @@ impl Error {
 
     pub fn invalid_option(option: impl Into<String>, reason: impl Into<String>) -> Self {
         Error::InvalidOption { option: option.into(), reason: reason.into() }
+    }
+
+    pub fn invalid_argument(name: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::InvalidArgument { name: name.into(), reason: reason.into() }
     }
 
     pub fn misuse(message: impl Into<String>) -> Self {
@@ -67,8 +76,10 @@ impl fmt::Display for Error {
                 f,
                 "Unknown event field \"{key}\"; the fields are event, data, id, retry and comment ('' is another name for comment)"
             ),
+            Error::InvalidArgument { name, reason } => write!(f, "Invalid argument ${name}: {reason}"),
             Error::Misuse(message) => f.write_str(message),
             Error::Thrown => f.write_str("user code threw an exception"),
+            Error::Fatal => f.write_str("a fatal error ended the request"),
         }
     }
 }

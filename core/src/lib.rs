@@ -3,16 +3,19 @@
 //! Everything here is plain Rust with no Zend types, so it is tested with a plain `cargo test`:
 //! - [`frame`]: the fields of one event and their exact wire bytes (the server side);
 //! - [`parse`]: the WHATWG "interpreting an event stream" algorithm (the client side);
+//! - [`clock`]: real or virtual time of a stream;
 //! - [`schedule`]: timers, heartbeat and maximum duration of one stream, on an abstract clock;
 //! - [`last_event_id`]: what a `Last-Event-ID` sent by a client must look like to be trusted;
 //! - [`error`]: the one error type of the project.
 
+pub mod clock;
 pub mod error;
 pub mod frame;
 pub mod last_event_id;
 pub mod parse;
 pub mod schedule;
 
+pub use clock::Clock;
 pub use error::{Error, Field};
 pub use frame::Event;
 pub use parse::{ParsedEvent, Parser};

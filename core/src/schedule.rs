@@ -64,6 +64,11 @@ impl StreamSchedule {
         self.timers.remove(&id).is_some()
     }
 
+    /// Whether the timer is still armed (a one-shot timer is gone once it fired).
+    pub fn has(&self, id: TimerId) -> bool {
+        self.timers.contains_key(&id)
+    }
+
     pub fn timer_count(&self) -> usize {
         self.timers.len()
     }

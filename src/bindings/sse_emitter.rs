@@ -1,1 +1,527 @@
-//! `Sse\SseEmitter` (placeholder until the emitter lands).
+//! `Sse\SseEmitter`: the event stream of the current request.
+//!
+//! State lives in `RefCell`s and every method takes `&self`: callbacks run PHP code that may
+//! call back into the same emitter (a timer that sends), so no borrow is ever held while PHP
+//! code runs. Waiting happens on the background runtime's channel (see `runtime.rs`); the PHP
+//! thread runs the callbacks and does every write.
+
+use crate::bindings::server_sent_events::ServerSentEvents;
+use crate::error::{finish, Error, Result};
+use crate::event_fields;
+use crate::ffi;
+use crate::options::{self, ClockKind, Options};
+use crate::output::{self, Output};
+use crate::runtime::{Signal, Watch};
+use ext_php_rs::convert::FromZval;
+use ext_php_rs::flags::{ClassFlags, DataType};
+use ext_php_rs::prelude::*;
+use ext_php_rs::types::{ZendClassObject, ZendHashTable, Zval};
+use ext_php_rs::zend::try_catch;
+use sse_core::frame::comment_frame;
+use sse_core::{last_event_id, Clock, Due, Event, StreamSchedule, TimerId};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// The longest the PHP thread blocks at once: after each slice it lets pending
+/// `pcntl_async_signals` handlers and the execution time limit run, as the VM would.
+const WAIT_SLICE: Duration = Duration::from_millis(100);
+
+/// Timer intervals below this are refused: nothing useful streams faster.
+const MIN_INTERVAL: f64 = 0.001;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    New,
+    Open,
+    Closed,
+}
+
+struct Stream {
+    options: Options,
+    headers: Vec<(String, String)>,
+    phase: Phase,
+    output: Option<Output>,
+    clock: Clock,
+    schedule: StreamSchedule,
+    watch: Option<Watch>,
+}
+
+#[derive(Default)]
+struct Callbacks {
+    timers: HashMap<TimerId, Zval>,
+    on_close: Vec<Zval>,
+}
+
+#[php_class]
+#[php(name = "Sse\\SseEmitter")]
+#[php(flags = ClassFlags::Final)]
+pub struct SseEmitter {
+    stream: RefCell<Stream>,
+    callbacks: RefCell<Callbacks>,
+}
+
+#[php_impl]
+impl SseEmitter {
+    pub fn __construct(options: Option<&ZendHashTable>) -> Result<Self> {
+        let options = match options {
+            Some(array) => Options::from_array(array)?,
+            None => Options::default(),
+        };
+        let clock = match options.clock {
+            ClockKind::Real => Clock::real(),
+            ClockKind::Virtual => Clock::virtual_time(),
+        };
+        let schedule = StreamSchedule::new(options.heartbeat, options.max_duration);
+        let headers = output::response_headers(&options);
+        Ok(Self {
+            stream: RefCell::new(Stream { options, headers, phase: Phase::New, output: None, clock, schedule, watch: None }),
+            callbacks: RefCell::new(Callbacks::default()),
+        })
+    }
+
+    /// Sends the headers and switches the request to streaming. Idempotent.
+    pub fn start(self_: &mut ZendClassObject<SseEmitter>) -> Result<&mut ZendClassObject<SseEmitter>> {
+        match self_.obj.as_ref() {
+            Some(this) => finish(this.ensure_started())?,
+            None => return Err(Error::misuse("SseEmitter is not constructed").into()),
+        }
+        Ok(self_)
+    }
+
+    /// Writes one event and flushes it; false once the client is gone.
+    pub fn send(self_: &ZendClassObject<SseEmitter>, event: &Zval) -> Result<bool> {
+        finish(with_this(self_, |this, me| {
+            this.refuse_if_closed("send")?;
+            let frame = frame_of(event)?;
+            this.ensure_started()?;
+            this.write_or_end(me, &frame)
+        }))
+    }
+
+    /// Writes a comment frame; false once the client is gone.
+    #[php(defaults(text = String::new()))]
+    pub fn comment(self_: &ZendClassObject<SseEmitter>, text: String) -> Result<bool> {
+        finish(with_this(self_, |this, me| {
+            this.refuse_if_closed("comment")?;
+            let frame = comment_frame(text.as_bytes())?;
+            this.ensure_started()?;
+            this.write_or_end(me, &frame)
+        }))
+    }
+
+    pub fn is_connected(self_: &ZendClassObject<SseEmitter>) -> Result<bool> {
+        finish(with_this(self_, |this, me| {
+            let connected = {
+                let mut stream = this.stream.borrow_mut();
+                match stream.phase {
+                    Phase::Closed => return Ok(false),
+                    Phase::New => return Ok(ffi::client_socket().is_none_or(|fd| !output::socket_hung_up(fd))),
+                    Phase::Open => stream.output.as_mut().is_some_and(Output::is_connected),
+                }
+            };
+            if !connected {
+                this.end(me)?;
+            }
+            Ok(connected)
+        }))
+    }
+
+    pub fn is_started(&self) -> bool {
+        self.stream.borrow().phase != Phase::New
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.stream.borrow().phase == Phase::Closed
+    }
+
+    /// Ends the stream and runs the onClose callbacks. Later sends throw.
+    pub fn close(self_: &ZendClassObject<SseEmitter>) -> Result<()> {
+        finish(with_this(self_, |this, me| this.end(me)))
+    }
+
+    /// The Last-Event-ID header, else the lastEventId query parameter, when acceptable.
+    pub fn last_event_id(&self) -> Option<String> {
+        let raw = ffi::superglobal_string(c"_SERVER", c"HTTP_LAST_EVENT_ID")
+            .or_else(|| ffi::superglobal_string(c"_GET", c"lastEventId"))?;
+        last_event_id::accept(&raw).map(str::to_owned)
+    }
+
+    /// Answers an EventSource so that it stops reconnecting: 204 (or another status) and no body.
+    #[php(defaults(status = 204))]
+    pub fn reject(status: i64, headers: Option<&Zval>) -> Result<()> {
+        if !(100..=599).contains(&status) || status == 200 {
+            return Err(Error::invalid_argument(
+                "status",
+                "must be an HTTP status other than 200 (EventSource reconnects after a 200)",
+            )
+            .into());
+        }
+        let extra = match headers {
+            Some(value) if !value.is_null() => options::headers(value)?,
+            _ => Vec::new(),
+        };
+        if output::is_command_line() {
+            return Ok(());
+        }
+        if let Some((file, line)) = ffi::headers_sent_at() {
+            return Err(Error::misuse(format!(
+                "Cannot reject the request: headers were already sent (output started at {file}:{line})"
+            ))
+            .into());
+        }
+        ffi::set_status(status as i32);
+        for (name, value) in extra {
+            ffi::set_header(&format!("{name}: {value}"), true);
+        }
+        ffi::discard_output_buffers();
+        ffi::write_direct(b"");
+        Ok(())
+    }
+
+    /// The response headers of this stream.
+    pub fn headers(&self) -> ext_php_rs::error::Result<ext_php_rs::boxed::ZBox<ZendHashTable>> {
+        let mut array = ZendHashTable::new();
+        for (name, value) in &self.stream.borrow().headers {
+            array.insert(name.as_str(), value.as_str())?;
+        }
+        Ok(array)
+    }
+
+    pub fn every(&self, seconds: f64, callback: &Zval) -> Result<i64> {
+        self.add_timer(seconds, callback, true)
+    }
+
+    pub fn after(&self, seconds: f64, callback: &Zval) -> Result<i64> {
+        self.add_timer(seconds, callback, false)
+    }
+
+    pub fn cancel(&self, id: i64) {
+        let Ok(id) = TimerId::try_from(id) else { return };
+        self.stream.borrow_mut().schedule.cancel(id);
+        // Dropped outside the borrow: releasing a closure may run PHP destructors.
+        let callback = self.callbacks.borrow_mut().timers.remove(&id);
+        drop(callback);
+    }
+
+    pub fn on_close<'a>(self_: &'a mut ZendClassObject<SseEmitter>, callback: &Zval) -> Result<&'a mut ZendClassObject<SseEmitter>> {
+        if !callback.is_callable() {
+            return Err(Error::invalid_argument("callback", "must be callable").into());
+        }
+        if let Some(this) = self_.obj.as_ref() {
+            this.callbacks.borrow_mut().on_close.push(callback.shallow_clone());
+        }
+        Ok(self_)
+    }
+
+    /// Serves the stream until it ends.
+    pub fn run(self_: &ZendClassObject<SseEmitter>) -> Result<()> {
+        finish(with_this(self_, |this, me| {
+            this.ensure_started()?;
+            this.serve(me, None).map(|_| ())
+        }))
+    }
+
+    /// Waits while serving timers and heartbeats; false as soon as the stream ended.
+    pub fn sleep(self_: &ZendClassObject<SseEmitter>, seconds: f64) -> Result<bool> {
+        finish(with_this(self_, |this, me| {
+            if !seconds.is_finite() || seconds < 0.0 {
+                return Err(Error::invalid_argument("seconds", "must be a finite, non-negative number").into());
+            }
+            if this.stream.borrow().phase == Phase::Closed {
+                return Ok(false);
+            }
+            this.ensure_started()?;
+            let until = this.stream.borrow().clock.now() + Duration::from_secs_f64(seconds);
+            this.serve(me, Some(until))
+        }))
+    }
+
+    /// Seconds since the emitter was created, on its clock.
+    pub fn elapsed(&self) -> f64 {
+        self.stream.borrow().clock.now().as_secs_f64()
+    }
+}
+
+/// Runs `body` with the emitter and a zval of `$this` for callbacks.
+fn with_this<T>(object: &ZendClassObject<SseEmitter>, body: impl FnOnce(&SseEmitter, &Zval) -> Result<T>) -> Result<T> {
+    let Some(this) = object.obj.as_ref() else {
+        return Err(Error::misuse("SseEmitter is not constructed").into());
+    };
+    let me = ffi::object_zval(&object.std);
+    body(this, &me)
+}
+
+/// The frame of what `send()` was given: an event, its fields, or data only.
+fn frame_of(value: &Zval) -> Result<Vec<u8>> {
+    let value = value.dereference();
+    match value.get_type() {
+        DataType::String => {
+            let mut event = Event::new();
+            event_fields::set_data(&mut event, value)?;
+            Ok(event.encode())
+        }
+        DataType::Array => match value.array() {
+            Some(fields) => Ok(event_fields::from_array(fields)?.encode()),
+            None => Err(Error::misuse("array expected").into()),
+        },
+        DataType::Object(_) => match <&ZendClassObject<ServerSentEvents>>::from_zval(value).and_then(|o| o.obj.as_ref()) {
+            Some(event) => Ok(event.event.encode()),
+            None => Err(not_an_event()),
+        },
+        _ => Err(not_an_event()),
+    }
+}
+
+fn not_an_event() -> crate::error::Failure {
+    Error::invalid_event(sse_core::Field::Data, "send() takes a ServerSentEvents, an array of its fields, or a data string").into()
+}
+
+impl SseEmitter {
+    fn refuse_if_closed(&self, what: &str) -> Result<()> {
+        if self.stream.borrow().phase == Phase::Closed {
+            return Err(Error::misuse(format!("Cannot {what}: the stream is closed")).into());
+        }
+        Ok(())
+    }
+
+    fn ensure_started(&self) -> Result<()> {
+        let retry = {
+            let mut stream = self.stream.borrow_mut();
+            match stream.phase {
+                Phase::Open => return Ok(()),
+                Phase::Closed => return Err(Error::misuse("Cannot start: the stream is closed").into()),
+                Phase::New => {}
+            }
+            let output = Output::start(&stream.options, &stream.headers)?;
+            stream.output = Some(output);
+            stream.phase = Phase::Open;
+            let now = stream.clock.now();
+            stream.schedule.wrote(now);
+            stream.options.retry
+        };
+        output::release_session();
+        if let Some(ms) = retry {
+            self.write(&retry_frame(ms));
+        }
+        Ok(())
+    }
+
+    /// Writes a frame; false (and nothing written) once the client is gone.
+    fn write(&self, frame: &[u8]) -> bool {
+        let mut stream = self.stream.borrow_mut();
+        let now = stream.clock.now();
+        let Some(output) = stream.output.as_mut() else { return false };
+        let written = output.write(frame);
+        if written {
+            stream.schedule.wrote(now);
+        }
+        written
+    }
+
+    fn write_or_end(&self, me: &Zval, frame: &[u8]) -> Result<bool> {
+        if self.write(frame) {
+            return Ok(true);
+        }
+        self.end(me)?;
+        Ok(false)
+    }
+
+    fn add_timer(&self, seconds: f64, callback: &Zval, repeat: bool) -> Result<i64> {
+        if !seconds.is_finite() || seconds < MIN_INTERVAL {
+            return Err(Error::invalid_argument("seconds", "must be a finite number of at least 0.001 (1 ms)").into());
+        }
+        if !callback.is_callable() {
+            return Err(Error::invalid_argument("callback", "must be callable").into());
+        }
+        let id = {
+            let mut stream = self.stream.borrow_mut();
+            let now = stream.clock.now();
+            stream.schedule.add(now, Duration::from_secs_f64(seconds), repeat)
+        };
+        self.callbacks.borrow_mut().timers.insert(id, callback.shallow_clone());
+        Ok(i64::try_from(id).unwrap_or(i64::MAX))
+    }
+
+    /// Serves due timers, heartbeats and the maximum duration until the stream ends (false)
+    /// or `until` passes (true).
+    fn serve(&self, me: &Zval, until: Option<Duration>) -> Result<bool> {
+        loop {
+            let (now, due, connected) = {
+                let mut stream = self.stream.borrow_mut();
+                if stream.phase != Phase::Open {
+                    return Ok(false);
+                }
+                let connected = stream.output.as_mut().is_some_and(Output::is_connected);
+                let now = stream.clock.now();
+                let due = if connected { stream.schedule.pop_due(now) } else { None };
+                (now, due, connected)
+            };
+            if !connected {
+                self.end(me)?;
+                return Ok(false);
+            }
+            match due {
+                Some(Due::Timer(id)) => {
+                    let callback = self.callbacks.borrow().timers.get(&id).map(Zval::shallow_clone);
+                    if let Some(callback) = callback {
+                        self.call(me, &callback)?;
+                        // A one-shot timer is gone from the schedule; release its callback.
+                        if !self.stream.borrow().schedule.has(id) {
+                            let released = self.callbacks.borrow_mut().timers.remove(&id);
+                            drop(released);
+                        }
+                    }
+                    continue;
+                }
+                Some(Due::Heartbeat) => {
+                    // A failed write is noticed at the top of the loop.
+                    self.write(HEARTBEAT);
+                    continue;
+                }
+                Some(Due::MaxDuration) => {
+                    let retry = self.stream.borrow().options.retry;
+                    if let Some(ms) = retry {
+                        self.write(&retry_frame(ms));
+                    }
+                    self.end(me)?;
+                    return Ok(false);
+                }
+                None => {}
+            }
+            if until.is_some_and(|until| now >= until) {
+                return Ok(true);
+            }
+            self.wait(me, until)?;
+        }
+    }
+
+    /// Waits until the next deadline (or `until`), a hang-up, or one slice, whichever is first.
+    fn wait(&self, me: &Zval, until: Option<Duration>) -> Result<()> {
+        let (target, is_virtual) = {
+            let mut stream = self.stream.borrow_mut();
+            let target = match (stream.schedule.next_wakeup(), until) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            (target, stream.clock.is_virtual())
+        };
+        if is_virtual {
+            match target {
+                Some(at) => self.stream.borrow_mut().clock.advance_to(at),
+                // Nothing will ever happen on a virtual clock: the stream is over.
+                None => self.end(me)?,
+            }
+            return Ok(());
+        }
+        let hung_up = {
+            let mut stream = self.stream.borrow_mut();
+            let deadline = target.and_then(|at| stream.clock.instant_at(at));
+            if stream.watch.as_ref().is_none_or(|w| !w.belongs_to_this_process()) {
+                let socket = stream.output.as_ref().and_then(Output::socket);
+                if let Some(inherited) = stream.watch.take() {
+                    // From the parent, through fork: its task lives in the parent's runtime.
+                    std::mem::forget(inherited);
+                }
+                stream.watch = Watch::start(socket).ok();
+            }
+            let timeout = deadline.map_or(WAIT_SLICE, |d| d.saturating_duration_since(Instant::now()).min(WAIT_SLICE));
+            match stream.watch.as_ref() {
+                Some(watch) => {
+                    watch.wake_at(deadline);
+                    watch.wait(timeout) == Some(Signal::HungUp)
+                }
+                None => {
+                    // No runtime thread could be started: wait here, the socket is still
+                    // checked at the top of the loop.
+                    std::thread::sleep(timeout);
+                    false
+                }
+            }
+        };
+        if hung_up {
+            if let Some(output) = self.stream.borrow_mut().output.as_mut() {
+                output.mark_disconnected();
+            }
+        }
+        self.handle_interrupts(me)
+    }
+
+    /// Lets signal handlers and the time limit run, as the VM would between opcodes.
+    fn handle_interrupts(&self, me: &Zval) -> Result<()> {
+        if !ffi::interrupt_pending() {
+            return Ok(());
+        }
+        if ffi::handle_interrupt() {
+            self.abandon();
+            return Err(Error::Fatal.into());
+        }
+        if ffi::exception_pending() {
+            self.end(me)?;
+            return Err(Error::Thrown.into());
+        }
+        Ok(())
+    }
+
+    /// Calls a user callback with the emitter. An exception ends the stream (onClose runs)
+    /// and is passed on; a fatal error drops the stream's state and is passed on.
+    fn call(&self, me: &Zval, callback: &Zval) -> Result<()> {
+        match try_catch(|| callback.try_call(vec![me])) {
+            Ok(Ok(_)) if !ffi::exception_pending() => Ok(()),
+            Ok(_) => {
+                self.end(me)?;
+                Err(Error::Thrown.into())
+            }
+            Err(_) => {
+                self.abandon();
+                Err(Error::Fatal.into())
+            }
+        }
+    }
+
+    /// Ends the stream once: closes it, stops its timers and runs the onClose callbacks (with
+    /// any exception on its way moved aside while they run).
+    fn end(&self, me: &Zval) -> Result<()> {
+        {
+            let mut stream = self.stream.borrow_mut();
+            if stream.phase == Phase::Closed {
+                return Ok(());
+            }
+            stream.phase = Phase::Closed;
+            stream.watch = None;
+        }
+        let callbacks = std::mem::take(&mut *self.callbacks.borrow_mut());
+        drop(callbacks.timers);
+        ffi::with_exception_aside(|| {
+            for callback in &callbacks.on_close {
+                match try_catch(|| callback.try_call(vec![me])) {
+                    Ok(_) if !ffi::exception_pending() => {}
+                    Ok(_) => return Err(Error::Thrown.into()),
+                    Err(_) => return Err(Error::Fatal.into()),
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// A fatal error is on its way: forget timers and callbacks without running PHP code.
+    fn abandon(&self) {
+        if let Ok(mut stream) = self.stream.try_borrow_mut() {
+            stream.phase = Phase::Closed;
+            stream.watch = None;
+        }
+        if let Ok(mut callbacks) = self.callbacks.try_borrow_mut() {
+            *callbacks = Callbacks::default();
+        }
+    }
+}
+
+/// What is written when nothing was written for `heartbeat` seconds: a comment, ignored by
+/// clients, that keeps proxies from timing out and shows whether the client is still there.
+const HEARTBEAT: &[u8] = b": \n\n";
+
+fn retry_frame(ms: u64) -> Vec<u8> {
+    let mut event = Event::new();
+    event.set_retry(ms);
+    event.encode()
+}

@@ -25,7 +25,12 @@ extern "C" {
     fn sse_headers_sent(file: *mut *const c_char, line: *mut c_int) -> bool;
     fn sse_set_header(line: *const c_char, len: usize, replace: bool) -> bool;
     fn sse_set_status(code: c_int);
-    fn sse_discard_output_buffers() -> usize;
+    fn sse_remove_header(name: *const c_char, len: usize);
+    fn sse_object_zval(object: *mut ext_php_rs::ffi::zend_object, out: *mut Zval);
+    fn sse_exception_save();
+    fn sse_exception_restore();
+    fn sse_buffered_bytes() -> usize;
+    fn sse_discard_output_buffers();
     fn sse_output_buffer_level() -> c_int;
     fn sse_set_ini(name: *const c_char, value: *const c_char) -> bool;
     fn sse_write_direct(buf: *const c_char, len: usize) -> bool;
@@ -147,13 +152,45 @@ pub fn set_header(line: &str, replace: bool) -> bool {
     unsafe { sse_set_header(line.as_ptr().cast(), line.len(), replace) }
 }
 
+/// `header_remove($name)`.
+pub fn remove_header(name: &str) {
+    // SAFETY: sapi_header_op copies what it keeps; the pointer is valid for the call.
+    unsafe { sse_remove_header(name.as_ptr().cast(), name.len()) }
+}
+
+/// A zval referencing `object` (a new reference, released when the zval drops).
+pub fn object_zval(object: &ext_php_rs::types::ZendObject) -> Zval {
+    let mut zval = Zval::new();
+    let ptr = (object as *const ext_php_rs::types::ZendObject).cast_mut();
+    // SAFETY: the object is alive (we hold a reference to it); ZVAL_OBJ_COPY only adds a
+    // reference count, which Zend objects keep in their own header.
+    unsafe { sse_object_zval(ptr, &mut zval) };
+    zval
+}
+
+/// Runs `cleanup` with any pending exception moved aside, then restores it.
+pub fn with_exception_aside<R>(cleanup: impl FnOnce() -> R) -> R {
+    // SAFETY: save/restore are paired on the PHP thread, as the engine pairs them.
+    unsafe { sse_exception_save() };
+    let result = cleanup();
+    // SAFETY: see above.
+    unsafe { sse_exception_restore() };
+    result
+}
+
 pub fn set_status(code: i32) {
     // SAFETY: plain store into SG(sapi_headers) on the PHP thread.
     unsafe { sse_set_status(code) }
 }
 
-/// Discards every output buffer and returns the bytes they held.
-pub fn discard_output_buffers() -> usize {
+/// How many bytes the output buffers hold.
+pub fn buffered_bytes() -> usize {
+    // SAFETY: reads OG(handlers) on the PHP thread.
+    unsafe { sse_buffered_bytes() }
+}
+
+/// Discards every output buffer.
+pub fn discard_output_buffers() {
     // SAFETY: PHP thread, inside a request.
     unsafe { sse_discard_output_buffers() }
 }

@@ -104,9 +104,8 @@ bool sse_set_header(const char *line, size_t len, bool replace)
 
 void sse_set_status(int code) { SG(sapi_headers).http_response_code = code; }
 
-/* Discards every output buffer, including ones that cannot be removed from PHP code (the zlib
- * handler), and returns how many bytes they held. */
-size_t sse_discard_output_buffers(void)
+/* How many bytes all output buffers hold together. */
+size_t sse_buffered_bytes(void)
 {
 	size_t held = 0;
 	int count = zend_stack_count(&OG(handlers));
@@ -114,9 +113,11 @@ size_t sse_discard_output_buffers(void)
 	for (int i = 0; i < count; i++) {
 		held += handlers[i]->buffer.used;
 	}
-	php_output_discard_all();
 	return held;
 }
+
+/* Discards every output buffer, including ones PHP code cannot remove (the zlib handler). */
+void sse_discard_output_buffers(void) { php_output_discard_all(); }
 
 int sse_output_buffer_level(void) { return php_output_get_level(); }
 
@@ -215,3 +216,21 @@ bool sse_handle_interrupt(void)
 bool sse_exception_pending(void) { return EG(exception) != NULL; }
 
 zend_class_entry *sse_json_serializable_ce(void) { return php_json_serializable_ce; }
+
+/* header_remove($name). */
+void sse_remove_header(const char *name, size_t len)
+{
+	sapi_header_line ctr = {0};
+	ctr.line = name;
+	ctr.line_len = len;
+	sapi_header_op(SAPI_HEADER_DELETE, &ctr);
+}
+
+/* A zval holding a new reference to an object (to pass $this to a callback). */
+void sse_object_zval(zend_object *object, zval *out) { ZVAL_OBJ_COPY(out, object); }
+
+/* Moves a pending exception aside so that cleanup code can call PHP functions, and puts it
+ * back afterwards (chained with any exception the cleanup threw), as the engine does around
+ * destructors. */
+void sse_exception_save(void) { zend_exception_save(); }
+void sse_exception_restore(void) { zend_exception_restore(); }

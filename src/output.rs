@@ -1,0 +1,152 @@
+//! The response side of a stream: headers, output buffers, writes and the client's presence.
+//!
+//! Under an HTTP SAPI (cli-server, fpm-fcgi, apache2handler, cgi-fcgi) a started stream owns
+//! the response: buffers are discarded, compression is off, and each frame goes straight to
+//! the SAPI and is flushed. Under the CLI (PHPUnit) nothing is sent but the frames, and they go
+//! through PHP's output layer so that `ob_start()` captures them.
+
+use crate::error::{Error, Result};
+use crate::ffi;
+use crate::options::Options;
+use ext_php_rs::flags::ErrorType;
+use ext_php_rs::types::ZendCallable;
+
+/// SAPIs where the process is a command-line tool, not the server of an HTTP response.
+const COMMAND_LINE_SAPIS: [&str; 3] = ["cli", "phpdbg", "embed"];
+
+/// The response headers of an event stream, the caller's last so they win.
+pub fn response_headers(options: &Options) -> Vec<(String, String)> {
+    let mut headers: Vec<(String, String)> = vec![
+        ("Content-Type".into(), "text/event-stream; charset=utf-8".into()),
+        // no-transform: proxies must not compress or rewrite the stream.
+        ("Cache-Control".into(), "no-cache, no-store, no-transform".into()),
+        // nginx buffers FastCGI and proxied responses unless told not to.
+        ("X-Accel-Buffering".into(), "no".into()),
+    ];
+    if let Some(origin) = &options.cors {
+        headers.push(("Access-Control-Allow-Origin".into(), origin.clone()));
+    }
+    for (name, value) in &options.headers {
+        headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        headers.push((name.clone(), value.clone()));
+    }
+    headers
+}
+
+pub fn is_command_line() -> bool {
+    COMMAND_LINE_SAPIS.contains(&ffi::sapi_name())
+}
+
+/// A started stream's way to the client.
+#[derive(Debug)]
+pub struct Output {
+    direct: bool,
+    socket: Option<i32>,
+    connected: bool,
+}
+
+impl Output {
+    /// Switches the request to streaming.
+    pub fn start(options: &Options, headers: &[(String, String)]) -> Result<Output> {
+        if is_command_line() {
+            return Ok(Output { direct: false, socket: None, connected: true });
+        }
+        if let Some((file, line)) = ffi::headers_sent_at() {
+            return Err(Error::misuse(format!(
+                "Cannot start the event stream: headers were already sent (output started at {file}:{line})"
+            ))
+            .into());
+        }
+        ffi::set_status(options.status);
+        // A framework may have queued headers that would break the stream.
+        for name in ["Content-Length", "Content-Encoding", "Connection", "Keep-Alive", "Transfer-Encoding"] {
+            ffi::remove_header(name);
+        }
+        for (name, value) in headers {
+            ffi::set_header(&format!("{name}: {value}"), true);
+        }
+        let held = ffi::buffered_bytes();
+        if held > 0 {
+            // Said before the discard: with display_errors on, the notice lands in the buffer
+            // that is thrown away instead of in the stream.
+            notice(&format!(
+                "Sse\\SseEmitter::start(): discarded {held} bytes of output written before the stream started"
+            ));
+        }
+        ffi::discard_output_buffers();
+        // Compression would hold frames back until its buffer fills.
+        ffi::set_ini("zlib.output_compression", "0");
+        if ffi::sapi_name() == "apache2handler" {
+            call_if_defined("apache_setenv", &[&"no-gzip", &"1"]);
+        }
+        // Writes to a gone client must not bail out through Rust frames: with this on, PHP
+        // only records the abort, which the output checks after every write.
+        ffi::set_ini("ignore_user_abort", "1");
+        if !options.keep_time_limit {
+            ffi::set_ini("max_execution_time", "0");
+        }
+        let mut output = Output { direct: true, socket: ffi::client_socket(), connected: true };
+        output.write(b"");
+        Ok(output)
+    }
+
+    /// Writes (and under HTTP flushes) bytes; false once the client is gone.
+    pub fn write(&mut self, bytes: &[u8]) -> bool {
+        if !self.connected {
+            return false;
+        }
+        let written = if self.direct { ffi::write_direct(bytes) } else { ffi::write_buffered(bytes) };
+        self.connected = written && !ffi::connection_aborted();
+        self.connected
+    }
+
+    /// Whether the client is still there: the last write's outcome and, where the SAPI
+    /// exposes the socket, a non-blocking look at it for a hang-up.
+    pub fn is_connected(&mut self) -> bool {
+        if self.connected && (ffi::connection_aborted() || self.socket.is_some_and(socket_hung_up)) {
+            self.connected = false;
+        }
+        self.connected
+    }
+
+    pub fn mark_disconnected(&mut self) {
+        self.connected = false;
+    }
+
+    /// The socket the runtime may watch for a hang-up.
+    pub fn socket(&self) -> Option<i32> {
+        self.socket
+    }
+}
+
+/// A zero-timeout poll: has the peer closed its side (or the socket failed)?
+pub fn socket_hung_up(fd: i32) -> bool {
+    let mut pfd = libc::pollfd { fd, events: libc::POLLRDHUP, revents: 0 };
+    // SAFETY: one valid pollfd, zero timeout; the fd belongs to the SAPI and stays open for
+    // the request.
+    let ready = unsafe { libc::poll(&mut pfd, 1, 0) };
+    ready > 0 && pfd.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
+}
+
+/// Writes a notice through PHP's error handling (logged, or shown, as the ini says).
+pub fn notice(message: &str) {
+    ext_php_rs::error::php_error(&ErrorType::Notice, message);
+}
+
+/// Closes a native PHP session if one is active: its lock would block the user's other
+/// requests for as long as the stream lasts.
+pub fn release_session() {
+    let active = ZendCallable::try_from_name("session_status")
+        .ok()
+        .and_then(|f| f.try_call(vec![]).ok())
+        .and_then(|status| status.long());
+    if active == Some(2) {
+        call_if_defined("session_write_close", &[]);
+    }
+}
+
+fn call_if_defined(function: &str, args: &[&dyn ext_php_rs::convert::IntoZvalDyn]) {
+    if let Ok(f) = ZendCallable::try_from_name(function) {
+        let _ = f.try_call(args.to_vec());
+    }
+}

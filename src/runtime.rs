@@ -1,0 +1,200 @@
+//! The background runtime: wakes a waiting stream when a deadline passes or its client hangs up.
+//!
+//! Threading model. Each PHP process has at most one runtime: a tokio `current_thread` runtime
+//! on one dedicated thread named `sse-runtime`, started on first use (never at module startup,
+//! because php-fpm forks its workers after that and threads do not survive a fork). The runtime
+//! never touches PHP: it owns no zval and calls no Zend function. For every waiting stream it
+//! runs one small task that sleeps until the stream's next deadline and watches the client's
+//! socket; either event becomes a plain [`Signal`] sent over a crossbeam channel. The PHP thread
+//! blocks on that channel, then runs every callback and does every write itself.
+//!
+//! Why this shape: one thread and one current-thread scheduler cost about 300 KB and nothing
+//! while idle; a multi-thread pool would buy nothing for a handful of timers and sockets.
+//! A process that forked (its pid changed) builds its own runtime; the parent's is forgotten in
+//! the child, where its thread does not exist. Module shutdown stops and joins the thread.
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use parking_lot::Mutex;
+use std::os::fd::{AsRawFd, RawFd};
+use std::time::{Duration, Instant};
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
+use tokio::sync::{oneshot, watch};
+
+/// What the runtime tells a waiting stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    /// The deadline the stream asked for has passed.
+    Wake,
+    /// The peer closed the socket.
+    HungUp,
+}
+
+struct Runtime {
+    pid: u32,
+    handle: tokio::runtime::Handle,
+    stop: oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+static RUNTIME: Mutex<Option<Runtime>> = Mutex::new(None);
+
+fn handle() -> std::io::Result<tokio::runtime::Handle> {
+    let mut slot = RUNTIME.lock();
+    let pid = std::process::id();
+    if let Some(runtime) = slot.as_ref() {
+        if runtime.pid == pid {
+            return Ok(runtime.handle.clone());
+        }
+    }
+    if let Some(inherited) = slot.take() {
+        // Forked: that thread lives only in the parent. Joining or dropping the runtime here
+        // would wait for it forever, so the child lets it go.
+        std::mem::forget(inherited);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().enable_io().build()?;
+    let handle = runtime.handle().clone();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let thread = std::thread::Builder::new().name("sse-runtime".into()).spawn(move || {
+        runtime.block_on(async {
+            let _ = stopped.await;
+        });
+    })?;
+    *slot = Some(Runtime { pid, handle: handle.clone(), stop, thread });
+    Ok(handle)
+}
+
+/// Stops the runtime of this process, if it started one. Module shutdown.
+pub fn shutdown() {
+    let Some(runtime) = RUNTIME.lock().take() else { return };
+    if runtime.pid != std::process::id() {
+        std::mem::forget(runtime);
+        return;
+    }
+    let _ = runtime.stop.send(());
+    let _ = runtime.thread.join();
+}
+
+/// Whether this process has a runtime thread (for tests and benchmarks).
+pub fn is_running() -> bool {
+    RUNTIME.lock().as_ref().is_some_and(|r| r.pid == std::process::id())
+}
+
+/// One stream's line to the runtime. Dropping it stops the stream's task.
+pub struct Watch {
+    pid: u32,
+    signals: Receiver<Signal>,
+    deadline: watch::Sender<Option<Instant>>,
+    task: tokio::task::AbortHandle,
+}
+
+impl Watch {
+    /// Starts watching: the deadline set with [`Watch::wake_at`] and, if given, the socket.
+    pub fn start(socket: Option<RawFd>) -> std::io::Result<Watch> {
+        let handle = handle()?;
+        let (sender, signals) = crossbeam_channel::unbounded();
+        let (deadline, deadline_rx) = watch::channel(None);
+        let task = handle.spawn(watch_stream(socket, deadline_rx, sender)).abort_handle();
+        Ok(Watch { pid: std::process::id(), signals, deadline, task })
+    }
+
+    /// False in a child process that inherited this watch through fork.
+    pub fn belongs_to_this_process(&self) -> bool {
+        self.pid == std::process::id()
+    }
+
+    /// Asks for a [`Signal::Wake`] at `at` (none: no deadline).
+    pub fn wake_at(&self, at: Option<Instant>) {
+        self.deadline.send_if_modified(|current| {
+            let changed = *current != at;
+            *current = at;
+            changed
+        });
+    }
+
+    /// Blocks until a signal arrives or `timeout` passes.
+    pub fn wait(&self, timeout: Duration) -> Option<Signal> {
+        match self.signals.recv_timeout(timeout) {
+            Ok(signal) => Some(signal),
+            Err(RecvTimeoutError::Timeout) => None,
+            // The task ended without a hang-up: only the runtime shutting down does that.
+            Err(RecvTimeoutError::Disconnected) => None,
+        }
+    }
+}
+
+impl Drop for Watch {
+    /// Stops the task and waits until it is gone: it must stop watching the socket before the
+    /// SAPI closes it (the next request may get the same descriptor number).
+    fn drop(&mut self) {
+        if !self.belongs_to_this_process() {
+            return;
+        }
+        self.task.abort();
+        let give_up = Instant::now() + Duration::from_secs(1);
+        // The task owns the only sender: the channel disconnects when it has been dropped.
+        while Instant::now() < give_up {
+            match self.signals.recv_deadline(give_up) {
+                Ok(_) => continue,
+                Err(_) => break,
+            }
+        }
+    }
+}
+
+/// A socket the runtime watches but does not own (PHP's SAPI closes it).
+struct Socket(RawFd);
+
+impl AsRawFd for Socket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0
+    }
+}
+
+async fn watch_stream(socket: Option<RawFd>, mut deadline: watch::Receiver<Option<Instant>>, signals: Sender<Signal>) {
+    // SAFETY: the SAPI keeps the socket open for the whole request, and the `Watch` that owns
+    // this task waits for the task to end (dropping this registration) before the request can
+    // end, so the descriptor stays the same open socket for the registration's lifetime.
+    let socket = socket.and_then(|fd| unsafe { AsyncFd::register_with_interest(Socket(fd), Interest::READABLE) }.ok());
+    let mut next = *deadline.borrow_and_update();
+    loop {
+        tokio::select! {
+            _ = sleep_until(next) => {
+                next = None;
+                if signals.send(Signal::Wake).is_err() {
+                    return;
+                }
+            }
+            changed = deadline.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                next = *deadline.borrow_and_update();
+            }
+            () = hang_up(socket.as_ref()) => {
+                let _ = signals.send(Signal::HungUp);
+                return;
+            }
+        }
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Resolves when the peer closes the socket. Data arriving (a pipelined request, FastCGI
+/// records) only makes it readable, which is not a hang-up.
+async fn hang_up(socket: Option<&AsyncFd<Socket>>) {
+    let Some(socket) = socket else { return std::future::pending().await };
+    loop {
+        let Ok(mut guard) = socket.readable().await else { return std::future::pending().await };
+        if guard.ready().is_read_closed() {
+            return;
+        }
+        guard.clear_ready();
+    }
+}
