@@ -1,0 +1,13 @@
+# Appended to the Makefile that phpize's configure writes (see config.m4). cargo decides what
+# needs rebuilding, so it is always asked; the copy lands where install-modules looks.
+$(phplibdir)/sse.so: sse-cargo-build
+	$(mkinstalldirs) $(phplibdir)
+	cp $(srcdir)/target/release/libsse.so $@
+
+sse-cargo-build:
+	cd $(srcdir) && PHP_CONFIG="$(SSE_PHP_CONFIG)" PHP="$(PHP_EXECUTABLE)" "$(CARGO)" build --release
+
+clean-sse:
+	cd $(srcdir) && "$(CARGO)" clean
+
+.PHONY: sse-cargo-build clean-sse
