@@ -70,7 +70,7 @@ impl Output {
             // Said before the discard: with display_errors on, the notice lands in the buffer
             // that is thrown away instead of in the stream.
             notice(&format!(
-                "Sse\\SseEmitter::start(): discarded {held} bytes of output written before the stream started"
+                "discarded {held} bytes of output written before the event stream started"
             ));
         }
         ffi::discard_output_buffers();

@@ -4,6 +4,7 @@ use crate::error::Result;
 use crate::event_fields;
 use crate::ffi;
 use ext_php_rs::binary::Binary;
+use ext_php_rs::binary_slice::BinarySlice;
 use ext_php_rs::flags::ClassFlags;
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ZendHashTable, Zval};
@@ -25,11 +26,11 @@ impl ServerSentEvents {
 
     /// A data event, optionally named and with an id.
     #[php(optional = event)]
-    pub fn message(data: &Zval, event: Option<String>, id: Option<&Zval>) -> Result<Self> {
+    pub fn message(data: &Zval, event: Option<BinarySlice<u8>>, id: Option<&Zval>) -> Result<Self> {
         let mut frame = Event::new();
         event_fields::set_data(&mut frame, data)?;
         if let Some(name) = event {
-            frame.set_event(name.as_bytes())?;
+            frame.set_event(&name)?;
         }
         if let Some(id) = id.filter(|id| !id.is_null()) {
             event_fields::set(&mut frame, Field::Id, id)?;
@@ -38,12 +39,11 @@ impl ServerSentEvents {
     }
 
     /// A comment-only frame.
-    #[php(defaults(text = String::new()))]
-    pub fn comment(text: String) -> Self {
+    #[php(optional = text)]
+    pub fn comment(text: Option<BinarySlice<u8>>) -> Result<Self> {
         let mut frame = Event::new();
-        // A Rust String is valid UTF-8 and comments may hold any text.
-        let _ = frame.set_comment(text.as_bytes());
-        Self { event: frame }
+        frame.set_comment(text.as_deref().copied().unwrap_or_default())?;
+        Ok(Self { event: frame })
     }
 
     pub fn get_event(&self) -> Option<String> {

@@ -12,6 +12,7 @@ use crate::ffi;
 use crate::options::{self, ClockKind, Options};
 use crate::output::{self, Output};
 use crate::runtime::{Signal, Watch};
+use ext_php_rs::binary_slice::BinarySlice;
 use ext_php_rs::convert::FromZval;
 use ext_php_rs::flags::{ClassFlags, DataType};
 use ext_php_rs::prelude::*;
@@ -100,11 +101,11 @@ impl SseEmitter {
     }
 
     /// Writes a comment frame; false once the client is gone.
-    #[php(defaults(text = String::new()))]
-    pub fn comment(self_: &ZendClassObject<SseEmitter>, text: String) -> Result<bool> {
+    #[php(optional = text)]
+    pub fn comment(self_: &ZendClassObject<SseEmitter>, text: Option<BinarySlice<u8>>) -> Result<bool> {
         finish(with_this(self_, |this, me| {
             this.refuse_if_closed("comment")?;
-            let frame = comment_frame(text.as_bytes())?;
+            let frame = comment_frame(text.as_deref().copied().unwrap_or_default())?;
             this.ensure_started()?;
             this.write_or_end(me, &frame)
         }))
