@@ -9,8 +9,9 @@ def start(name: str = "cli", ini: dict | None = None) -> Stack:
     port = free_port()
     php_ini = write_php_ini(tmp, ini)
     server = Service("php-cli-server", ["php", "-c", php_ini, "-S", f"127.0.0.1:{port}", "-t", WWW], tmp)
-    stack = Stack(name=name, port=port, tmp=tmp, services=[server], workers=1,
-                  zlib=bool(ini and ini.get("zlib.output_compression") == "On"))
+    zlib = bool(ini and ini.get("zlib.output_compression") == "On")
+    stack = Stack(name=name, port=port, tmp=tmp, services=[server], workers=1, zlib=zlib,
+                  compresses_html=zlib)
     try:
         server.start()
         wait_until_connectable(("127.0.0.1", port), stack.services, stack.describe)

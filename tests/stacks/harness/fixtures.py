@@ -28,11 +28,13 @@ STACKS = {
 
 def check_loaded(stack):
     """The stack really runs our php.ini (production buffering) with the implementation loaded."""
+    probe = None
     try:
         probe = client.get(stack, "probe.php")
         info = json.loads(probe.body)
     except Exception as e:  # noqa: BLE001 - any failure here means the stack is unusable
-        pytest.fail(f"{stack.name}: probe.php failed: {e!r}\n{stack.describe()}", pytrace=False)
+        got = probe and (probe.status, probe.headers, probe.body[:500])
+        pytest.fail(f"{stack.name}: probe.php failed: {e!r} {got}\n{stack.describe()}", pytrace=False)
     expected_ini = str(stack.tmp / "php.ini")
     problems = []
     if not info["emitter"]:

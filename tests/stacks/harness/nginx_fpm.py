@@ -76,7 +76,7 @@ def start(name: str = "nginx-fpm", ini: dict | None = None, tls: bool = False,
     fpm_svc, sock = fpm.service(tmp, ini, request_terminate_timeout)
     stack = Stack(name=name, port=port, tmp=tmp, services=[fpm_svc], scheme="https" if tls else "http",
                   http2=tls, workers=fpm.CHILDREN,
-                  zlib=bool(ini and ini.get("zlib.output_compression") == "On"))
+                  zlib=bool(ini and ini.get("zlib.output_compression") == "On"), compresses_html=True)
     try:
         conf = nginx_conf(tmp, port, sock, tls, fastcgi_read_timeout)
         nginx = Service("nginx", ["nginx", "-e", tmp / "nginx-error.log", "-c", conf], tmp)

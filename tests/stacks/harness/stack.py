@@ -38,6 +38,8 @@ class Stack:
     # Whether the SAPI lets the emitter see a hang-up without writing (fast path on the socket).
     sees_hangup_without_write: bool = True
     zlib: bool = False
+    # Whether a plain HTML page comes back gzipped (zlib.output_compression, mod_deflate, nginx gzip).
+    compresses_html: bool = False
 
     host = "127.0.0.1"
 

@@ -1,0 +1,51 @@
+"""Issue 3: each event reaches the client when it is sent, not batched by a buffer on the way."""
+from itertools import pairwise
+
+import pytest
+
+from harness import client
+
+TOLERANCE = 0.05
+
+
+def gaps(events):
+    return [round(b.t - a.t, 3) for a, b in pairwise(events)]
+
+
+def test_events_arrive_300ms_apart(stack):
+    with client.Stream(stack, "timing.php") as s:
+        events = s.events_until_end(timeout=10)
+    assert [e.data for e in events] == [f"event {i}" for i in range(1, 6)], s.body
+    assert [e.id for e in events] == ["1", "2", "3", "4", "5"]
+    assert b"discarded" not in s.body
+    first = events[0].t - s.started
+    assert first < 0.25, f"first event took {first:.3f}s: held back before the first flush"
+    assert all(abs(g - 0.3) <= TOLERANCE for g in gaps(events)), f"arrival gaps {gaps(events)}"
+
+
+@pytest.mark.parametrize("running_stack", ["nginx-h2"], indirect=True)
+def test_http2_delivers_each_event_at_once(stack):
+    with client.Stream(stack, "timing.php") as s:
+        events = s.events_until_end(timeout=10)
+    assert s.protocol == "HTTP/2"
+    assert len(events) == 5, s.body
+    assert all(abs(g - 0.3) <= TOLERANCE for g in gaps(events)), f"arrival gaps {gaps(events)}"
+
+
+def test_every_timer_events_arrive_200ms_apart(stack):
+    with client.Stream(stack, "every.php") as s:
+        events = s.events_until_end(timeout=10)
+    assert [(e.type, e.data) for e in events] == [("tick", str(i)) for i in range(1, 6)], s.body
+    assert s.ended
+    assert all(abs(g - 0.2) <= TOLERANCE for g in gaps(events)), f"arrival gaps {gaps(events)}"
+
+
+def test_idle_stream_heartbeat_each_second(stack):
+    with client.Stream(stack, "heartbeat.php") as s:
+        s.events_until_end(timeout=10)
+    # A frame right at start (some emitters open with a comment) is not a heartbeat.
+    comments = [c for c in s.parser.comments if c.t - s.headers_at > 0.5]
+    times = [round(c.t - s.headers_at, 3) for c in s.parser.comments]
+    assert len(comments) == 3, f"comments at {times}s, expected at 1, 2, 3 s"
+    assert all(abs(g - 1.0) <= 0.1 for g in gaps(comments)), f"heartbeat gaps {gaps(comments)}"
+    assert s.ended
