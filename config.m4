@@ -15,8 +15,9 @@ if test "$PHP_SSE" != "no"; then
     AC_MSG_ERROR([cargo not found: ext-sse is written in Rust; install it from https://rustup.rs])
   fi
 
-  dnl The crate's build script and ext-php-rs read these to target the same PHP as configure.
-  SSE_PHP_CONFIG=$PHP_CONFIG
+  dnl The crate's build script and ext-php-rs read these to target the same PHP as configure;
+  dnl ext-php-rs wants a path, not a bare command name (configure's default is `php-config`).
+  SSE_PHP_CONFIG=`command -v "$PHP_CONFIG" 2>/dev/null || echo "$PHP_CONFIG"`
   PHP_SUBST(CARGO)
   PHP_SUBST(SSE_PHP_CONFIG)
 
