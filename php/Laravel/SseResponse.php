@@ -34,7 +34,7 @@ class SseResponse extends StreamedResponse
     /** What SseEmitter sends by default; the caller's headers win. */
     public const DEFAULT_HEADERS = [
         'Content-Type' => 'text/event-stream; charset=utf-8',
-        'Cache-Control' => 'no-cache',
+        'Cache-Control' => 'no-cache, no-store, no-transform',
         'X-Accel-Buffering' => 'no',
     ];
 

@@ -44,6 +44,12 @@ final class SseResponseTest extends TestCase
         self::assertSame(200, $response->getStatusCode());
     }
 
+    public function testItsDefaultsAreTheEmittersDefaults(): void
+    {
+        // Middleware must see what the stream will really send.
+        self::assertSame((new SseEmitter())->headers(), SseResponse::DEFAULT_HEADERS);
+    }
+
     public function testTheCallersHeadersAndOptionsWin(): void
     {
         $response = new SseResponse(static fn () => null, [

@@ -42,6 +42,8 @@ final class SseServiceProviderTest extends TestCase
     {
         $this->laravel = new TestApp();
         $this->laravel->kernel->bootstrap();
+        // The response factory's URL generator wants the current request, as in a real one.
+        $this->laravel->app->instance('request', \Illuminate\Http\Request::create('/'));
         $response = response()->sse(
             static fn (SseEmitter $sse) => $sse->send(['event' => 'hi', 'data' => 'there']),
             ['retry' => 700],

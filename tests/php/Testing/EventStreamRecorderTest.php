@@ -37,7 +37,7 @@ final class EventStreamRecorderTest extends TestCase
         ])
             ->assertRetry(2000)
             ->assertHeader('Content-Type', 'text/event-stream; charset=utf-8')
-            ->assertHeader('Cache-Control', 'no-cache')
+            ->assertHeader('Cache-Control', 'no-cache, no-store, no-transform')
             ->assertHeader('X-Accel-Buffering', 'no')
             ->assertHeader('X-Stream', 'demo')
             ->assertHeader('Access-Control-Allow-Origin', 'https://example.test');
