@@ -1,8 +1,9 @@
 # Appended to the Makefile that phpize's configure writes (see config.m4). cargo decides what
 # needs rebuilding, so it is always asked; the copy lands where install-modules looks.
+# CARGO_TARGET_DIR is honoured, so a build cache can live outside the source tree.
 $(phplibdir)/sse.so: sse-cargo-build
 	$(mkinstalldirs) $(phplibdir)
-	cp $(srcdir)/target/release/libsse.so $@
+	cp "$${CARGO_TARGET_DIR:-$(srcdir)/target}/release/libsse.so" $@
 
 sse-cargo-build:
 	cd $(srcdir) && PHP_CONFIG="$(SSE_PHP_CONFIG)" PHP="$(PHP_EXECUTABLE)" "$(CARGO)" build --release

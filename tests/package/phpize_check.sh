@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Builds the extension the way PIE and PECL do, from a copy of the checkout:
+# phpize && ./configure --enable-sse && make && make install INSTALL_ROOT=<temp>, then loads the
+# installed sse.so into php. Cargo's build cache is target/phpize-check, so only the first run
+# compiles everything.
+#   tests/package/phpize_check.sh WORKDIR
+set -euo pipefail
+work=$1
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+src=$work/src
+mkdir -p "$src" "$work/root"
+# The sources as they are now (committed or not), without build output or git data.
+tar -C "$repo" --exclude=./target --exclude=./.git -cf - . | tar -C "$src" -xf -
+export CARGO_TARGET_DIR=$repo/target/phpize-check
+cd "$src"
+phpize >"$work/phpize.log" 2>&1 || { cat "$work/phpize.log"; exit 1; }
+./configure --enable-sse >"$work/configure.log" 2>&1 || { tail -n 20 "$work/configure.log"; exit 1; }
+make >"$work/make.log" 2>&1 || { tail -n 30 "$work/make.log"; exit 1; }
+make install INSTALL_ROOT="$work/root" >"$work/install.log" 2>&1 || { cat "$work/install.log"; exit 1; }
+so=$work/root$(php-config --extension-dir)/sse.so
+ls -l "$so"
+php -n -d "extension=$so" -r 'echo new Sse\ServerSentEvents(["event" => "built", "data" => "by phpize"]);' | tee "$work/out.txt"
+grep -qx 'event: built' "$work/out.txt"
