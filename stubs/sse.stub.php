@@ -45,7 +45,7 @@ final class ServerSentEvents implements \Stringable, \JsonSerializable
     public static function message(mixed $data, ?string $event = null, string|int|null $id = null): ServerSentEvents {}
 
     /** A comment-only frame (`: text`), e.g. a heartbeat. */
-    public static function comment(string $text = ''): ServerSentEvents {}
+    public static function comment(?string $text = null): ServerSentEvents {}
 
     /** The event type, or null when the frame has none (the client then uses "message"). */
     public function getEvent(): ?string {}
@@ -137,7 +137,7 @@ final class SseEmitter
      *   - keepTimeLimit: keep PHP's max_execution_time for the stream (default false: lifted).
      * @throws \InvalidArgumentException for an unknown option or a bad value.
      */
-    public function __construct(array $options = []) {}
+    public function __construct(?array $options = null) {}
 
     /**
      * Sends the headers and switches the request to streaming. Idempotent; implied by the first
@@ -156,7 +156,7 @@ final class SseEmitter
     public function send(ServerSentEvents|array|string $event): bool {}
 
     /** Writes a comment frame (`: text`); false once the client is gone. */
-    public function comment(string $text = ''): bool {}
+    public function comment(?string $text = null): bool {}
 
     /** Whether the client is still there (checked on the socket where the SAPI allows it). */
     public function isConnected(): bool {}
@@ -179,7 +179,7 @@ final class SseEmitter
      * Answers an EventSource so that it stops reconnecting (204 by default, no body).
      * @param array<string, string> $headers
      */
-    public static function reject(int $status = 204, array $headers = []): void {}
+    public static function reject(int $status = 204, ?array $headers = null): void {}
 
     /**
      * The response headers this stream sets (or would set under the CLI).
