@@ -40,12 +40,20 @@ def test_every_timer_events_arrive_200ms_apart(stack):
     assert all(abs(g - 0.2) <= TOLERANCE for g in gaps(events)), f"arrival gaps {gaps(events)}"
 
 
+def test_headers_arrive_before_any_event(stack):
+    """EventSource fires `open` on the headers: they must not wait for the first frame."""
+    with client.Stream(stack, "heartbeat.php") as s:
+        took = s.headers_at - s.started
+    assert took < 0.25, f"headers arrived {took:.3f}s after the request, with the first frame"
+
+
 def test_idle_stream_heartbeat_each_second(stack):
     with client.Stream(stack, "heartbeat.php") as s:
         s.events_until_end(timeout=10)
     # A frame right at start (some emitters open with a comment) is not a heartbeat.
-    comments = [c for c in s.parser.comments if c.t - s.headers_at > 0.5]
-    times = [round(c.t - s.headers_at, 3) for c in s.parser.comments]
-    assert len(comments) == 3, f"comments at {times}s, expected at 1, 2, 3 s"
-    assert all(abs(g - 1.0) <= 0.1 for g in gaps(comments)), f"heartbeat gaps {gaps(comments)}"
+    times = [round(c.t - s.started, 3) for c in s.parser.comments]
+    beats = [c for c in s.parser.comments if c.t - s.started > 0.5]
+    assert len(beats) == 3, f"comments at {times}s, expected at 1, 2, 3 s"
+    assert all(abs(g - 1.0) <= 0.1 for g in gaps(beats)), f"heartbeat gaps {gaps(beats)}"
+    assert abs(beats[0].t - s.started - 1.0) <= 0.15, f"comments at {times}s"
     assert s.ended
