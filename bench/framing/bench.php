@@ -28,27 +28,7 @@ const RUN_SECONDS = 0.25;
 $runs = (int) ($argv[1] ?? RUNS);
 $runSeconds = (float) ($argv[2] ?? RUN_SECONDS);
 
-$jsonObject = [];
-for ($i = 0; $i < 40; $i++) {
-    $jsonObject["field_$i"] = match ($i % 5) {
-        0 => "value $i with a/slash",
-        1 => $i * 1000,
-        2 => $i % 2 === 0,
-        3 => null,
-        4 => "Zoë $i 😀",
-    };
-}
-$lines = [];
-for ($i = 0; $i < 1024; $i++) {
-    $lines[] = sprintf('%04d ', $i) . substr(str_repeat('the quick brown fox jumps over the lazy dog ', 2), 0, 58);
-}
-
-// name => [fields, target: minimum speed-up of the extension over PHP]
-$cases = [
-    'small event (event, id, short data)' => [['event' => 'update', 'id' => '12345', 'data' => 'hello, world'], 2.0],
-    '40-key array as JSON' => [['event' => 'state', 'data' => $jsonObject], 1.0],
-    '64 KiB of data in 1024 lines' => [['data' => implode("\n", $lines)], 2.0],
-];
+$cases = require __DIR__ . '/cases.php';
 
 /** Seconds for $n frames of $fields by one side. */
 function timeLoop(bool $native, array $fields, int $n): float
