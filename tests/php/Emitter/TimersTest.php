@@ -94,7 +94,7 @@ final class TimersTest extends TestCase
     public function testTimerIdsAreDistinct(): void
     {
         $sse = new SseEmitter(['clock' => 'virtual']);
-        $ids = [$sse->every(1, 'strlen'), $sse->after(1, 'strlen'), $sse->every(2, 'strlen')];
+        $ids = [$sse->every(1, 'is_object'), $sse->after(1, 'is_object'), $sse->every(2, 'is_object')];
 
         self::assertCount(3, array_unique($ids));
     }
