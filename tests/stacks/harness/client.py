@@ -44,6 +44,7 @@ class Http1:
         self.remaining = None
         self.chunk_left = 0
         self.done = False
+        self.complete = False  # the body ended as its framing says, not by a dropped connection
 
     def _recv(self, deadline: float) -> bytes:
         left = deadline - time.monotonic()
@@ -99,12 +100,12 @@ class Http1:
 
     def _take(self) -> bytes:
         if self.mode == "none" or (self.mode == "length" and self.remaining == 0):
-            self.done = True
+            self.done = self.complete = True
             return b""
         if self.mode == "length":
             out, self.buf = self.buf[: self.remaining], self.buf[self.remaining:]
             self.remaining -= len(out)
-            self.done = self.remaining == 0
+            self.done = self.complete = self.remaining == 0
             return out
         if self.mode == "close":
             out, self.buf = self.buf, b""
@@ -128,7 +129,7 @@ class Http1:
             size_line, self.buf = self.buf.split(b"\r\n", 1)
             size = int(size_line.split(b";")[0], 16)
             if size == 0:
-                self.done = True
+                self.done = self.complete = True
                 return out
             self.chunk_left = size
 
@@ -152,6 +153,7 @@ class Curl:
         self.fd = self.proc.stdout.fileno()
         self.buf = b""
         self.done = False
+        self.complete = False  # curl exits 0 only if the response ended properly
 
     def _recv(self, deadline: float) -> bytes:
         left = deadline - time.monotonic()
@@ -182,7 +184,9 @@ class Curl:
         if self.done:
             return b""
         data = self._recv(deadline)
-        self.done = not data
+        if not data:
+            self.done = True
+            self.complete = self.proc.wait(timeout=5) == 0
         return data
 
     def close(self):
