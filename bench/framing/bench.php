@@ -23,8 +23,8 @@ if (!extension_loaded('sse')) {
     exit(2);
 }
 
-const RUNS = 7;
-const RUN_SECONDS = 0.25;
+const RUNS = 15;
+const RUN_SECONDS = 0.1;
 $runs = (int) ($argv[1] ?? RUNS);
 $runSeconds = (float) ($argv[2] ?? RUN_SECONDS);
 

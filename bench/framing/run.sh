@@ -3,7 +3,7 @@
 # table with the machine it ran on. A missed target is shown as "NO" in the table; with
 # --strict it also makes the exit status non-zero (3), e.g. for CI on a quiet machine.
 #   SSE_EXT=/path/to/libsse.so bench/framing/run.sh [--strict]
-# BENCH_RUNS (default 7) and BENCH_SECONDS (default 0.25, per run and side) tune the length.
+# BENCH_RUNS (default 15) and BENCH_SECONDS (default 0.1, per run and side) tune the length.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,7 +21,7 @@ echo "Machine: $(nproc) CPUs, ${cpu:-unknown CPU}, $(php -r 'echo "PHP ", PHP_VE
 echo
 
 status=0
-php -d extension="$ext" "$here/bench.php" "${BENCH_RUNS:-7}" "${BENCH_SECONDS:-0.25}" || status=$?
+php -d extension="$ext" "$here/bench.php" "${BENCH_RUNS:-15}" "${BENCH_SECONDS:-0.1}" || status=$?
 if [ "$status" -eq 3 ] && [ "$strict" != "--strict" ]; then
     status=0
 fi
