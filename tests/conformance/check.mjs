@@ -3,7 +3,8 @@
 // what each case intended. Every frame is parsed whole, then as bytes cut into random small
 // chunks decoded the way a browser does (streaming UTF-8), so cuts inside CRLF or inside a
 // multi-byte character are covered. Last, all frames are sent as one stream, to catch a
-// frame that leaks state into the next one.
+// frame that leaks state into the next one. The extension's own parser, Sse\EventStreamParser,
+// must read every frame as eventsource-parser does.
 //
 // Usage: node check.mjs cases.json   (prints a diff per failure and "N passed, N failed")
 
@@ -117,6 +118,10 @@ for (const [index, c] of cases.entries()) {
     const seed = index * 1000 + s;
     check(`${label} (chunks, seed ${seed})`, expectedOf(c), parse(chunksOf(bytes, seed)), frameText);
   }
+  // Sse\EventStreamParser reports the type "message" and the last event id ('' when none)
+  // where eventsource-parser reports none; within one frame that is the same information.
+  const reference = parse([bytes]).events.map((e) => ({ event: e.event ?? 'message', data: e.data, id: e.id ?? '' }));
+  check(`${label} (Sse\\EventStreamParser agrees)`, { events: reference }, { events: c.ownParse });
   stream.push(bytes);
   streamExpected.events.push(...c.events);
   streamExpected.comments.push(...c.comments);

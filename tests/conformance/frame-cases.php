@@ -3,7 +3,8 @@
 /**
  * Frames every case of cases.php with the extension and writes, as JSON on stdout, each
  * frame (base64: the bytes exactly as they would go on the wire) beside what the case says a
- * client must see. check.mjs does the comparing, so that the parser is one nobody here wrote.
+ * client must see, and what Sse\EventStreamParser reads from it. check.mjs does the comparing,
+ * so that the reference parser is one nobody here wrote.
  */
 
 declare(strict_types=1);
@@ -37,6 +38,9 @@ foreach ($cases as $case) {
         ], $case['events'] ?? []),
         'comments' => $case['comments'] ?? [],
         'retry' => $case['retry'] ?? [],
+        // What the extension's own client side reads from the frame, checked against the
+        // independent parser too.
+        'ownParse' => $frame === null ? null : Sse\EventStreamParser::parse($frame),
     ];
 }
 
