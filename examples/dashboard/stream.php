@@ -21,6 +21,12 @@ $sse = new SseEmitter([
 $sequence = (int) ($sse->lastEventId() ?? 0);
 $prices = ['ACME' => 120.00, 'GLOBEX' => 54.20, 'INITECH' => 8.75, 'UMBRELLA' => 301.10];
 
+// The current state first, so a page that just connected shows everything at once.
+foreach ($prices as $symbol => $price) {
+    $sse->send(['event' => 'stock', 'id' => ++$sequence, 'data' => ['symbol' => $symbol, 'price' => $price, 'change' => 0.0]]);
+}
+$sse->send(['event' => 'clock', 'id' => ++$sequence, 'data' => date('H:i:s')]);
+
 $sse->every(1.0, function (SseEmitter $sse) use (&$sequence, &$prices): void {
     $symbol = array_rand($prices);
     $previous = $prices[$symbol];
