@@ -1,0 +1,50 @@
+<?php
+
+// The background runtime: no thread until the first real wait, then exactly one more thread,
+// named sse-runtime, shared by every later stream (also two streams alive at once).
+
+declare(strict_types=1);
+
+/** @return list<string> the names of this process's threads other than the main one */
+function threads(): array
+{
+    $names = [];
+    foreach (glob('/proc/self/task/*') ?: [] as $task) {
+        if ((int) basename($task) !== getmypid()) {
+            $names[] = trim((string) file_get_contents($task . '/comm'));
+        }
+    }
+    sort($names);
+
+    return $names;
+}
+
+ob_start();
+$report = ['before' => threads()];
+
+$virtual = new Sse\SseEmitter(['clock' => 'virtual', 'heartbeat' => 0]);
+$virtual->sleep(60);
+$report['after_virtual_wait'] = threads();
+
+$first = new Sse\SseEmitter(['heartbeat' => 0]);
+$first->sleep(0.03);
+$report['after_first_wait'] = threads();
+
+for ($i = 0; $i < 5; $i++) {
+    $sse = new Sse\SseEmitter(['heartbeat' => 0]);
+    $sse->every(0.01, static fn () => null);
+    $sse->sleep(0.03);
+    $sse->close();
+}
+$a = new Sse\SseEmitter(['heartbeat' => 1]);
+$b = new Sse\SseEmitter(['heartbeat' => 1]);
+$a->sleep(0.02);
+$b->sleep(0.02);
+$a->sleep(0.02);
+$report['after_many_streams'] = threads();
+$first->close();
+$a->close();
+$b->close();
+ob_end_clean();
+
+echo json_encode($report), "\n";
