@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Fuzzes sse-core with cargo-fuzz (libFuzzer, nightly toolchain):
+#   encode_roundtrip   Event setters + encode, then Parser::parse gives the same event back
+#   parse_incremental  arbitrary bytes cut at arbitrary points parse as the whole stream does
+#
+#   tests/fuzz/run.sh                 short run for CI: FUZZ_SECONDS (default 25) per target
+#   tests/fuzz/run.sh --runs 10000000 long run: that many inputs per target
+# Needs `rustup toolchain install nightly` and `cargo install cargo-fuzz`. No sanitizer is
+# used (-s none): the code under test is safe Rust, and it runs ~5x more inputs per second.
+# The corpus lives in fuzz/corpus/<target> (not committed); a failure leaves its input in
+# fuzz/artifacts/<target>/ and makes the exit status non-zero.
+set -euo pipefail
+cd "$(dirname "$0")/../../fuzz"
+
+limit=(-max_total_time="${FUZZ_SECONDS:-25}")
+if [ "${1:-}" = "--runs" ]; then
+  limit=(-runs="${2:?--runs needs a count}")
+fi
+
+if ! rustup toolchain list | grep -q '^nightly'; then
+  echo "tests/fuzz: the nightly toolchain is missing (rustup toolchain install nightly)" >&2
+  exit 2
+fi
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  echo "tests/fuzz: cargo-fuzz is missing (cargo install cargo-fuzz)" >&2
+  exit 2
+fi
+
+cargo +nightly fuzz build -O -s none
+status=0
+for target in encode_roundtrip parse_incremental; do
+  mkdir -p "corpus/$target"
+  log=$(mktemp)
+  start=$(date +%s)
+  if cargo +nightly fuzz run -O -s none "$target" -- -max_len=4096 "${limit[@]}" -print_final_stats=1 >"$log" 2>&1; then
+    result=ok
+  else
+    result=FAILED; status=1
+    tail -n 60 "$log" >&2
+  fi
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+  cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -n 1 | cut -d' ' -f2)
+  echo "fuzz $target: $result, ${runs:-?} inputs in $(( $(date +%s) - start )) s, coverage ${cov:-?} edges, corpus $(ls "corpus/$target" | wc -l) files"
+  rm -f "$log"
+done
+exit "$status"
