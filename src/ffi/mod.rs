@@ -27,8 +27,8 @@ extern "C" {
     fn sse_set_status(code: c_int);
     fn sse_remove_header(name: *const c_char, len: usize);
     fn sse_object_zval(object: *mut ext_php_rs::ffi::zend_object, out: *mut Zval);
-    fn sse_exception_save();
-    fn sse_exception_restore();
+    fn sse_exception_take() -> *mut ext_php_rs::ffi::zend_object;
+    fn sse_exception_put_back(exception: *mut ext_php_rs::ffi::zend_object);
     fn sse_buffered_bytes() -> usize;
     fn sse_discard_output_buffers();
     fn sse_output_buffer_level() -> c_int;
@@ -168,13 +168,16 @@ pub fn object_zval(object: &ext_php_rs::types::ZendObject) -> Zval {
     zval
 }
 
-/// Runs `cleanup` with any pending exception moved aside, then restores it.
+/// Runs `cleanup` with any pending exception taken out of the engine, then throws it again
+/// (as the previous exception of one the cleanup threw, if any).
 pub fn with_exception_aside<R>(cleanup: impl FnOnce() -> R) -> R {
-    // SAFETY: save/restore are paired on the PHP thread, as the engine pairs them.
-    unsafe { sse_exception_save() };
+    // SAFETY: PHP thread; the taken object keeps the engine's reference until put back.
+    let taken = unsafe { sse_exception_take() };
     let result = cleanup();
-    // SAFETY: see above.
-    unsafe { sse_exception_restore() };
+    if !taken.is_null() {
+        // SAFETY: hands the reference taken above back to the engine, exactly once.
+        unsafe { sse_exception_put_back(taken) };
+    }
     result
 }
 

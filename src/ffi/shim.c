@@ -229,8 +229,24 @@ void sse_remove_header(const char *name, size_t len)
 /* A zval holding a new reference to an object (to pass $this to a callback). */
 void sse_object_zval(zend_object *object, zval *out) { ZVAL_OBJ_COPY(out, object); }
 
-/* Moves a pending exception aside so that cleanup code can call PHP functions, and puts it
- * back afterwards (chained with any exception the cleanup threw), as the engine does around
- * destructors. */
-void sse_exception_save(void) { zend_exception_save(); }
-void sse_exception_restore(void) { zend_exception_restore(); }
+/* Takes the pending exception out of the engine so that cleanup code can call PHP functions
+ * (the engine refuses to while an exception is pending). exit() is left in place: it is not an
+ * exception to hand back, and the script is ending anyway. */
+zend_object *sse_exception_take(void)
+{
+	zend_object *exception = EG(exception);
+	if (!exception || zend_is_unwind_exit(exception) || zend_is_graceful_exit(exception)) return NULL;
+	EG(exception) = NULL;
+	return exception;
+}
+
+/* Throws a taken exception again; if the cleanup threw one of its own, that one is thrown with
+ * the original as its previous exception. */
+void sse_exception_put_back(zend_object *exception)
+{
+	if (EG(exception)) {
+		zend_exception_set_previous(EG(exception), exception);
+	} else {
+		zend_throw_exception_internal(exception);
+	}
+}
