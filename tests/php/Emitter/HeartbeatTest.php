@@ -62,18 +62,19 @@ final class HeartbeatTest extends TestCase
         $out = Output::capture(static fn () => $sse->run());
 
         self::assertStringNotContainsString(self::BEAT, $out);
-        self::assertSame(11, substr_count($out, 'data: '), '10, 20, ... 110');
+        self::assertSame(12, substr_count($out, 'data: '), '10, 20, ... 120: a tick due at maxDuration still fires');
     }
 
     public function testATimerThatSendsOnlyResetsTheCount(): void
     {
-        // Writes at 20 and 40; beats after 15 s of silence each time: 15, 35, 55.
+        // Writes at 20, 40 and 60 (due at maxDuration, so it fires); beats after 15 s of
+        // silence each time: 15, 35, 55.
         $sse = new SseEmitter(['clock' => 'virtual', 'heartbeat' => 15, 'maxDuration' => 60]);
         $sse->every(20, static fn (SseEmitter $sse) => $sse->send((string) $sse->elapsed()));
 
         $out = Output::capture(static fn () => $sse->run());
 
-        self::assertSame(self::BEAT . "data: 20\n\n" . self::BEAT . "data: 40\n\n" . self::BEAT, $out);
+        self::assertSame(self::BEAT . "data: 20\n\n" . self::BEAT . "data: 40\n\n" . self::BEAT . "data: 60\n\n", $out);
     }
 
     public function testASilentTimerDoesNotResetIt(): void

@@ -35,17 +35,20 @@ final class LifecycleTest extends TestCase
         self::assertTrue($sse->isClosed());
     }
 
-    public function testMaxDurationWinsOverATimerDueAtTheSameTime(): void
+    /** A tick due at maxDuration is part of the stream: it fires, then the stream ends. */
+    public function testATimerDueAtMaxDurationFiresBeforeTheEnd(): void
     {
-        $sse = new SseEmitter(['clock' => 'virtual', 'heartbeat' => 0, 'maxDuration' => 4]);
+        $sse = new SseEmitter(['clock' => 'virtual', 'retry' => 1, 'heartbeat' => 0, 'maxDuration' => 4]);
         $times = [];
         $sse->every(2, static function (SseEmitter $sse) use (&$times): void {
             $times[] = $sse->elapsed();
+            $sse->send((string) $sse->elapsed());
         });
 
-        Output::capture(static fn () => $sse->run());
+        $out = Output::capture(static fn () => $sse->run());
 
-        self::assertSame([2.0], $times);
+        self::assertSame([2.0, 4.0], $times);
+        self::assertSame("retry: 1\n\ndata: 2\n\ndata: 4\n\nretry: 1\n\n", $out, 'the last tick precedes the closing retry');
     }
 
     public function testOnCloseRunsOnceOnClose(): void

@@ -91,10 +91,11 @@ final class VirtualClockTest extends TestCase
         for ($i = 1; $i <= 20; $i++) {
             $expected .= "event: tick\nid: $i\ndata: " . ($i * 15) . "\n\n";
         }
-        $expected .= str_repeat(": \n\n", 19); // 315, 330, ... 585
+        // 315, 330, ... 585; at 600 the silent tick fires and the stream ends, no beat.
+        $expected .= str_repeat(": \n\n", 19);
         $expected .= "retry: 5000\n\n";
         self::assertSame($expected, $out);
-        self::assertSame(39, $ticks, '15 .. 585; at 600 maxDuration wins');
+        self::assertSame(40, $ticks, '15 .. 600: a tick due at maxDuration still fires');
         self::assertSame(600.0, $sse->elapsed());
         self::assertCount(20, EventStreamParser::parse($out));
         // Ten minutes of schedule; a generous bound that only a real wait would break.
@@ -108,7 +109,7 @@ final class VirtualClockTest extends TestCase
 
         $out = Output::capture(static fn () => $sse->run());
 
-        self::assertSame(str_repeat("data: tick\n\n", 39), $out);
+        self::assertSame(str_repeat("data: tick\n\n", 40), $out);
     }
 
     /**
