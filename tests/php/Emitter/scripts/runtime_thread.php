@@ -19,6 +19,19 @@ function threads(): array
     return $names;
 }
 
+/** The SigBlk mask (hex) of the thread named $name, or null without one. */
+function blocked_signals(string $name): ?string
+{
+    foreach (glob('/proc/self/task/*') ?: [] as $task) {
+        if (trim((string) file_get_contents($task . '/comm')) === $name
+            && preg_match('/^SigBlk:\s*([0-9a-f]+)$/m', (string) file_get_contents($task . '/status'), $m) === 1) {
+            return $m[1];
+        }
+    }
+
+    return null;
+}
+
 ob_start();
 $report = ['before' => threads()];
 
@@ -42,6 +55,7 @@ $a->sleep(0.02);
 $b->sleep(0.02);
 $a->sleep(0.02);
 $report['after_many_streams'] = threads();
+$report['runtime_blocked_signals'] = blocked_signals('sse-runtime');
 $first->close();
 $a->close();
 $b->close();
