@@ -52,6 +52,12 @@ impl Output {
             return Ok(Output { direct: false, socket: None, connected: true });
         }
         if let Some((file, line)) = ffi::headers_sent_at() {
+            // Someone already answered with an event stream (header() + flush()): carry on.
+            if ffi::content_type().to_ascii_lowercase().starts_with("text/event-stream") {
+                ffi::set_ini("ignore_user_abort", "1");
+                let socket = ffi::client_socket();
+                return Ok(Output { direct: true, socket, connected: true });
+            }
             return Err(Error::misuse(format!(
                 "Cannot start the event stream: headers were already sent (output started at {file}:{line})"
             ))

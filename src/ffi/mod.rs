@@ -25,6 +25,7 @@ extern "C" {
     fn sse_headers_sent(file: *mut *const c_char, line: *mut c_int) -> bool;
     fn sse_set_header(line: *const c_char, len: usize, replace: bool) -> bool;
     fn sse_set_status(code: c_int);
+    fn sse_content_type() -> *const c_char;
     fn sse_remove_header(name: *const c_char, len: usize);
     fn sse_object_zval(object: *mut ext_php_rs::ffi::zend_object, out: *mut Zval);
     fn sse_exception_take() -> *mut ext_php_rs::ffi::zend_object;
@@ -150,6 +151,12 @@ pub fn headers_sent_at() -> Option<(String, i32)> {
 pub fn set_header(line: &str, replace: bool) -> bool {
     // SAFETY: sapi_header_op copies the line; the pointer is valid for the call.
     unsafe { sse_set_header(line.as_ptr().cast(), line.len(), replace) }
+}
+
+/// The Content-Type the response has (or had when its headers were sent).
+pub fn content_type() -> String {
+    // SAFETY: a NUL-terminated string owned by the engine for the request (or a literal).
+    unsafe { CStr::from_ptr(sse_content_type()) }.to_string_lossy().into_owned()
 }
 
 /// `header_remove($name)`.

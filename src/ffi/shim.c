@@ -102,6 +102,9 @@ bool sse_set_header(const char *line, size_t len, bool replace)
 	return sapi_header_op(replace ? SAPI_HEADER_REPLACE : SAPI_HEADER_ADD, &ctr) == SUCCESS;
 }
 
+/* The Content-Type of the response ("" when none was set). */
+const char *sse_content_type(void) { return SG(sapi_headers).mimetype ? SG(sapi_headers).mimetype : ""; }
+
 void sse_set_status(int code) { SG(sapi_headers).http_response_code = code; }
 
 /* How many bytes all output buffers hold together. */
