@@ -115,6 +115,15 @@ impl Output {
         self.connected
     }
 
+    /// Ends the response where the SAPI can do so before the script ends (php-fpm): the
+    /// client sees the end of the stream now, and reconnects after its retry time.
+    pub fn finish(&mut self) {
+        if self.direct && ffi::sapi_name() == "fpm-fcgi" {
+            call_if_defined("fastcgi_finish_request", &[]);
+        }
+        self.connected = false;
+    }
+
     pub fn mark_disconnected(&mut self) {
         self.connected = false;
     }

@@ -490,6 +490,9 @@ impl SseEmitter {
             }
             stream.phase = Phase::Closed;
             stream.watch = None;
+            if let Some(output) = stream.output.as_mut() {
+                output.finish();
+            }
         }
         let callbacks = std::mem::take(&mut *self.callbacks.borrow_mut());
         drop(callbacks.timers);
