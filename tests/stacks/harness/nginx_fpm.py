@@ -22,13 +22,17 @@ def self_signed_cert(tmp: Path) -> tuple:
     return cert, key
 
 
-def nginx_conf(tmp: Path, port: int, sock: Path, tls: bool, fastcgi_read_timeout: str) -> Path:
+def nginx_conf(tmp: Path, port: int, sock: Path, tls: bool, fastcgi_read_timeout: str,
+               root: Path, front_controller: bool, fastcgi_params: dict) -> Path:
     if tls:
         cert, key = self_signed_cert(tmp)
         listen = f"listen 127.0.0.1:{port} ssl http2;\n        ssl_certificate {cert};\n" \
                  f"        ssl_certificate_key {key};"
     else:
         listen = f"listen 127.0.0.1:{port};"
+    # A framework's front controller gets every path that is not a file, as its docs show.
+    front = "location / { try_files $uri /index.php$is_args$args; }" if front_controller else ""
+    params = "\n            ".join(f"fastcgi_param {k} {v};" for k, v in fastcgi_params.items())
     conf = tmp / "nginx.conf"
     conf.write_text(f"""\
 daemon off;
@@ -51,9 +55,9 @@ http {{
     server {{
         {listen}
         server_name localhost;
-        root {WWW};
+        root {root};
         index index.html;
-        location ~ \\.php$ {{
+        {front}        location ~ \\.php$ {{
             # Debian's snippets/fastcgi-php.conf, with its include made absolute.
             fastcgi_split_path_info ^(.+?\\.php)(/.*)$;
             try_files $fastcgi_script_name =404;
@@ -62,6 +66,7 @@ http {{
             fastcgi_pass unix:{sock};
             # An idle stream must write (heartbeat) more often than this; see FINDINGS.md
             fastcgi_read_timeout {fastcgi_read_timeout};
+            {params}
         }}
     }}
 }}
@@ -70,7 +75,8 @@ http {{
 
 
 def start(name: str = "nginx-fpm", ini: dict | None = None, tls: bool = False,
-          fastcgi_read_timeout: str = "60s", request_terminate_timeout: int = 0) -> Stack:
+          fastcgi_read_timeout: str = "60s", request_terminate_timeout: int = 0,
+          root: Path = WWW, front_controller: bool = False, fastcgi_params: dict | None = None) -> Stack:
     tmp = make_tmp(name)
     port = free_port()
     fpm_svc, sock = fpm.service(tmp, ini, request_terminate_timeout)
@@ -78,7 +84,8 @@ def start(name: str = "nginx-fpm", ini: dict | None = None, tls: bool = False,
                   http2=tls, workers=fpm.CHILDREN,
                   zlib=bool(ini and ini.get("zlib.output_compression") == "On"), compresses_html=True)
     try:
-        conf = nginx_conf(tmp, port, sock, tls, fastcgi_read_timeout)
+        conf = nginx_conf(tmp, port, sock, tls, fastcgi_read_timeout, root, front_controller,
+                          {k: str(v).format(tmp=tmp) for k, v in (fastcgi_params or {}).items()})
         nginx = Service("nginx", ["nginx", "-e", tmp / "nginx-error.log", "-c", conf], tmp)
         stack.services.append(nginx)
         fpm_svc.start()

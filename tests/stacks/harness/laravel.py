@@ -1,0 +1,31 @@
+"""The Laravel test app (tests/laravel-app) behind nginx + php-fpm, as Laravel's docs deploy it.
+
+Its storage (logs, caches) goes to the stack's temp dir through the SSE_APP_STORAGE FastCGI
+param, so laravel.log can be read by the tests.
+"""
+from pathlib import Path
+
+import pytest
+
+from . import client, nginx_fpm
+
+APP = Path(__file__).resolve().parents[2] / "laravel-app"
+
+
+def start(name: str = "laravel") -> nginx_fpm.Stack:
+    stack = nginx_fpm.start(name, root=APP / "public", front_controller=True,
+                            fastcgi_params={"SSE_APP_STORAGE": "{tmp}/laravel"})
+    try:
+        ping = client.get(stack, "ping")
+        if (ping.status, ping.body) != (200, b"pong"):
+            pytest.fail(f"{name}: /ping answered {ping.status} {ping.body[:500]!r}\n{stack.describe()}",
+                        pytrace=False)
+    except BaseException:
+        stack.stop()
+        raise
+    return stack
+
+
+def laravel_log(stack) -> str:
+    path = stack.tmp / "laravel" / "logs" / "laravel.log"
+    return path.read_text(errors="replace") if path.exists() else ""
