@@ -55,13 +55,38 @@ fn handle() -> std::io::Result<tokio::runtime::Handle> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().enable_io().build()?;
     let handle = runtime.handle().clone();
     let (stop, stopped) = oneshot::channel::<()>();
-    let thread = std::thread::Builder::new().name("sse-runtime".into()).spawn(move || {
+    // The thread is born with every signal blocked (a new thread inherits the mask of its
+    // creator), so that signals sent to the process (SIGTERM, SIGALRM, SIGPROF for the time
+    // limit, pcntl handlers) are always delivered to the PHP thread, which handles them.
+    let previous = block_all_signals();
+    let spawned = std::thread::Builder::new().name("sse-runtime".into()).spawn(move || {
         runtime.block_on(async {
             let _ = stopped.await;
         });
-    })?;
+    });
+    restore_signals(&previous);
+    let thread = spawned?;
     *slot = Some(Runtime { pid, handle: handle.clone(), stop, thread });
     Ok(handle)
+}
+
+fn block_all_signals() -> libc::sigset_t {
+    // SAFETY: sigset_t is plain data; sigfillset initialises it and pthread_sigmask only
+    // changes the calling thread's mask, returning the previous one into `previous`.
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut previous: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut previous);
+        previous
+    }
+}
+
+fn restore_signals(previous: &libc::sigset_t) {
+    // SAFETY: restores the mask returned by `block_all_signals` on the same thread.
+    unsafe {
+        libc::pthread_sigmask(libc::SIG_SETMASK, previous, std::ptr::null_mut());
+    }
 }
 
 /// Stops the runtime of this process, if it started one. Module shutdown.
