@@ -84,6 +84,17 @@ def proc_stat(pid: int) -> dict:
     }
 
 
+def cpu_ns(pid: int) -> int:
+    """CPU time of all threads of a process in ns (/proc/PID/task/*/schedstat, finer than stat)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
 def children(pid: int) -> list:
     try:
         return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
@@ -93,6 +104,13 @@ def children(pid: int) -> list:
 
 def rss_kb(pid: int) -> int:
     return int(re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{pid}/status").read_text()).group(1))
+
+
+def mem_kb(pid: int) -> dict:
+    """VmRSS and its anonymous / file-backed parts (KB) from /proc/PID/status."""
+    text = Path(f"/proc/{pid}/status").read_text()
+    get = lambda key: int(re.search(rf"{key}:\s+(\d+)", text).group(1))  # noqa: E731
+    return {"rss_kb": get("VmRSS"), "anon_kb": get("RssAnon"), "file_kb": get("RssFile")}
 
 
 class Service:

@@ -5,4 +5,8 @@ $sse = new Sse\SseEmitter([
     'maxDuration' => (float) ($_GET['d'] ?? 60),
 ]);
 $sse->comment('pid=' . getmypid());
+if (isset($_GET['once'])) {
+    // Warm-up: the same code and headers, but no wait, so no runtime thread is started.
+    return;
+}
 $sse->run();
