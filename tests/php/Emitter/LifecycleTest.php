@@ -260,6 +260,26 @@ final class LifecycleTest extends TestCase
         );
     }
 
+    /**
+     * "Run once when the stream ends, for whatever reason": a loop of send() and sleep() that
+     * simply stops (or a request that ends) also ends the stream.
+     */
+    public function testOnCloseRunsWhenAStartedStreamIsDestroyed(): void
+    {
+        $closed = 0;
+        $out = Output::capture(static function () use (&$closed): void {
+            $sse = new SseEmitter(['clock' => 'virtual', 'heartbeat' => 0]);
+            $sse->onClose(static function () use (&$closed): void {
+                $closed++;
+            });
+            $sse->send('only');
+            unset($sse);
+        });
+
+        self::assertSame("data: only\n\n", $out);
+        self::assertSame(1, $closed, 'BUG in ext-sse: onClose never ran for a stream that was dropped without close()');
+    }
+
     public function testRunWithNothingScheduledOnTheVirtualClockEnds(): void
     {
         // Nothing can ever happen: waiting forever would hang the test suite.
