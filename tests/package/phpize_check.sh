@@ -1,17 +1,28 @@
 #!/usr/bin/env bash
 # Builds the extension the way PIE and PECL do, from a copy of the checkout:
 # phpize && ./configure --enable-sse && make && make install INSTALL_ROOT=<temp>, then loads the
-# installed sse.so into php. Cargo's build cache is target/phpize-check, so only the first run
-# compiles everything.
+# installed sse.so into php. The copy and cargo's cache live in target/phpize-check at fixed
+# paths, so only the first run compiles everything.
 #   tests/package/phpize_check.sh WORKDIR
 set -euo pipefail
 work=$1
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-src=$work/src
-mkdir -p "$src" "$work/root"
-# The sources as they are now (committed or not), without build output or git data.
-tar -C "$repo" --exclude=./target --exclude=./.git -cf - . | tar -C "$src" -xf -
-export CARGO_TARGET_DIR=$repo/target/phpize-check
+cache=$repo/target/phpize-check
+src=$cache/src
+stage=$work/stage
+mkdir -p "$src" "$stage" "$work/root"
+# The sources as they are now (committed or not), without build output or git data. Only files
+# whose content changed are copied over, with a fresh mtime: cargo then rebuilds exactly what
+# changed (carrying the original mtimes along could hide an edit made during an earlier build).
+# (fuzz/ is its own cargo workspace, and its corpus changes while a fuzzer runs.)
+tar -C "$repo" --exclude=./target --exclude=./.git --exclude=./fuzz -cf - . | tar -C "$stage" -xf -
+(cd "$stage" && find . -type f) | while IFS= read -r f; do
+  if ! cmp -s "$stage/$f" "$src/$f"; then
+    mkdir -p "$(dirname "$src/$f")"
+    cp "$stage/$f" "$src/$f"
+  fi
+done
+export CARGO_TARGET_DIR=$cache/cargo
 cd "$src"
 phpize >"$work/phpize.log" 2>&1 || { cat "$work/phpize.log"; exit 1; }
 ./configure --enable-sse >"$work/configure.log" 2>&1 || { tail -n 20 "$work/configure.log"; exit 1; }

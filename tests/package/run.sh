@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The package as a user gets it: composer.json, the PHP sources, a Composer install with
-# Laravel package discovery, and the system-wide install (scripts/install.sh) as seen by the
+# The package as a user gets it: composer.json, the PHP sources, the phpize build of config.m4
+# (about 2 minutes the first time, seconds once target/phpize-check is warm), a Composer install
+# with Laravel package discovery, and the system-wide install (scripts/install.sh) as seen by the
 # CLI, php-fpm and apache2 + mod_php, then scripts/uninstall.sh. Needs root: it writes
 # /etc/php and PHP's extension dir, and puts back an sse install that was there before.
 # Each check prints ok/FAIL; the last line is "N passed, N failed"; exit 1 if any failed.
@@ -20,7 +21,7 @@ failed=0
 check() {
   local name=$1
   shift
-  if timeout 180 bash -c '"$@"' check "$@" >"$work/check.log" 2>&1; then
+  if timeout 900 bash -c '"$@"' check "$@" >"$work/check.log" 2>&1; then
     echo "ok   $name"
     passed=$((passed + 1))
   else
@@ -58,6 +59,8 @@ fi
 
 check "composer validate --strict" composer validate --strict --no-interaction -d "$repo"
 check "php -l on every PHP file of the package" lint_all
+check "phpize && ./configure && make && make install (config.m4, as PIE builds)" \
+  "$here/phpize_check.sh" "$(mktemp -d -p "$work")"
 check "scripts/install.sh $SSE_EXT" "$repo/scripts/install.sh" "$SSE_EXT"
 check "php -m lists sse" lists_sse php
 check "php-fpm8.2 -m lists sse" lists_sse php-fpm8.2
