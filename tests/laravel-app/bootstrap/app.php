@@ -15,7 +15,10 @@ if (!is_string($storage) || $storage === '') {
     $storage = sys_get_temp_dir() . '/sse-laravel-app-' . $user;
 }
 foreach (['logs', 'framework/cache', 'framework/views', 'bootstrap-cache'] as $dir) {
-    is_dir("$storage/$dir") || mkdir("$storage/$dir", 0700, true);
+    // Checked again after mkdir: two first requests may race to create it.
+    if (!is_dir("$storage/$dir") && !@mkdir("$storage/$dir", 0700, true) && !is_dir("$storage/$dir")) {
+        throw new RuntimeException("cannot create $storage/$dir: point SSE_APP_STORAGE at a directory the PHP user may write");
+    }
 }
 
 // Laravel 8 puts its manifest caches in bootstrap/cache unless these are set; they follow the
