@@ -95,8 +95,8 @@ final class SseResponseTest extends TestCase
         $response = new SseResponse(static function (SseEmitter $sse): void {
             $sse->every(10, static fn (SseEmitter $sse) => $sse->send(['event' => 'tick', 'data' => '']));
         }, ['clock' => 'virtual', 'maxDuration' => 60, 'heartbeat' => 0]);
-        // Ticks at 10..50 s; maxDuration ends the stream at 60 s, before the tick due then.
-        RecordedStream::fromResponse($response)->assertSentCount(5, 'tick')->assertClosed();
+        // Ticks at 10, 20, ... 60 s; maxDuration then ends the stream.
+        RecordedStream::fromResponse($response)->assertSentCount(6, 'tick')->assertClosed();
     }
 
     public function testAnExceptionIsReportedNotStreamedAndTheStreamEndsCleanly(): void
