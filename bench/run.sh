@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Runs the benchmarks of ext-sse and rewrites their sections of BENCHMARKS.md.
+#   bench/run.sh              framing runtime throughput latency load memcheck-ci (~10 min)
+#   bench/run.sh all          the same plus fuzz (10 million inputs per target) and memcheck
+#                             (the whole PHPUnit suite under valgrind)
+#   bench/run.sh NAME...      only those: framing runtime throughput latency load
+#                             memcheck-ci memcheck fuzz
+# Each one is also runnable alone: python3 bench/<name>/run.py, bench/framing/run.sh,
+# bench/memcheck.sh [--ci], tests/fuzz/run.sh --runs N. The extension is
+# target/release/libsse.so or SSE_EXT; build it first (scripts/setup.sh does).
+# Benchmarks run one after the other under `nice`, never two at once. Exit status: non-zero
+# if a benchmark failed to run (a missed target is reported in BENCHMARKS.md, not here).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+export SSE_EXT=${SSE_EXT:-$root/target/release/libsse.so}
+[ -f "$SSE_EXT" ] || { echo "bench: extension not found at $SSE_EXT (build it: cargo build --release)" >&2; exit 2; }
+
+# The benchmarks plot with matplotlib: use a python3 that has it (Debian's, if the first one
+# on PATH lacks it).
+PYTHON=${PYTHON:-python3}
+if ! "$PYTHON" -c 'import matplotlib' 2>/dev/null && /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
+  PYTHON=/usr/bin/python3
+fi
+"$PYTHON" -c 'import matplotlib' 2>/dev/null || echo "bench: matplotlib missing (apt-get install python3-matplotlib): no plots" >&2
+
+results=bench/results
+mkdir -p "$results"
+machine() { "$PYTHON" -c 'import sys; sys.path.insert(0, "bench/lib"); import benchlib as B; print(B.machine() + "; load average " + B.load())'; }
+
+run_framing() {
+  # The `## Framing` section belongs to bench/framing/: its text is kept as written unless
+  # bench/framing/run.sh itself leaves a bench/results/framing.md to put in its place.
+  [ -x bench/framing/run.sh ] || { echo "bench: no bench/framing/run.sh, skipped"; return 0; }
+  bench/framing/run.sh | tee "$results/framing.txt"
+}
+run_runtime()    { nice "$PYTHON" bench/runtime/run.py; }
+run_throughput() { nice "$PYTHON" bench/throughput/run.py; }
+run_latency()    { nice "$PYTHON" bench/latency/run.py; }
+run_load()       { nice "$PYTHON" bench/load/run.py; }
+
+memory_section() { # $1 = command shown, $2 = output of bench/memcheck.sh
+  {
+    printf '## Memory (valgrind memcheck)\n\nMachine: %s.\n\n' "$(machine)"
+    printf 'Command: `%s`. PHP runs with `USE_ZEND_ALLOC=0` (every allocation visible to valgrind), `pcre.jit=0`, ' "$1"
+    printf '`--leak-check=full`. A record is attributed to the extension when one of its frames is in libsse.so.\n\n'
+    printf '```\n%s\n```\n' "$(grep -E '^(memcheck:|Tests:|OK \(|FAILURES)|^---' <<<"$2")"
+  } > "$results/memory.md"
+}
+run_memcheck_ci() { local out s; out=$(nice bench/memcheck.sh --ci); s=$?; echo "$out"; memory_section "bench/memcheck.sh --ci" "$out"; return $s; }
+run_memcheck()    { local out s; out=$(nice bench/memcheck.sh); s=$?; echo "$out"; memory_section "bench/memcheck.sh" "$out"; return $s; }
+
+run_fuzz() {
+  local runs=${FUZZ_RUNS:-10000000} out s
+  out=$(nice tests/fuzz/run.sh --runs "$runs" 2>&1); s=$?
+  echo "$out" | tail -n 5
+  {
+    printf '## Fuzzing\n\nMachine: %s.\n\n' "$(machine)"
+    printf 'Command: `tests/fuzz/run.sh --runs %s` (cargo-fuzz %s, libFuzzer, %s, no sanitizer: the code is safe Rust). ' \
+      "$runs" "$(cargo fuzz --version 2>/dev/null | awk '{print $2}')" "$(rustc +nightly --version 2>/dev/null)"
+    printf 'CI runs the same targets for 25 s each: `tests/fuzz/run.sh`.\n\n'
+    printf -- '- `encode_roundtrip` (fuzz/fuzz_targets/encode_roundtrip.rs): arbitrary values through every `sse_core::Event` setter; a refused value leaves the field unset; the encoded frame, parsed whole and cut at an arbitrary point, gives back the same event (data with CR and CRLF arriving as LF, type `message` when none), the same id and retry.\n'
+    printf -- '- `parse_incremental` (fuzz/fuzz_targets/parse_incremental.rs): arbitrary bytes cut at arbitrary points, and byte by byte, give the same events, retry and last event id as the whole stream parsed at once; no panic.\n\n'
+    printf '```\n%s\n```\n' "$(grep '^fuzz ' <<<"$out")"
+  } > "$results/fuzz.md"
+  return $s
+}
+
+default=(framing runtime throughput latency load memcheck-ci)
+if [ "${1:-}" = all ]; then
+  selected=("${default[@]}" fuzz memcheck)
+else
+  selected=("${@:-${default[@]}}")
+fi
+
+status=0 done_sections=()
+for name in "${selected[@]}"; do
+  echo; echo "=== bench: $name ($(date +%T))"
+  start=$(date +%s)
+  case "$name" in
+    memcheck|memcheck-ci) section=memory ;;
+    *) section=$name ;;
+  esac
+  rm -f "$results/$section.md"  # a failed run must not leave an older section to be copied
+  if "run_${name//-/_}"; then
+    echo "=== bench $name: done in $(( $(date +%s) - start )) s"
+  else
+    echo "=== bench $name: FAILED after $(( $(date +%s) - start )) s"; status=1
+  fi
+  done_sections+=("$section")
+done
+"$PYTHON" bench/lib/assemble.py "${done_sections[@]}"
+exit "$status"
