@@ -44,7 +44,8 @@ final class RecordedStream
 
     /**
      * Runs a streamed Symfony or Laravel response (sendContent() only: no headers are sent) and
-     * records its body; the headers are the response object's.
+     * records its body; the headers are the response object's, with an SseResponse's emitter
+     * headers over them, as a client receives them.
      */
     public static function fromResponse(Response $response): self
     {
@@ -53,8 +54,17 @@ final class RecordedStream
         foreach ($response->headers->allPreserveCase() as $name => $values) {
             $headers[$name] = implode(', ', $values);
         }
-        $closed = $response instanceof SseResponse ? $response->emitter()?->isClosed() : null;
-        return new self($body, $headers, $closed);
+        $emitter = $response instanceof SseResponse ? $response->emitter() : null;
+        // On the wire, the emitter's headers replace Symfony's of the same name.
+        foreach ($emitter?->headers() ?? [] as $name => $value) {
+            foreach (array_keys($headers) as $key) {
+                if (strcasecmp($key, $name) === 0) {
+                    unset($headers[$key]);
+                }
+            }
+            $headers[$name] = $value;
+        }
+        return new self($body, $headers, $emitter?->isClosed());
     }
 
     /** @return list<array{event: string, data: string, id: string}> the dispatched events, in order */

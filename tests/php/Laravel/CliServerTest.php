@@ -145,6 +145,8 @@ final class CliServerTest extends TestCase
         self::assertStringContainsString('Set-Cookie: sse_seen=yes', $response['head']);
         self::assertStringContainsString('X-Stream: events', $response['head']);
         self::assertStringContainsString('X-Accel-Buffering: no', $response['head']);
+        self::assertSame(1, substr_count($response['head'], 'Cache-Control:'), $response['head']);
+        self::assertStringContainsString("Cache-Control: no-cache, no-store, no-transform\r\n", $response['head']);
         self::assertStringContainsString("event: greeting\nid: 1\ndata: hello\n\n", $response['body']);
     }
 

@@ -73,7 +73,11 @@ final class SseResponseTest extends TestCase
     {
         $response = new SseResponse(static fn (SseEmitter $sse) => $sse->send('x'));
         self::assertNull($response->emitter());
-        RecordedStream::fromResponse($response)->assertSentCount(1)->assertClosed();
+        RecordedStream::fromResponse($response)
+            ->assertSentCount(1)
+            ->assertClosed()
+            // What the client gets: the emitter's value, not Symfony's computed one (", private").
+            ->assertHeader('Cache-Control', 'no-cache, no-store, no-transform');
         self::assertInstanceOf(SseEmitter::class, $response->emitter());
         self::assertSame([], $this->handler->reported);
     }
