@@ -6,7 +6,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "stacks"))
 
-from harness.fixtures import start_checked, stack  # noqa: E402,F401 - pytest fixtures
+from harness.fixtures import start_checked, stack, time_limit  # noqa: E402,F401 - pytest fixtures
 
 BROWSER_STACKS = ["cli", "nginx-fpm", "apache", "nginx-h2"]
 

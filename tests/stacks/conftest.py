@@ -1,1 +1,1 @@
-from harness.fixtures import marks, running_stack, stack  # noqa: F401 - pytest fixtures
+from harness.fixtures import marks, running_stack, stack, time_limit  # noqa: F401 - pytest fixtures

@@ -3,7 +3,7 @@
 mod_deflate is switched on for text/event-stream on purpose: a stock Apache with it on would
 buffer and gzip the stream, so the emitter has to opt out (`no-gzip`) and the tests prove it did.
 """
-from .phpini import write_php_ini
+from .phpini import scan_dir_env, write_php_ini
 from .procs import Service, free_port, wait_until_connectable
 from .stack import WWW, Stack, make_tmp
 
@@ -56,7 +56,8 @@ DirectoryIndex index.html
 </FilesMatch>
 AddOutputFilterByType DEFLATE text/html text/plain text/event-stream
 """)
-    server = Service("apache2", ["apache2", "-f", conf, "-DFOREGROUND"], tmp)
+    server = Service("apache2", ["apache2", "-f", conf, "-DFOREGROUND"], tmp,
+                     env=scan_dir_env(tmp, "apache2"))
     stack = Stack(name=name, port=port, tmp=tmp, services=[server], workers=WORKERS,
                   sees_hangup_without_write=False,
                   zlib=bool(ini and ini.get("zlib.output_compression") == "On"), compresses_html=True)

@@ -4,6 +4,7 @@
 A stack that cannot start errors every test that needs it, with the server logs attached.
 """
 import json
+import signal
 import time
 from pathlib import Path
 
@@ -14,6 +15,28 @@ from .phpini import extension_path
 from .stack import CRASH
 
 ZLIB = {"zlib.output_compression": "On"}
+TEST_TIME_LIMIT = 60  # seconds; the slowest test needs about 10
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+# A SIGTERM (a CI job being cancelled, `timeout`) unwinds like Ctrl-C, so fixtures still stop
+# every server they started instead of leaving them on their ports.
+signal.signal(signal.SIGTERM, _interrupt)
+
+
+@pytest.fixture(autouse=True)
+def time_limit():
+    """Fails a test that runs longer than TEST_TIME_LIMIT, whatever it is waiting on."""
+    def expire(signum, frame):
+        raise TimeoutError(f"test ran longer than {TEST_TIME_LIMIT}s")
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(TEST_TIME_LIMIT)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
 
 STACKS = {
     "cli": lambda: cli_server.start("cli"),

@@ -5,7 +5,7 @@ so the pool size is the number of concurrent streams (tests rely on knowing it).
 """
 from pathlib import Path
 
-from .phpini import write_php_ini
+from .phpini import scan_dir_env, write_php_ini
 from .procs import Service
 
 CHILDREN = 2
@@ -33,5 +33,6 @@ catch_workers_output = yes
 decorate_workers_output = no
 clear_env = no
 """)
-    svc = Service("php-fpm", ["php-fpm8.2", "-F", "-R", "-y", conf, "-c", php_ini], tmp)
+    svc = Service("php-fpm", ["php-fpm8.2", "-F", "-R", "-y", conf, "-c", php_ini], tmp,
+                  env=scan_dir_env(tmp, "fpm"))
     return svc, sock

@@ -4,9 +4,13 @@ Production matters: its `output_buffering = 4096` is what makes naive SSE code b
 Later lines win in php.ini, so variants are appended after the production text.
 """
 import os
+import re
+import shutil
 from pathlib import Path
 
 PRODUCTION_INI = Path("/usr/lib/php/8.2/php.ini-production")
+SYSTEM_CONF_D = Path("/etc/php/8.2")
+LOADS_SSE = re.compile(r"""^\s*extension\s*=\s*["']?(?:[^\n"']*/)?(?:lib)?sse(?:\.so)?["']?\s*$""", re.MULTILINE)
 REPO = Path(__file__).resolve().parents[3]
 
 
@@ -38,3 +42,15 @@ def write_php_ini(directory: Path, extra: dict | None = None) -> Path:
     path = directory / "php.ini"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def scan_dir_env(directory: Path, sapi: str) -> dict:
+    """The environment that gives PHP Debian's conf.d for `sapi` (cli, fpm, apache2) minus any
+    system-wide install of this extension, so the build under test is the only one loaded.
+    """
+    conf_d = directory / "conf.d"
+    conf_d.mkdir()
+    for ini in sorted((SYSTEM_CONF_D / sapi / "conf.d").glob("*.ini")):
+        if not LOADS_SSE.search(ini.read_text(errors="replace")):
+            shutil.copyfile(ini, conf_d / ini.name)
+    return {"PHP_INI_SCAN_DIR": str(conf_d)}

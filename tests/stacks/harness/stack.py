@@ -20,7 +20,7 @@ CRASH = re.compile(
 
 def make_tmp(name: str) -> Path:
     """A temp dir the unprivileged server users (Apache's www-data) can write into too."""
-    path = Path(tempfile.mkdtemp(prefix=f"sse-{name}-"))
+    path = Path(tempfile.mkdtemp(prefix=f"sse-stack-{name}-"))
     path.chmod(0o777)
     return path
 
