@@ -112,12 +112,12 @@ class Http1:
             return out
         out = b""
         while True:
-            if self.chunk_left:
+            if self.chunk_left > 0:
                 piece = self.buf[: self.chunk_left]
                 self.buf = self.buf[len(piece):]
                 self.chunk_left -= len(piece)
                 out += piece
-                if self.chunk_left:
+                if self.chunk_left > 0:
                     return out
                 self.chunk_left = -2  # the CRLF after the chunk data
             if self.chunk_left == -2:
