@@ -99,6 +99,8 @@ class Http1:
         return b""
 
     def _take(self) -> bytes:
+        if self.done:  # anything after the end (a chunked trailer's CRLF) is not body
+            return b""
         if self.mode == "none" or (self.mode == "length" and self.remaining == 0):
             self.done = self.complete = True
             return b""
