@@ -34,6 +34,13 @@ fn startup(_kind: i32, _module_number: i32) -> i32 {
     0
 }
 
+extern "C" fn request_startup(_kind: i32, _module_number: i32) -> i32 {
+    // Classes are registered after the module's own startup function has run, so this is the
+    // first moment their entries can be completed.
+    ffi::use_destruct_method(<bindings::sse_emitter::SseEmitter as ext_php_rs::class::RegisteredClass>::get_metadata().ce());
+    0
+}
+
 extern "C" fn module_shutdown(_kind: i32, _module_number: i32) -> i32 {
     runtime::shutdown();
     0
@@ -48,6 +55,7 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
         .class::<bindings::server_sent_events::ServerSentEvents>()
         .class::<bindings::event_stream_parser::EventStreamParser>()
         .class::<bindings::sse_emitter::SseEmitter>()
+        .request_startup_function(request_startup)
         .shutdown_function(module_shutdown)
         .info_function(module_info)
 }

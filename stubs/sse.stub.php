@@ -168,6 +168,9 @@ final class SseEmitter
     /** Flushes and ends the stream; runs the onClose callbacks. Later sends throw. */
     public function close(): void {}
 
+    /** A started stream dropped without close() ends here: its onClose callbacks run. */
+    public function __destruct() {}
+
     /**
      * The id the reconnecting client last received: the Last-Event-ID header, else the
      * `lastEventId` query parameter; null when absent or not acceptable (not UTF-8, a line
@@ -199,7 +202,11 @@ final class SseEmitter
     /** Cancels a timer; unknown ids are ignored. */
     public function cancel(int $id): void {}
 
-    /** Registers a callback run once when the stream ends, for whatever reason. */
+    /**
+     * Registers a callback run once when the stream ends: close(), the client gone,
+     * maxDuration, an exception from a callback, exit(), or the emitter dropped at the end of
+     * the script. Not after a fatal error (PHP runs no user code then).
+     */
     public function onClose(callable $callback): SseEmitter {}
 
     /**
@@ -215,6 +222,6 @@ final class SseEmitter
      */
     public function sleep(float $seconds): bool {}
 
-    /** Seconds since start() on the stream's clock (virtual or real). */
+    /** Seconds since the emitter was created, on its clock (virtual or real). */
     public function elapsed(): float {}
 }

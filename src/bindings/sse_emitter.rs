@@ -141,6 +141,23 @@ impl SseEmitter {
         finish(with_this(self_, |this, me| this.end(me)))
     }
 
+    /// A started stream that is dropped without close() (the script ends, or the last
+    /// reference goes) still ends properly: its onClose callbacks run.
+    pub fn __destruct(self_: &ZendClassObject<SseEmitter>) {
+        let result = with_this(self_, |this, me| {
+            let open = this.stream.try_borrow().is_ok_and(|s| s.phase == Phase::Open);
+            if open {
+                this.end(me)?;
+            }
+            Ok(())
+        });
+        // PHP forbids a return type on destructors, so an error is thrown here rather than
+        // returned (an exception from onClose is already on its way and stays as it is).
+        if let Err(failure) = finish(result) {
+            ext_php_rs::exception::PhpException::from(failure).throw();
+        }
+    }
+
     /// The Last-Event-ID header, else the lastEventId query parameter, when acceptable.
     pub fn last_event_id(&self) -> Option<String> {
         let raw = ffi::superglobal_string(c"_SERVER", c"HTTP_LAST_EVENT_ID")
@@ -469,6 +486,9 @@ impl SseEmitter {
     fn call(&self, me: &Zval, callback: &Zval) -> Result<()> {
         match try_catch(|| callback.try_call(vec![me])) {
             Ok(Ok(_)) if !ffi::exception_pending() => Ok(()),
+            // exit(): PHP unwinds to the end of the script and then calls destructors, which
+            // end the stream and run onClose (they cannot run while the exit is unwinding).
+            Ok(_) if ffi::exit_pending() => Err(Error::Thrown.into()),
             Ok(_) => {
                 self.end(me)?;
                 Err(Error::Thrown.into())

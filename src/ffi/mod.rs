@@ -13,6 +13,7 @@ extern "C" {
     fn sse_invalid_event_exception_ce() -> *mut zend_class_entry;
     fn sse_invalid_argument_exception_ce() -> *mut zend_class_entry;
     fn sse_json_serializable_ce() -> *mut zend_class_entry;
+    fn sse_use_destruct_method(ce: *mut zend_class_entry);
 
     fn sse_json_encode(value: *mut Zval, error_code: *mut c_int) -> *mut zend_string;
     fn sse_to_php_string(value: *mut Zval) -> *mut zend_string;
@@ -42,6 +43,7 @@ extern "C" {
     fn sse_interrupt_pending() -> bool;
     fn sse_handle_interrupt() -> bool;
     fn sse_exception_pending() -> bool;
+    fn sse_exit_pending() -> bool;
 }
 
 /// Registers `Sse\SseException` and `Sse\InvalidEventException`. Module startup only.
@@ -66,6 +68,13 @@ pub fn exception_class(which: ExceptionClass) -> Option<&'static zend_class_entr
             ExceptionClass::InvalidArgument => sse_invalid_argument_exception_ce().as_ref(),
         }
     }
+}
+
+/// Makes the class's `__destruct` method its engine destructor. Idempotent.
+pub fn use_destruct_method(ce: &'static zend_class_entry) {
+    // SAFETY: the class entry is registered and lives until module shutdown; only the PHP
+    // thread writes it, before any object of the class is destroyed.
+    unsafe { sse_use_destruct_method((ce as *const zend_class_entry).cast_mut()) }
 }
 
 /// `JsonSerializable`, for `#[php(implements(...))]`.
@@ -258,4 +267,9 @@ pub fn handle_interrupt() -> bool {
 pub fn exception_pending() -> bool {
     // SAFETY: reads EG(exception).
     unsafe { sse_exception_pending() }
+}
+
+pub fn exit_pending() -> bool {
+    // SAFETY: reads EG(exception) and its class.
+    unsafe { sse_exit_pending() }
 }

@@ -218,6 +218,18 @@ bool sse_handle_interrupt(void)
 
 bool sse_exception_pending(void) { return EG(exception) != NULL; }
 
+/* exit() is unwinding the script (PHP 8 implements it as an internal exception). */
+bool sse_exit_pending(void) { return EG(exception) && zend_is_unwind_exit(EG(exception)); }
+
+/* Makes a class's `__destruct` method its destructor (the binding layer registers the method
+ * but not the engine's destructor slot). */
+void sse_use_destruct_method(zend_class_entry *ce)
+{
+	if (ce->destructor) return;
+	zend_function *method = zend_hash_str_find_ptr(&ce->function_table, "__destruct", sizeof("__destruct") - 1);
+	if (method) ce->destructor = method;
+}
+
 zend_class_entry *sse_json_serializable_ce(void) { return php_json_serializable_ce; }
 
 /* header_remove($name). */
