@@ -57,7 +57,16 @@ def machine() -> str:
     except (OSError, AttributeError):
         pass
     return (f"{os.cpu_count()} CPUs ({cpu}), {mem} GB RAM, {distro}, kernel {platform.release()}, "
-            f"PHP {php}, nginx {nginx}")
+            f"PHP {php}, nginx {nginx}; ext-sse {build()}")
+
+
+def build() -> str:
+    """Which build of the extension: SSE_COMMIT if set, else the repository's HEAD (+ dirty)."""
+    if os.environ.get("SSE_COMMIT"):
+        return f"at commit {os.environ['SSE_COMMIT']}"
+    head = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty", "--exclude", "*"],
+                          capture_output=True, text=True).stdout.strip()
+    return f"built from the work tree at {head or 'unknown commit'}"
 
 
 def load() -> str:
