@@ -10,10 +10,12 @@ from .procs import Service, tail
 
 WWW = Path(__file__).resolve().parents[1] / "www"
 
-# What a crashed or longjmp'd worker leaves in the logs of php-fpm, Apache, nginx or PHP.
+# What a crashed or longjmp'd worker leaves in the logs of php-fpm, Apache, nginx or PHP, and
+# the PHP errors no scenario should cause (e.g. "Cannot modify header information").
 CRASH = re.compile(
     r"segfault|SIGSEGV|SIGABRT|SIGBUS|exited on signal|exit signal|core dumped|bailout"
-    r"|Rust panic|panicked at|zend_mm_heap corrupted|double free|PHP Fatal error",
+    r"|Rust panic|panicked at|zend_mm_heap corrupted|double free"
+    r"|PHP (?:Warning|Fatal error|Parse error)",
     re.IGNORECASE,
 )
 
