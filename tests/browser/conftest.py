@@ -6,13 +6,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "stacks"))
 
-from harness.fixtures import start_checked, stack, time_limit  # noqa: E402,F401 - pytest fixtures
+from harness.fixtures import marks, start_checked, stack, time_limit  # noqa: E402,F401 - pytest fixtures
 
 BROWSER_STACKS = ["cli", "nginx-fpm", "apache", "nginx-h2"]
 
 
 @pytest.fixture(scope="session", params=BROWSER_STACKS)
 def running_stack(request):
-    stack = start_checked(request.param)
-    yield stack
-    stack.stop()
+    started = start_checked(request.param)
+    yield started
+    started.stop()

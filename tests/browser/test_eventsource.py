@@ -10,13 +10,17 @@ from urllib.parse import quote
 
 import pytest
 
+from harness.fixtures import wait_for_file
+
 HERE = Path(__file__).resolve().parent
 
 
-def run_page(stack, src: str, names: str = "", until: int = 0, timeout_ms: int = 15000) -> list:
-    url = stack.url(f"browser/eventsource.html?src={quote(src)}&names={names}&until={until}")
-    done = subprocess.run(["node", HERE / "record.mjs", url, str(timeout_ms)], cwd=HERE,
-                          capture_output=True, text=True, timeout=timeout_ms / 1000 + 30)
+def run_page(stack, src: str, names: str = "", until: int = 0, close_after: int = 0,
+             linger_ms: int = 0, timeout_ms: int = 15000) -> list:
+    url = stack.url(f"browser/eventsource.html?src={quote(src)}&names={names}&until={until}"
+                    f"&closeAfter={close_after}")
+    done = subprocess.run(["node", HERE / "record.mjs", url, str(timeout_ms), str(linger_ms)], cwd=HERE,
+                          capture_output=True, text=True, timeout=(timeout_ms + linger_ms) / 1000 + 30)
     if done.returncode != 0:
         pytest.fail(f"browser run failed ({done.returncode}):\n{done.stderr}\n{stack.describe()}", pytrace=False)
     result = json.loads(done.stdout)
@@ -56,3 +60,21 @@ def test_max_duration_rotation_loses_and_repeats_nothing(stack):
     assert [e["lastEventId"] for e in events] == [str(i) for i in range(1, 26)], log
     assert [e["data"] for e in events] == [f"n={i}" for i in range(1, 26)]
     assert [e["kind"] for e in log].count("open") >= 3, log
+
+
+def test_close_in_the_page_is_noticed_by_the_server(stack, marks):
+    """EventSource.close() with the page still open: over HTTP/2 only the stream is reset (the
+    connection stays), over HTTP/1.1 the connection is dropped. The server must notice either
+    way, long before the browser itself goes away (`linger`)."""
+    mark = marks / "closed.json"
+    linger = 3000
+    log = run_page(stack, f"/hangup_run.php?heartbeat=1&mark={mark}", names="ready",
+                   close_after=1, linger_ms=linger)
+    closed = [e for e in log if e["kind"] == "closed"]
+    assert closed, log
+    closed_at = closed[0]["wall"] / 1000
+    noticed = wait_for_file(mark, timeout=5)
+    assert noticed and noticed["noticed"], f"the server never noticed the close: {noticed}"
+    late = noticed["noticed"] - closed_at
+    limit = 0.5 if stack.sees_hangup_without_write else 1.5  # within one heartbeat (1 s)
+    assert late <= limit, f"noticed {late:.3f}s after close() (limit {limit}s, browser left at {linger / 1000}s)"

@@ -6,7 +6,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .procs import Service, tail
+from .procs import tail
 
 WWW = Path(__file__).resolve().parents[1] / "www"
 
