@@ -7,7 +7,7 @@
 # Each one is also runnable alone: python3 bench/<name>/run.py, bench/framing/run.sh,
 # bench/memcheck.sh [--ci], tests/fuzz/run.sh --runs N. The extension is
 # target/release/libsse.so or SSE_EXT; build it first (scripts/setup.sh does).
-# Benchmarks run one after the other under `nice`, never two at once. Exit status: non-zero
+# Benchmarks run one after the other, never two at once; the CPU-heavy ones under `nice`. Exit status: non-zero
 # if a benchmark failed to run (a missed target is reported in BENCHMARKS.md, not here).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -33,9 +33,11 @@ run_framing() {
   [ -x bench/framing/run.sh ] || { echo "bench: no bench/framing/run.sh, skipped"; return 0; }
   bench/framing/run.sh | tee "$results/framing.txt"
 }
-run_runtime()    { nice "$PYTHON" bench/runtime/run.py; }
+# Runtime and latency mostly sleep (a few % of a core); they run at normal priority because
+# they measure scheduling delays, which nice would add. The CPU-heavy ones run under nice.
+run_runtime()    { "$PYTHON" bench/runtime/run.py; }
 run_throughput() { nice "$PYTHON" bench/throughput/run.py; }
-run_latency()    { nice "$PYTHON" bench/latency/run.py; }
+run_latency()    { "$PYTHON" bench/latency/run.py; }
 run_load()       { nice "$PYTHON" bench/load/run.py; }
 
 memory_section() { # $1 = command shown, $2 = output of bench/memcheck.sh
