@@ -9,12 +9,12 @@ import time
 
 import pytest
 
-from harness import client, nginx_fpm
+from harness import apache_fpm, client, nginx_fpm
 from harness.fixtures import check_loaded
 
 
-def started(**limits):
-    stack = nginx_fpm.start(**limits)
+def started(launcher=nginx_fpm.start, **limits):
+    stack = launcher(**limits)
     try:
         check_loaded(stack)
     except BaseException:
@@ -106,3 +106,41 @@ def test_each_open_stream_holds_a_worker(stack, release):
     finally:
         for s in streams:
             s.close()
+
+
+@pytest.fixture(scope="module")
+def apache_fpm_deflating_streams():
+    stack = started(apache_fpm.start, name="apache-fpm-deflate", deflate_event_stream=True)
+    yield stack
+    stack.stop()
+
+
+def test_mod_deflate_under_php_fpm_compresses_the_stream_but_keeps_it_prompt(apache_fpm_deflating_streams):
+    """Behind mod_proxy_fcgi the emitter cannot opt out of mod_deflate (no apache_setenv(), and
+    `Cache-Control: no-transform` is not honoured): if an admin adds text/event-stream to
+    DEFLATE, the stream is gzipped. With flushpackets on, each event is still flushed through
+    the compressor on time, so browsers are fine; clients without gzip support are not."""
+    with client.Stream(apache_fpm_deflating_streams, "timing.php") as s:
+        events = s.events_until_end(timeout=10)
+    assert len(events) == 5, s.body
+    assert s.header("content-encoding") == "gzip", "mod_deflate left the stream alone"
+    gaps = [round(b.t - a.t, 3) for a, b in zip(events, events[1:])]
+    assert all(abs(g - 0.3) <= 0.05 for g in gaps), f"arrival gaps {gaps}"
+
+
+@pytest.fixture(scope="module")
+def apache_fpm_without_flushpackets():
+    stack = started(apache_fpm.start, name="apache-fpm-noflush", flushpackets=False)
+    yield stack
+    stack.stop()
+
+
+def test_proxy_fcgi_needs_flushpackets(apache_fpm_without_flushpackets):
+    """Apache + php-fpm: without `ProxySet flushpackets=on` mod_proxy_fcgi holds the stream
+    back (here: all five events at the end), whatever the emitter flushes."""
+    with client.Stream(apache_fpm_without_flushpackets, "timing.php") as s:
+        events = s.events_until_end(timeout=10)
+    assert len(events) == 5, s.body
+    assert s.header("content-encoding") is None
+    spread = events[-1].t - events[0].t
+    assert spread < 0.1, f"events arrived over {spread:.2f}s: mod_proxy_fcgi no longer holds them back"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from . import apache, cli_server, client, nginx_fpm
+from . import apache, apache_fpm, cli_server, client, nginx_fpm
 from .phpini import extension_path
 from .stack import CRASH
 
@@ -45,6 +45,7 @@ STACKS = {
     "nginx-fpm-zlib": lambda: nginx_fpm.start("nginx-fpm-zlib", ZLIB),
     "apache": lambda: apache.start("apache"),
     "apache-zlib": lambda: apache.start("apache-zlib", ZLIB),
+    "apache-fpm": lambda: apache_fpm.start("apache-fpm"),
     "nginx-h2": lambda: nginx_fpm.start("nginx-h2", tls=True),
 }
 

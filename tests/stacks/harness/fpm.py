@@ -25,6 +25,8 @@ log_level = notice
 
 [www]
 listen = {sock}
+; Apache talks to it as www-data
+listen.mode = 0666
 pm = static
 pm.max_children = {CHILDREN}
 ; streams must not be killed by the pool (0 = no wall-clock limit); see FINDINGS.md

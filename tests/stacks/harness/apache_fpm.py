@@ -1,0 +1,77 @@
+"""Apache 2.4 (mpm_event) in front of php-fpm through mod_proxy_fcgi, as Debian's
+conf-available/php8.2-fpm.conf sets it up, with mod_deflate on for Debian's default types.
+
+Unlike mod_php, PHP cannot reach Apache's environment here (no apache_setenv()), so nothing
+the emitter sends keeps mod_deflate off a stream: `deflate_event_stream=True` shows what
+happens when an admin's DEFLATE list includes text/event-stream (test_deployment.py).
+"""
+from . import fpm
+from .procs import Service, free_port, wait_until_connectable
+from .stack import WWW, Stack, make_tmp
+
+MODULES = "/usr/lib/apache2/modules"
+
+
+# Debian's mods-available/deflate.conf.
+DEBIAN_DEFLATE_TYPES = ("text/html text/plain text/xml text/css text/javascript application/x-javascript "
+                        "application/javascript application/ecmascript application/rss+xml "
+                        "application/wasm application/xml")
+
+
+def start(name: str = "apache-fpm", ini: dict | None = None, deflate_event_stream: bool = False,
+          flushpackets: bool = True) -> Stack:
+    tmp = make_tmp(name)
+    port = free_port()
+    fpm_svc, sock = fpm.service(tmp, ini)
+    # mod_proxy_fcgi collects the backend's output before passing it on unless told to flush.
+    flush = f'<Proxy "unix:{sock}|fcgi://localhost">\n    ProxySet flushpackets=on\n</Proxy>' if flushpackets else ""
+    conf = tmp / "apache2.conf"
+    conf.write_text(f"""\
+ServerName 127.0.0.1
+Listen 127.0.0.1:{port}
+PidFile {tmp / 'apache.pid'}
+DefaultRuntimeDir {tmp}
+Mutex file:{tmp} default
+ErrorLog {tmp / 'apache-error.log'}
+LogLevel warn
+User www-data
+Group www-data
+
+LoadModule mpm_event_module {MODULES}/mod_mpm_event.so
+LoadModule authz_core_module {MODULES}/mod_authz_core.so
+LoadModule mime_module {MODULES}/mod_mime.so
+LoadModule dir_module {MODULES}/mod_dir.so
+LoadModule filter_module {MODULES}/mod_filter.so
+LoadModule deflate_module {MODULES}/mod_deflate.so
+LoadModule proxy_module {MODULES}/mod_proxy.so
+LoadModule proxy_fcgi_module {MODULES}/mod_proxy_fcgi.so
+
+LogFormat "%h \\"%r\\" %>s %B %Dus" timed
+CustomLog {tmp / 'apache-access.log'} timed
+TypesConfig /etc/mime.types
+
+DocumentRoot {WWW}
+DirectoryIndex index.html
+<Directory {WWW}>
+    Require all granted
+</Directory>
+<FilesMatch ".+\\.php$">
+    SetHandler "proxy:unix:{sock}|fcgi://localhost"
+</FilesMatch>
+{flush}
+AddOutputFilterByType DEFLATE {DEBIAN_DEFLATE_TYPES}{" text/event-stream" if deflate_event_stream else ""}
+""")
+    stack = Stack(name=name, port=port, tmp=tmp, services=[fpm_svc], workers=fpm.CHILDREN,
+                  sees_hangup_without_write=False, compresses_html=True,
+                  zlib=bool(ini and ini.get("zlib.output_compression") == "On"))
+    try:
+        apache = Service("apache2", ["apache2", "-f", conf, "-DFOREGROUND"], tmp)
+        stack.services.append(apache)
+        fpm_svc.start()
+        wait_until_connectable(sock, stack.services, stack.describe)
+        apache.start()
+        wait_until_connectable(("127.0.0.1", port), stack.services, stack.describe)
+    except BaseException:
+        stack.stop()
+        raise
+    return stack
