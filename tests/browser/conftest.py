@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "stacks"))
 
 from harness.fixtures import marks, start_checked, stack, time_limit  # noqa: E402,F401 - pytest fixtures
 
-BROWSER_STACKS = ["cli", "nginx-fpm", "apache", "nginx-h2"]
+BROWSER_STACKS = ["cli", "nginx-fpm", "apache", "apache-fpm", "nginx-h2"]
 
 
 @pytest.fixture(scope="session", params=BROWSER_STACKS)
