@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the browser suite: headless Chromium (playwright-core, /usr/bin/chromium) with an
-# EventSource page against php -S, nginx+php-fpm, Apache+mod_php and nginx over HTTP/2.
+# EventSource page against php -S, nginx+php-fpm, Apache+mod_php, Apache+php-fpm and nginx
+# over HTTP/2.
 #   SSE_EXT=/path/to/libsse.so tests/browser/run.sh [pytest args]
 # SSE_EXT defaults to target/release/libsse.so. Exits non-zero if any test fails.
 set -euo pipefail
