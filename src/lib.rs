@@ -11,6 +11,7 @@
 #![cfg_attr(windows, feature(abi_vectorcall))]
 
 pub mod bindings;
+pub mod client_socket;
 pub mod error;
 pub mod event_fields;
 pub mod ffi;

@@ -5,11 +5,15 @@
 //! the SAPI and is flushed. Under the CLI (PHPUnit) nothing is sent but the frames, and they go
 //! through PHP's output layer so that `ob_start()` captures them.
 
+use crate::client_socket;
 use crate::error::{Error, Result};
 use crate::ffi;
 use crate::options::Options;
 use ext_php_rs::flags::ErrorType;
 use ext_php_rs::types::ZendCallable;
+
+/// What an HTTP stream starts with: a comment, ignored by clients.
+const OPENING: &[u8] = b": \n\n";
 
 /// SAPIs where the process is a command-line tool, not the server of an HTTP response.
 const COMMAND_LINE_SAPIS: [&str; 3] = ["cli", "phpdbg", "embed"];
@@ -55,8 +59,7 @@ impl Output {
             // Someone already answered with an event stream (header() + flush()): carry on.
             if ffi::content_type().to_ascii_lowercase().starts_with("text/event-stream") {
                 ffi::set_ini("ignore_user_abort", "1");
-                let socket = ffi::client_socket();
-                return Ok(Output { direct: true, socket, connected: true });
+                return Ok(Output { direct: true, socket: client_socket::find(), connected: true });
             }
             return Err(Error::misuse(format!(
                 "Cannot start the event stream: headers were already sent (output started at {file}:{line})"
@@ -91,8 +94,10 @@ impl Output {
         if !options.keep_time_limit {
             ffi::set_ini("max_execution_time", "0");
         }
-        let mut output = Output { direct: true, socket: ffi::client_socket(), connected: true };
-        output.write(b"");
+        let mut output = Output { direct: true, socket: client_socket::find(), connected: true };
+        // A first frame now, not just the headers: nginx holds back a response head without
+        // body (postpone_output), and EventSource only fires `open` when the head arrives.
+        output.write(OPENING);
         Ok(output)
     }
 
