@@ -73,7 +73,7 @@ run_fuzz() {
       "$(git log -1 --format=%h -- core)"
     printf 'Command: `tests/fuzz/run.sh --runs %s` (cargo-fuzz %s, libFuzzer, %s, no sanitizer: the code is safe Rust). ' \
       "$runs" "$(cargo fuzz --version 2>/dev/null | awk '{print $2}')" "$(rustc +nightly --version 2>/dev/null)"
-    printf 'CI runs the same targets for 25 s each: `tests/fuzz/run.sh`. The times are wall-clock under `nice` on a machine shared with other work.\n\n'
+    printf 'CI runs the same targets for 20 s each: `tests/fuzz/run.sh`. The times are wall-clock under `nice` on a machine shared with other work.\n\n'
     printf -- '- `encode_roundtrip` (fuzz/fuzz_targets/encode_roundtrip.rs): arbitrary values through every `sse_core::Event` setter; a refused value leaves the field unset; the encoded frame, parsed whole and cut at an arbitrary point, gives back the same event (data with CR and CRLF arriving as LF, type `message` when none), the same id and retry.\n'
     printf -- '- `parse_incremental` (fuzz/fuzz_targets/parse_incremental.rs): arbitrary bytes cut at arbitrary points, and byte by byte, give the same events, retry and last event id as the whole stream parsed at once; no panic.\n\n'
     printf '```\n%s\n```\n' "$(grep '^fuzz ' <<<"$out")"

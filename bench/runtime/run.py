@@ -39,6 +39,23 @@ def timers():
     return out
 
 
+def timer_syscalls(ticks=500):
+    """Syscalls per tick of both loops, counted by `strace -f -c` (all threads)."""
+    out = {}
+    for mode in ("emitter", "usleep"):
+        log = B.RESULTS / f"strace-timers-{mode}.txt"
+        subprocess.run(["strace", "-f", "-c", "-o", str(log), "php", "-n", "-d", f"extension={B.extension()}",
+                        str(HERE / "timers.php"), mode, str(ticks), "0.01"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        calls = {}
+        for line in log.read_text().splitlines():
+            parts = line.split()
+            if len(parts) >= 5 and parts[0][0].isdigit() and not line.startswith("100.00"):
+                calls[parts[-1]] = int(parts[3])
+        out[mode] = {"ticks": ticks, "calls": calls}
+    return out
+
+
 def ticks_rss():
     csv = B.RESULTS / "rss_ticks.csv"
     t0 = time.monotonic()
@@ -131,6 +148,17 @@ def report(r):
                   f"| PHP `usleep()` loop | {u['p50_us']:.0f} µs | {u['p99_us']:.0f} µs | {u['max_us']:.0f} µs | "
                   f"{u['drift_us'] / 1000:.1f} ms | {u['cpu_s'] * 1000:.0f} ms |", "",
                   f"Target p99 < 1 ms: **{B.yes_no(e['p99_us'] < 1000)}** ({e['p99_us']:.0f} µs).", ""]
+    if "timer_syscalls" in r:
+        sc = r["timer_syscalls"]
+        n = sc["emitter"]["ticks"]
+        lines += [f"Syscalls per tick, all threads, counted by `strace -f -c` over {n} ticks of each loop (the "
+                  "figures include the process's start and end):", "",
+                  "| | syscalls per tick | most frequent (per tick) |", "|---|---|---|"]
+        for mode, label in (("emitter", "emitter `every(0.01)`"), ("usleep", "PHP `usleep()` loop")):
+            calls = sc[mode]["calls"]
+            top = ", ".join(f"{k} {v / n:.2f}" for k, v in sorted(calls.items(), key=lambda kv: -kv[1])[:6])
+            lines.append(f"| {label} | {sum(calls.values()) / n:.2f} | {top} |")
+        lines.append("")
     if "fpm" in r:
         f = r["fpm"]
         b, du, af = f["baseline"], f["during"], f["after"]
@@ -175,8 +203,13 @@ def report(r):
 def main():
     parts = sys.argv[1:] or ["timers", "ticks", "fpm"]
     r = {"load": B.load()}
+    previous = B.RESULTS / "runtime.json"
+    if sys.argv[1:] and previous.exists():
+        # Only some parts: keep the others' last figures in the section.
+        r = {**json.loads(previous.read_text()), **r}
     if "timers" in parts:
         r["timers"] = timers()
+        r["timer_syscalls"] = timer_syscalls()
     if "ticks" in parts:
         r["ticks"] = ticks_rss()
     if "fpm" in parts:

@@ -200,6 +200,10 @@ def main():
         return
     parts = sys.argv[1:] or ["throughput", "syscalls", "hangup"]
     r = {"load": B.load()}
+    previous = B.RESULTS / "throughput.json"
+    if sys.argv[1:] and previous.exists():
+        # Only some parts: keep the others' last figures in the section.
+        r = {**json.loads(previous.read_text()), **r}
     if "throughput" in parts:
         r["throughput"] = throughput()
     if "syscalls" in parts:
