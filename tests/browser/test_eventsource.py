@@ -3,29 +3,24 @@
 The page (stacks/www/browser/eventsource.html) logs opens, events and errors with their times;
 the test reads that log after the source closed for good.
 """
-import json
-import subprocess
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
+import cdp
 from harness.fixtures import wait_for_file
-
-HERE = Path(__file__).resolve().parent
 
 
 def run_page(stack, src: str, names: str = "", until: int = 0, close_after: int = 0,
-             linger_ms: int = 0, timeout_ms: int = 15000) -> list:
+             close_delay_ms: int = 0, linger: float = 0.0, timeout: float = 15.0) -> list:
     url = stack.url(f"browser/eventsource.html?src={quote(src)}&names={names}&until={until}"
-                    f"&closeAfter={close_after}")
-    done = subprocess.run(["node", HERE / "record.mjs", url, str(timeout_ms), str(linger_ms)], cwd=HERE,
-                          capture_output=True, text=True, timeout=(timeout_ms + linger_ms) / 1000 + 30)
-    if done.returncode != 0:
-        pytest.fail(f"browser run failed ({done.returncode}):\n{done.stderr}\n{stack.describe()}", pytrace=False)
-    result = json.loads(done.stdout)
+                    f"&closeAfter={close_after}&closeDelay={close_delay_ms}")
+    try:
+        result = cdp.record(url, timeout, linger)
+    except cdp.BrowserError as e:
+        pytest.fail(f"browser run failed: {e}\n{stack.describe()}", pytrace=False)
     log = (result["recorded"] or {}).get("log", [])
-    assert not result["timedOut"], f"the source never closed for good; page log {log}; console {result['console']}"
+    assert not result["timedOut"], f"the source never closed for good; page log {log}"
     return log
 
 
@@ -65,11 +60,12 @@ def test_max_duration_rotation_loses_and_repeats_nothing(stack):
 def test_close_in_the_page_is_noticed_by_the_server(stack, marks):
     """EventSource.close() with the page still open: over HTTP/2 only the stream is reset (the
     connection stays), over HTTP/1.1 the connection is dropped. The server must notice either
-    way, long before the browser itself goes away (`linger`)."""
+    way, long before the browser itself goes away (`linger`). The page closes 300 ms after the
+    first event, when the server is idle in run() between heartbeats."""
     mark = marks / "closed.json"
-    linger = 3000
+    linger = 3.0
     log = run_page(stack, f"/hangup_run.php?heartbeat=1&mark={mark}", names="ready",
-                   close_after=1, linger_ms=linger)
+                   close_after=1, close_delay_ms=300, linger=linger)
     closed = [e for e in log if e["kind"] == "closed"]
     assert closed, log
     closed_at = closed[0]["wall"] / 1000
@@ -77,4 +73,4 @@ def test_close_in_the_page_is_noticed_by_the_server(stack, marks):
     assert noticed and noticed["noticed"], f"the server never noticed the close: {noticed}"
     late = noticed["noticed"] - closed_at
     limit = 0.5 if stack.sees_hangup_without_write else 1.5  # within one heartbeat (1 s)
-    assert late <= limit, f"noticed {late:.3f}s after close() (limit {limit}s, browser left at {linger / 1000}s)"
+    assert late <= limit, f"noticed {late:.3f}s after close() (limit {limit}s, browser left at {linger}s)"
