@@ -4,44 +4,54 @@
 use crate::error::{Error, Result};
 use crate::ffi;
 use ext_php_rs::flags::DataType;
-use ext_php_rs::types::{ArrayKey, ZendHashTable, Zval};
+use ext_php_rs::types::{ZendHashTable, Zval};
+use std::borrow::Cow;
 use sse_core::{Event, Field};
 
 /// Builds an event from `['event' => ..., 'data' => ..., 'id' => ..., 'retry' => ...,
 /// 'comment' => ...]` (`''` is Workerman's name for comment). Null means absent.
+///
+/// The known keys are looked up directly (no key is copied); only when the array holds more
+/// entries than were found is it walked, to name the unknown key.
 pub fn from_array(fields: &ZendHashTable) -> Result<Event> {
     let mut event = Event::new();
-    let mut comment_given = false;
-    for (key, value) in fields {
-        let value = value.dereference();
-        let field = match &key {
-            ArrayKey::Str(k) => field_named(k.as_bytes()),
-            ArrayKey::String(k) => field_named(k.as_bytes()),
-            ArrayKey::ZendString(k) => field_named(k.as_bytes()),
-            ArrayKey::Long(_) => None,
-        };
-        let Some(field) = field else {
-            return Err(Error::UnknownField { key: key.to_string() }.into());
-        };
-        if value.is_null() {
-            continue;
+    let mut found = 0;
+    let mut lookup = |key: &str| {
+        let value = fields.get(key).map(Zval::dereference);
+        found += usize::from(value.is_some());
+        value.filter(|v| !v.is_null())
+    };
+    let comment = lookup("comment");
+    let workerman_comment = lookup("");
+    let values = [
+        (Field::Comment, comment.or(workerman_comment)),
+        (Field::Event, lookup("event")),
+        (Field::Id, lookup("id")),
+        (Field::Retry, lookup("retry")),
+        (Field::Data, lookup("data")),
+    ];
+    if found != fields.len() {
+        return Err(unknown_key(fields));
+    }
+    if comment.is_some() && workerman_comment.is_some() {
+        return Err(Error::invalid_event(Field::Comment, "given twice, as 'comment' and as ''").into());
+    }
+    for (field, value) in values {
+        if let Some(value) = value {
+            set(&mut event, field, value)?;
         }
-        if field == Field::Comment {
-            if comment_given {
-                return Err(Error::invalid_event(Field::Comment, "given twice, as 'comment' and as ''").into());
-            }
-            comment_given = true;
-        }
-        set(&mut event, field, value)?;
     }
     Ok(event)
 }
 
-fn field_named(key: &[u8]) -> Option<Field> {
-    match key {
-        b"" => Some(Field::Comment),
-        _ => Field::ALL.into_iter().find(|f| f.name().as_bytes() == key),
-    }
+fn unknown_key(fields: &ZendHashTable) -> crate::error::Failure {
+    const KNOWN: [&str; 6] = ["comment", "", "event", "id", "retry", "data"];
+    let key = fields
+        .iter()
+        .map(|(key, _)| key.to_string())
+        .find(|key| !KNOWN.contains(&key.as_str()))
+        .unwrap_or_default();
+    Error::UnknownField { key }.into()
 }
 
 /// Sets one field from a PHP value.
@@ -71,7 +81,10 @@ pub fn set_data(event: &mut Event, value: &Zval) -> Result<()> {
                 }
             }
             let json = ffi::json_encode(value).map_err(json_error)?;
-            Ok(event.set_data(&json)?)
+            // SAFETY: PHP's encoder, called without the JSON_INVALID_UTF8_* flags, fails on
+            // invalid UTF-8 input and writes only ASCII or the input's own valid sequences.
+            event.set_data_string(unsafe { String::from_utf8_unchecked(json) });
+            Ok(())
         }
         DataType::Long | DataType::Double | DataType::True | DataType::False => {
             if value.double().is_some_and(|d| !d.is_finite()) {
@@ -100,12 +113,12 @@ fn set_retry(event: &mut Event, value: &Zval) -> Result<()> {
     Err(Error::invalid_event(Field::Retry, format!("must be a non-negative integer of milliseconds, got {shown}")).into())
 }
 
-/// The text of a single-line field: a string, or an int (ids are often numbers).
-fn text(field: Field, value: &Zval) -> Result<Vec<u8>> {
+/// The text of a single-line field: a string, or a number (ids are often numbers).
+fn text(field: Field, value: &Zval) -> Result<Cow<'_, [u8]>> {
     match value.get_type() {
-        DataType::String => Ok(bytes(value).to_vec()),
-        DataType::Long | DataType::Double => Ok(ffi::php_string(value)),
-        other => Err(Error::invalid_event(field, format!("must be a string, got {}", type_name(other))).into()),
+        DataType::String => Ok(Cow::Borrowed(bytes(value))),
+        DataType::Long | DataType::Double => Ok(Cow::Owned(ffi::php_string(value))),
+        other => Err(Error::invalid_event(field, format!("must be a string or a number, got {}", type_name(other))).into()),
     }
 }
 

@@ -3,11 +3,14 @@
 use crate::error::Result;
 use crate::event_fields;
 use crate::ffi;
-use ext_php_rs::binary::Binary;
 use ext_php_rs::binary_slice::BinarySlice;
 use ext_php_rs::flags::ClassFlags;
 use ext_php_rs::prelude::*;
-use ext_php_rs::types::{ZendHashTable, Zval};
+use ext_php_rs::boxed::ZBox;
+use ext_php_rs::convert::IntoZval;
+use ext_php_rs::flags::DataType;
+use ext_php_rs::types::{ZendHashTable, ZendStr, Zval};
+use std::cell::RefCell;
 use sse_core::{Event, Field};
 
 #[php_class]
@@ -74,8 +77,8 @@ impl ServerSentEvents {
         fields_array(&self.event)
     }
 
-    pub fn __to_string(&self) -> Binary<u8> {
-        Binary::from(self.event.encode())
+    pub fn __to_string(&self) -> PhpString {
+        PhpString::frame_of(&self.event)
     }
 }
 
@@ -100,4 +103,42 @@ fn fields_array(event: &Event) -> ext_php_rs::error::Result<ZendHashTable_> {
         array.insert("data", v)?;
     }
     Ok(array)
+}
+
+/// A frame returned to PHP as a string, built without an intermediate allocation: frames are
+/// encoded into one reused buffer, then copied once into the PHP string.
+pub struct PhpString(ZBox<ZendStr>);
+
+thread_local! {
+    static FRAME_BUFFER: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(512));
+}
+
+/// Buffers that grew beyond this for a large event are not kept between calls.
+const KEPT_BUFFER: usize = 64 * 1024;
+
+impl PhpString {
+    pub fn frame_of(event: &Event) -> Self {
+        FRAME_BUFFER.with(|buffer| match buffer.try_borrow_mut() {
+            Ok(mut buffer) => {
+                buffer.clear();
+                event.encode_into(&mut buffer);
+                let string = PhpString(ZendStr::new(buffer.as_slice(), false));
+                if buffer.capacity() > KEPT_BUFFER {
+                    *buffer = Vec::with_capacity(512);
+                }
+                string
+            }
+            Err(_) => PhpString(ZendStr::new(event.encode(), false)),
+        })
+    }
+}
+
+impl IntoZval for PhpString {
+    const TYPE: DataType = DataType::String;
+    const NULLABLE: bool = false;
+
+    fn set_zval(self, zval: &mut Zval, _persistent: bool) -> ext_php_rs::error::Result<()> {
+        zval.set_zend_string(self.0);
+        Ok(())
+    }
 }

@@ -54,8 +54,8 @@ final class InvalidEventTest extends TestCase
         yield 'key in the wrong case' => [['Data' => 'x'], 'Unknown event field "Data"' . self::UNKNOWN];
         yield 'integer key' => [['x'], 'Unknown event field "0"' . self::UNKNOWN];
         yield 'comment given twice' => [['comment' => 'a', '' => 'b'], "Invalid event field \"comment\": given twice, as 'comment' and as ''"];
-        yield 'array as event' => [['event' => []], 'Invalid event field "event": must be a string, got array'];
-        yield 'bool as id' => [['id' => true], 'Invalid event field "id": must be a string, got bool'];
+        yield 'array as event' => [['event' => []], 'Invalid event field "event": must be a string or a number, got array'];
+        yield 'bool as id' => [['id' => true], 'Invalid event field "id": must be a string or a number, got bool'];
     }
 
     /**

@@ -153,7 +153,8 @@ final class CliServerTest extends TestCase
     public function testAFailureIsLoggedAndTheClientSeesACleanEnd(): void
     {
         $response = $this->get('/fails');
-        self::assertSame("event: before\ndata: ok\n\n", $response['body']);
+        // The opening comment, the event sent before the failure, and nothing of the failure.
+        self::assertSame(": \n\nevent: before\ndata: ok\n\n", $response['body']);
         $log = (string) @file_get_contents(self::$storage . '/logs/laravel.log');
         self::assertStringContainsString('secret failure detail', $log);
     }
@@ -161,6 +162,6 @@ final class CliServerTest extends TestCase
     public function testTheLastEventIdHeaderReachesTheStream(): void
     {
         $response = $this->get('/resume', ['Last-Event-ID' => 'order-41']);
-        self::assertSame("event: resume\ndata: order-41\n\n", $response['body']);
+        self::assertSame(": \n\nevent: resume\ndata: order-41\n\n", $response['body']);
     }
 }
