@@ -25,6 +25,7 @@ def measure(stack, script, n):
     s = B.Stream(stack.port, f"/{script}?n={n}&gap_us={GAP_US}&marks={stack.marks}", timeout=120).read_head()
     lat, ids, batched = [], [], 0
     for t, frames in s.frames():
+        frames = [f for f in frames if not f.startswith(b":")]  # comments (e.g. an opening one)
         if len(frames) > 1:
             batched += len(frames)
         for f in frames:

@@ -120,7 +120,7 @@ def main():
              f"| events expected / delivered | {res['expected']:,} / {delivered:,} |",
              f"| lost / out of order / duplicated | {lost} / {out_of_order} / {dup} |",
              f"| streams not exactly ids 1..{expected} | {wrong} |",
-             f"| heartbeats received | {res['heartbeats']:,} |",
+             f"| comment frames received (heartbeats, and an opening comment if the emitter writes one) | {res['heartbeats']:,} |",
              f"| streams ended cleanly (final chunk) | {res['ended_cleanly']} of {STREAMS} |",
              f"| send-to-receive latency p50 / p99 / max | {res['lat_p50_us']:.0f} / {res['lat_p99_us']:.0f} / "
              f"{res['lat_max_us']:.0f} µs |",

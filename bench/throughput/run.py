@@ -49,8 +49,10 @@ def one_run(stack, script, n):
     assert s.status == 200, s.status
     count, last, first_id, last_id = 0, None, None, None
     for t, frames in s.frames():
+        frames = [f for f in frames if not f.startswith(b":")]  # comments (e.g. an opening one)
         count += len(frames)
-        last = t
+        if frames:
+            last = t
         if first_id is None and frames:
             first_id = frames[0]
         last_id = frames[-1] if frames else last_id
