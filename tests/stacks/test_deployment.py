@@ -75,7 +75,7 @@ def test_max_duration_under_request_terminate_timeout_ends_cleanly(short_termina
 
 
 @pytest.mark.parametrize("running_stack, release", [
-    ("cli", 0.5), ("nginx-fpm", 0.5), ("apache", 2.5), ("apache-fpm", 2.5),
+    ("cli", 0.5), ("nginx-fpm", 0.5), ("apache", 0.5), ("apache-fpm", 2.5),
 ], indirect=["running_stack"])
 def test_each_open_stream_holds_a_worker(stack, release):
     """With every worker streaming, the next request waits until a stream ends.

@@ -59,7 +59,6 @@ AddOutputFilterByType DEFLATE text/html text/plain text/event-stream
     server = Service("apache2", ["apache2", "-f", conf, "-DFOREGROUND"], tmp,
                      env=scan_dir_env(tmp, "apache2"))
     stack = Stack(name=name, port=port, tmp=tmp, services=[server], workers=WORKERS,
-                  sees_hangup_without_write=False,
                   zlib=bool(ini and ini.get("zlib.output_compression") == "On"), compresses_html=True)
     try:
         server.start()

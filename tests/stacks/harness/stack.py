@@ -39,6 +39,9 @@ class Stack:
     workers: int = 1
     # Whether the SAPI lets the emitter see a hang-up without writing (fast path on the socket).
     sees_hangup_without_write: bool = True
+    # Otherwise, how many heartbeat writes after a hang-up it takes to notice: a write to a
+    # socket the client closed (FIN) is accepted; only the one after the client's reset fails.
+    heartbeats_to_notice: int = 1
     zlib: bool = False
     # Whether a plain HTML page comes back gzipped (zlib.output_compression, mod_deflate, nginx gzip).
     compresses_html: bool = False
