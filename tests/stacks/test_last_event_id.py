@@ -29,8 +29,13 @@ def test_without_last_event_id_starts_at_one(stack):
     assert [d for _, d, _ in resume(stack, "last_event_id.php")] == ["null", "event 1", "event 2", "event 3"]
 
 
-def test_overlong_last_event_id_is_ignored(stack):
-    assert resume(stack, "last_event_id.php", {"Last-Event-ID": "9" * 2000})[0] == ("last", "null", "")
+@pytest.mark.parametrize("path, headers", [
+    ("last_event_id.php", {"Last-Event-ID": "9" * 2000}),
+    ("last_event_id.php?lastEventId=4%0A2", None),
+    ("last_event_id.php?lastEventId=4%002", None),
+], ids=["overlong-header", "query-line-break", "query-nul"])
+def test_unacceptable_last_event_id_is_ignored(stack, path, headers):
+    assert resume(stack, path, headers)[0] == ("last", "null", "")
 
 
 def test_max_duration_rotation_loses_and_repeats_nothing(stack):
