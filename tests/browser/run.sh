@@ -9,6 +9,11 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 export SSE_EXT="${SSE_EXT:-$here/../../target/release/libsse.so}"
 
-python3 -c 'import pytest' 2>/dev/null || python3 -m pip install --quiet pytest
+# pytest from pip where pip may install it, else Debian's package (a fresh Debian 12 has no pip).
+py=python3
+if ! "$py" -c 'import pytest' 2>/dev/null; then
+  "$py" -m pip install --quiet pytest 2>/dev/null ||
+    { apt-get install -y -qq python3-pytest >/dev/null && py=/usr/bin/python3; }
+fi
 cd "$here"
-exec python3 -m pytest "$@"
+exec "$py" -m pytest "$@"
