@@ -1,4 +1,5 @@
 """Issue 3: each event reaches the client when it is sent, not batched by a buffer on the way."""
+import time
 from itertools import pairwise
 
 import pytest
@@ -57,3 +58,16 @@ def test_idle_stream_heartbeat_each_second(stack):
     assert all(abs(g - 1.0) <= 0.1 for g in gaps(beats)), f"heartbeat gaps {gaps(beats)}"
     assert abs(beats[0].t - s.started - 1.0) <= 0.15, f"comments at {times}s"
     assert s.ended
+
+
+def test_close_ends_the_response(stack):
+    """close() then 1.5 s of other work in the script: under php-fpm the client sees the end at
+    close(); php -S and mod_php can only end the response when the script returns."""
+    with client.Stream(stack, "close_then_work.php") as s:
+        events = s.events_until_end(timeout=5)
+        ended = time.monotonic() - s.started
+    assert [e.data for e in events] == ["only"]
+    if stack.ends_response_at_close:
+        assert ended < 0.3, f"the response ended {ended:.2f}s in, when the script returned"
+    else:
+        assert 1.4 <= ended < 2.0, f"the response ended {ended:.2f}s in (script returns at 1.5 s)"

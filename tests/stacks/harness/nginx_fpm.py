@@ -81,7 +81,7 @@ def start(name: str = "nginx-fpm", ini: dict | None = None, tls: bool = False,
     port = free_port()
     fpm_svc, sock = fpm.service(tmp, ini, request_terminate_timeout)
     stack = Stack(name=name, port=port, tmp=tmp, services=[fpm_svc], scheme="https" if tls else "http",
-                  http2=tls, workers=fpm.CHILDREN,
+                  http2=tls, workers=fpm.CHILDREN, ends_response_at_close=True,
                   zlib=bool(ini and ini.get("zlib.output_compression") == "On"), compresses_html=True)
     try:
         conf = nginx_conf(tmp, port, sock, tls, fastcgi_read_timeout, root, front_controller,

@@ -42,6 +42,9 @@ class Stack:
     # Otherwise, how many heartbeat writes after a hang-up it takes to notice: a write to a
     # socket the client closed (FIN) is accepted; only the one after the client's reset fails.
     heartbeats_to_notice: int = 1
+    # Whether close() can end the response before the script returns (php-fpm can finish a
+    # request early; php -S and mod_php end it only when the script does).
+    ends_response_at_close: bool = False
     zlib: bool = False
     # Whether a plain HTML page comes back gzipped (zlib.output_compression, mod_deflate, nginx gzip).
     compresses_html: bool = False
