@@ -1,8 +1,9 @@
 """What a deployment must configure, measured: each test backs a claim in FINDINGS.md.
 
-These start their own nginx+php-fpm stacks with short limits so that the effects show in
-seconds: nginx's fastcgi_read_timeout against the heartbeat, php-fpm's
-request_terminate_timeout against maxDuration, and the worker each open stream holds.
+Most start their own stacks with short limits so that the effects show in seconds: nginx's
+fastcgi_read_timeout against the heartbeat, php-fpm's request_terminate_timeout against
+maxDuration, Apache's mod_proxy_fcgi without flushpackets or with DEFLATE on event streams;
+and the worker each open stream holds, on the shared stacks.
 """
 import threading
 import time
