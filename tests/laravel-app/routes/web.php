@@ -9,3 +9,8 @@ Route::get('/generator', [StreamController::class, 'generator']);
 Route::get('/ticks', [StreamController::class, 'ticks']);
 Route::get('/fails', [StreamController::class, 'fails']);
 Route::get('/resume', [StreamController::class, 'resume']);
+
+// The live dashboard of examples/laravel, served by this app too.
+require_once dirname(__DIR__, 3) . '/examples/laravel/DashboardController.php';
+Route::get('/dashboard/', [App\Http\Controllers\DashboardController::class, 'page']);
+Route::get('/dashboard/stream.php', [App\Http\Controllers\DashboardController::class, 'stream']);
