@@ -7,7 +7,7 @@
 # Prints every error kind with its count, split into records that have a frame in libsse.so
 # (attributable to the extension) and the rest (PHP and its libraries). Exits non-zero when a
 # record attributable to the extension is an invalid read/write/free, a use of uninitialised
-# memory, or a definite leak, or when the suite itself fails. The full log is kept in
+# memory, or a definite leak, or when PHPUnit crashes or errors (test failures are listed). The full log is kept in
 # bench/results/memcheck.log. pcre.jit is off: JIT-compiled regex code reads 16 bytes at a
 # time past the ends of strings, which memcheck reports as invalid reads in unnamed code.
 set -uo pipefail
@@ -33,8 +33,12 @@ USE_ZEND_ALLOC=0 ZEND_DONT_UNLOAD_MODULES=1 valgrind --tool=memcheck --leak-chec
   php -d pcre.jit=0 -d extension="$ext" /usr/bin/phpunit -c phpunit.xml.dist "${filter[@]}" \
   > bench/results/memcheck.phpunit.txt 2>&1
 suite=$?
-tail -n 3 bench/results/memcheck.phpunit.txt
+tail -n 1 bench/results/memcheck.phpunit.txt
 echo "memcheck: phpunit exit status $suite in $(( $(date +%s) - start )) s (${filter[*]:-whole suite})"
+# Tests can fail under memcheck for its own reasons (wall-clock assertions slowed down; a child
+# process inheriting USE_ZEND_ALLOC=0, where memory_limit is not enforced): they are listed, and
+# only a crash or an error (status other than 0 or 1) fails this script.
+grep -E '^[0-9]+\) ' bench/results/memcheck.phpunit.txt | sed 's/^/memcheck: failed under valgrind: /'
 
 python3 - "$log" <<'PY'
 import re, sys, collections
@@ -75,4 +79,4 @@ for kind, text in examples.items():
 sys.exit(1 if ours else 0)
 PY
 attributable=$?
-[ "$suite" -eq 0 ] && [ "$attributable" -eq 0 ]
+[ "$suite" -le 1 ] && [ "$attributable" -eq 0 ]

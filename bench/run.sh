@@ -50,7 +50,7 @@ memory_section() { # $1 = command shown, $2 = output of bench/memcheck.sh
     printf '(zend_objects_store_free_object_storage): such records end in `object_init_ex`, and one whose object was '
     printf 'created through ext-php-rs (`create_object` in libsse.so) is an extension object still referenced at exit. '
     printf 'Test failures listed by PHPUnit are failures of the suite, not of memcheck.\n\n'
-    printf '```\n%s\n```\n' "$(grep -E '^(memcheck:|Tests:|OK \(|FAILURES)|^---' <<<"$2")"
+    printf '```\n%s\n```\n' "$(grep -E '^(memcheck:|Tests:|OK \(|FAILURES)|^---|^   (at|by) |are definitely lost' <<<"$2")"
   } > "$results/memory.md"
 }
 run_memcheck_ci() { local out s; out=$(nice bench/memcheck.sh --ci); s=$?; echo "$out"; memory_section "bench/memcheck.sh --ci" "$out"; return $s; }

@@ -88,7 +88,9 @@ def throughput():
 def strace_counts(stack, script, n):
     (pid,) = stack.worker_pids()
     out = stack.tmp / f"strace-{script}.txt"
-    tracer = subprocess.Popen(["strace", "-c", "-f", "-p", str(pid), "-o", str(out)],
+    # Every thread of the worker (-p attaches to one thread; -f only follows new ones).
+    tids = [a for t in sorted(os.listdir(f"/proc/{pid}/task")) for a in ("-p", t)]
+    tracer = subprocess.Popen(["strace", "-c", "-f", *tids, "-o", str(out)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         time.sleep(1.0)  # attached
@@ -170,7 +172,7 @@ def report(r):
                   f"(target within 3x of that floor: **{B.yes_no(floor <= 3)}**).", ""]
     if "syscalls" in r:
         sc = r["syscalls"]
-        lines += [f"### Write syscalls per event ({STRACE_EVENTS:,} events under `strace -c -f -p <worker>`)", "",
+        lines += [f"### Write syscalls per event ({STRACE_EVENTS:,} events under `strace -c -f -p <each thread of the worker>`)", "",
                   "| | write-type syscalls per event | all syscalls per event | top syscalls |", "|---|---|---|---|"]
         for side in SIDES:
             x = sc[side]
