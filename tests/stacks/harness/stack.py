@@ -21,8 +21,11 @@ CRASH = re.compile(
 
 
 def make_tmp(name: str) -> Path:
-    """A temp dir the unprivileged server users (Apache's www-data) can write into too."""
-    path = Path(tempfile.mkdtemp(prefix=f"sse-stack-{name}-"))
+    """A temp dir the unprivileged server users (Apache's www-data) can write into too.
+
+    Always under /tmp, whatever TMPDIR says: www/lib/mark.php only writes below /tmp/sse-*.
+    """
+    path = Path(tempfile.mkdtemp(prefix=f"sse-stack-{name}-", dir="/tmp"))
     path.chmod(0o777)
     return path
 
