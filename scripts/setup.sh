@@ -10,7 +10,7 @@ APT_PACKAGES=(
   php8.2-fpm php8.2-mbstring php8.2-xml php8.2-curl
   phpunit composer php-laravel-framework       # PHP tests and the package
   nginx apache2 libapache2-mod-php8.2 ssl-cert # the real stacks
-  chromium curl strace                         # browser, clients, tools
+  chromium curl strace valgrind python3-pytest python3-matplotlib  # browser, tools, bench
 )
 
 missing=()

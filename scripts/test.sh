@@ -16,8 +16,10 @@ suite_conformance() { tests/conformance/run.sh; }
 suite_package()     { tests/package/run.sh; }
 suite_stacks()      { tests/stacks/run.sh; }
 suite_browser()     { tests/browser/run.sh; }
+suite_fuzz()        { tests/fuzz/run.sh; }
+suite_memcheck()    { bench/memcheck.sh; }
 
-all=(core php conformance package stacks browser)
+all=(core php conformance fuzz memcheck package stacks browser)
 selected=("${@:-${all[@]}}")
 passed=0 failed=0 failures=()
 for name in "${selected[@]}"; do

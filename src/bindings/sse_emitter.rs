@@ -149,6 +149,13 @@ impl SseEmitter {
             if open {
                 this.end(me)?;
             }
+            // Callbacks often capture the emitter itself; PHP's cycle collector cannot see
+            // them inside a native object, so the cycle is broken here.
+            if let Ok(mut callbacks) = this.callbacks.try_borrow_mut() {
+                let released = std::mem::take(&mut *callbacks);
+                drop(callbacks);
+                drop(released);
+            }
             Ok(())
         });
         // PHP forbids a return type on destructors, so an error is thrown here rather than

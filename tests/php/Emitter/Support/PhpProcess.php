@@ -59,7 +59,11 @@ final class PhpProcess
     private function __construct(array $command)
     {
         $this->startedAt = hrtime(true) / 1e9;
-        $process = proc_open($command, [0 => ['pipe', 'r'], 1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes);
+        // Children use PHP's own allocator even when this process runs under valgrind with
+        // USE_ZEND_ALLOC=0: without it, memory_limit is not enforced.
+        $env = getenv();
+        unset($env['USE_ZEND_ALLOC']);
+        $process = proc_open($command, [0 => ['pipe', 'r'], 1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes, null, $env);
         if (!is_resource($process)) {
             throw new \RuntimeException('cannot start ' . implode(' ', $command));
         }
