@@ -1,8 +1,10 @@
 """The Laravel row: the test app's response()->sse() routes behind nginx + php-fpm.
 
 What must hold through the framework: the headers (middleware adds to them, nothing strips
-them), events on time, resuming, a failure reported to the log and not streamed, and a hung-up
-client freeing its worker.
+them), events on time, resuming, maxDuration rotation without loss or repeat, reject() from a
+controller, a failure reported to the log and not streamed, and a hung-up client noticed at once
+(onClose runs) and freeing its worker. The shared scenarios of the other stacks
+(test_last_event_id.py, test_headers.py, test_hangup.py) are repeated here through routes.
 """
 from itertools import pairwise
 import time
@@ -10,6 +12,7 @@ import time
 import pytest
 
 from harness import client, laravel
+from harness.fixtures import wait_for_file
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +91,56 @@ def test_hang_up_frees_the_workers(stack):
             s.close()
     assert ping.status == 200
     assert took < 1.0, f"/ping took {took:.2f}s after both streams hung up: workers still held"
+
+
+def test_max_duration_rotation_loses_and_repeats_nothing(stack):
+    """/rotate: four connections of ~1 s (three reconnects), each with the last id received."""
+    ids, retry, last = [], None, None
+    for connection in range(4):
+        headers = {"Last-Event-ID": last} if last else None
+        with client.Stream(stack, "rotate", headers) as s:
+            events = s.events_until_end(timeout=5)
+        assert s.status == 200, s.body
+        assert s.ended and s.transport.complete, f"connection {connection} was not ended by the server"
+        assert len(events) >= 5, f"connection {connection}: {s.body!r}"
+        ids += [int(e.id) for e in events]
+        assert [e.data for e in events] == [f"n={e.id}" for e in events]
+        retry = s.parser.retry
+        last = s.parser.last_id
+    assert ids == list(range(1, len(ids) + 1)), f"ids across reconnects: {ids}"
+    assert retry == 100
+
+
+def test_reject_from_a_controller_answers_204_without_body(stack):
+    with client.Stream(stack, "reject") as s:
+        s.events_until_end(timeout=5)
+    assert s.status == 204, (s.status, s.headers, s.body)
+    assert s.body == b"", s.body
+    assert s.header("content-type") != "text/event-stream; charset=utf-8", s.headers
+
+
+def test_hang_up_noticed_by_on_close_within_half_a_second(stack, marks):
+    # Occupy every worker, so a stuck one would also block the request made afterwards.
+    streams, files = [], []
+    try:
+        for i in range(stack.workers):
+            files.append(marks / f"{i}.json")
+            s = client.Stream(stack, f"hangup?heartbeat=1&mark={files[-1]}")
+            streams.append(s)
+            ready = s.next_event(timeout=5)
+            assert ready and ready.type == "ready", f"stream {i}: {s.status} {s.body[:300]!r}"
+        hung_up = [s.hang_up() for s in streams]
+        for i, path in enumerate(files):
+            mark = wait_for_file(path, timeout=3.5)
+            assert mark is not None, f"stream {i}: onClose never ran after the hang-up"
+            late = mark["noticed"] - hung_up[i]
+            assert late <= 0.5, f"stream {i}: noticed {late:.3f}s after the hang-up (limit 0.5s)"
+            assert mark["connected"] is False, mark
+    finally:
+        for s in streams:
+            s.close()
+    start = time.monotonic()
+    ping = client.get(stack, "ping", timeout=5)
+    took = time.monotonic() - start
+    assert ping.status == 200
+    assert took < 0.5, f"/ping took {took:.3f}s: workers still held after the hang-up"

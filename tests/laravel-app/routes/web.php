@@ -9,6 +9,9 @@ Route::get('/generator', [StreamController::class, 'generator']);
 Route::get('/ticks', [StreamController::class, 'ticks']);
 Route::get('/fails', [StreamController::class, 'fails']);
 Route::get('/resume', [StreamController::class, 'resume']);
+Route::get('/rotate', [StreamController::class, 'rotate']);
+Route::get('/reject', [StreamController::class, 'reject']);
+Route::get('/hangup', [StreamController::class, 'hangup']);
 
 // The live dashboard of examples/laravel, served by this app too.
 require_once dirname(__DIR__, 3) . '/examples/laravel/DashboardController.php';

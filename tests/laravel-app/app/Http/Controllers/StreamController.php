@@ -61,4 +61,58 @@ class StreamController
             $sse->send(['event' => 'resume', 'data' => $sse->lastEventId() ?? 'none']);
         });
     }
+
+    /**
+     * A counter that maxDuration ends every second (with retry 100): a client reconnecting
+     * with the last id it got must see the sequence go on with nothing lost or repeated.
+     */
+    public function rotate()
+    {
+        return response()->sse(function (SseEmitter $sse) {
+            $n = (int) ($sse->lastEventId() ?? 0);
+            $sse->every(0.1, function (SseEmitter $sse) use (&$n) {
+                $n++;
+                $sse->send(['id' => $n, 'data' => "n=$n"]);
+            });
+        }, ['maxDuration' => 1.0, 'retry' => 100, 'heartbeat' => 0]);
+    }
+
+    /**
+     * Tells an EventSource to stop reconnecting: 204, no body. Text echoed before is discarded;
+     * the ordinary (200) response Laravel sends afterwards cannot change it, the headers are out.
+     */
+    public function reject()
+    {
+        echo "discarded\n";
+        SseEmitter::reject();
+        return response('');
+    }
+
+    /**
+     * Serves a stream until the client leaves (heartbeat ?heartbeat, default 1 s); its onClose
+     * writes when it noticed into the file named by ?mark=, as tests/stacks/www/lib/mark.php
+     * does. maxDuration bounds it if the hang-up is never noticed.
+     */
+    public function hangup(Request $request)
+    {
+        $mark = (string) $request->query('mark', '');
+        $heartbeat = max(0.1, min(5.0, (float) $request->query('heartbeat', '1')));
+        return response()->sse(function (SseEmitter $sse) use ($mark) {
+            $sse->onClose(function (SseEmitter $sse) use ($mark) {
+                self::mark($mark, ['noticed' => microtime(true), 'connected' => $sse->isConnected()]);
+            });
+            $sse->send(['event' => 'ready', 'data' => (string) getmypid()]);
+            $sse->run();
+        }, ['heartbeat' => $heartbeat, 'maxDuration' => 10]);
+    }
+
+    /** Writes $data as JSON to $path, only inside the stack tests' temp dirs, never half a file. */
+    private static function mark(string $path, array $data): void
+    {
+        if (!preg_match('~^/tmp/sse-[\w.-]+/marks-\d+/[\w.-]+\.json$~', $path)) {
+            return;
+        }
+        file_put_contents("$path.part", json_encode($data + ['pid' => getmypid()]));
+        rename("$path.part", $path);
+    }
 }
