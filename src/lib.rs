@@ -14,6 +14,7 @@ pub mod bindings;
 pub mod client_socket;
 pub mod error;
 pub mod event_fields;
+pub mod fastcgi;
 pub mod ffi;
 pub mod options;
 pub mod output;

@@ -7,6 +7,7 @@
 
 use crate::client_socket;
 use crate::error::{Error, Result};
+use crate::fastcgi::FastCgiStream;
 use crate::ffi;
 use crate::options::Options;
 use ext_php_rs::flags::ErrorType;
@@ -42,24 +43,25 @@ pub fn is_command_line() -> bool {
 }
 
 /// A started stream's way to the client.
-#[derive(Debug)]
 pub struct Output {
     direct: bool,
     socket: Option<i32>,
     connected: bool,
+    /// Under php-fpm: frames go to the socket without the SAPI (see `fastcgi.rs`).
+    fastcgi: Option<FastCgiStream>,
 }
 
 impl Output {
     /// Switches the request to streaming.
     pub fn start(options: &Options, headers: &[(String, String)]) -> Result<Output> {
         if is_command_line() {
-            return Ok(Output { direct: false, socket: None, connected: true });
+            return Ok(Output { direct: false, socket: None, connected: true, fastcgi: None });
         }
         if let Some((file, line)) = ffi::headers_sent_at() {
             // Someone already answered with an event stream (header() + flush()): carry on.
             if ffi::content_type().to_ascii_lowercase().starts_with("text/event-stream") {
                 ffi::set_ini("ignore_user_abort", "1");
-                return Ok(Output { direct: true, socket: client_socket::find(), connected: true });
+                return Ok(Output { direct: true, socket: client_socket::find(), connected: true, fastcgi: None });
             }
             return Err(Error::misuse(format!(
                 "Cannot start the event stream: headers were already sent (output started at {file}:{line})"
@@ -94,10 +96,15 @@ impl Output {
         if !options.keep_time_limit {
             ffi::set_ini("max_execution_time", "0");
         }
-        let mut output = Output { direct: true, socket: client_socket::find(), connected: true };
+        let mut output = Output { direct: true, socket: client_socket::find(), connected: true, fastcgi: None };
         // A first frame now, not just the headers: nginx holds back a response head without
         // body (postpone_output), and EventSource only fires `open` when the head arrives.
         output.write(OPENING);
+        // The opening frame flushed the SAPI's buffer: from here the stream may write the
+        // socket itself.
+        if let (Some(fd), Some(id)) = (output.socket, ffi::fastcgi_request_id()) {
+            output.fastcgi = FastCgiStream::start(fd, id);
+        }
         Ok(output)
     }
 
@@ -106,7 +113,11 @@ impl Output {
         if !self.connected {
             return false;
         }
-        let written = if self.direct { ffi::write_direct(bytes) } else { ffi::write_buffered(bytes) };
+        let written = match &self.fastcgi {
+            Some(stream) => stream.write(bytes),
+            None if self.direct => ffi::write_direct(bytes),
+            None => ffi::write_buffered(bytes),
+        };
         self.connected = written && !ffi::connection_aborted();
         self.connected
     }
@@ -114,7 +125,8 @@ impl Output {
     /// Whether the client is still there: the last write's outcome and, where the SAPI
     /// exposes the socket, a non-blocking look at it for a hang-up.
     pub fn is_connected(&mut self) -> bool {
-        if self.connected && (ffi::connection_aborted() || self.socket.is_some_and(socket_hung_up)) {
+        let failed = self.fastcgi.as_ref().is_some_and(FastCgiStream::failed);
+        if self.connected && (failed || ffi::connection_aborted() || self.socket.is_some_and(socket_hung_up)) {
             self.connected = false;
         }
         self.connected
@@ -123,6 +135,9 @@ impl Output {
     /// Ends the response where the SAPI can do so before the script ends (php-fpm): the
     /// client sees the end of the stream now, and reconnects after its retry time.
     pub fn finish(&mut self) {
+        if let Some(mut stream) = self.fastcgi.take() {
+            stream.finish();
+        }
         if self.direct && ffi::sapi_name() == "fpm-fcgi" {
             call_if_defined("fastcgi_finish_request", &[]);
         }

@@ -1,4 +1,5 @@
-//! The background runtime: wakes a waiting stream when a deadline passes or its client hangs up.
+//! The background runtime: wakes a waiting stream when a deadline passes or its client hangs
+//! up, and finishes the writes a stream left for later ([`Deferred`]).
 //!
 //! Threading model. Each PHP process has at most one runtime: a tokio `current_thread` runtime
 //! on one dedicated thread named `sse-runtime`, started on first use (never at module startup,
@@ -6,7 +7,9 @@
 //! never touches PHP: it owns no zval and calls no Zend function. For every waiting stream it
 //! runs one small task that sleeps until the stream's next deadline and watches the client's
 //! socket; either event becomes a plain [`Signal`] sent over a crossbeam channel. The PHP thread
-//! blocks on that channel, then runs every callback and does every write itself.
+//! blocks on that channel, then runs every callback itself. The one thing the runtime does on
+//! its own is a [`Deferred`] job: writing bytes a stream queued on its socket (see
+//! `fastcgi.rs`), under a lock the PHP thread takes for its own writes.
 //!
 //! Why this shape: one thread and one current-thread scheduler cost about 300 KB and nothing
 //! while idle; a multi-thread pool would buy nothing for a handful of timers and sockets.
@@ -15,6 +18,8 @@
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use parking_lot::Mutex;
+use std::sync::Arc;
+use tokio::sync::Notify;
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 use tokio::io::unix::AsyncFd;
@@ -221,5 +226,55 @@ async fn hang_up(socket: Option<&AsyncFd<Socket>>) {
             return;
         }
         guard.clear_ready();
+    }
+}
+
+/// A job the runtime runs shortly after each poke: `job` returns true when it is done, false
+/// to be run again after the same delay. Dropping the handle stops the job and waits until it
+/// has stopped, so the job never runs after its owner is gone.
+pub struct Deferred {
+    pid: u32,
+    poke: Arc<Notify>,
+    task: tokio::task::AbortHandle,
+    stopped: Receiver<Signal>,
+}
+
+impl Deferred {
+    pub fn start(delay: Duration, job: impl Fn() -> bool + Send + 'static) -> std::io::Result<Deferred> {
+        let handle = handle()?;
+        let poke = Arc::new(Notify::new());
+        let (alive, stopped) = crossbeam_channel::bounded::<Signal>(0);
+        let poked = Arc::clone(&poke);
+        let task = handle
+            .spawn(async move {
+                let _alive = alive;
+                loop {
+                    poked.notified().await;
+                    loop {
+                        tokio::time::sleep(delay).await;
+                        if job() {
+                            break;
+                        }
+                    }
+                }
+            })
+            .abort_handle();
+        Ok(Deferred { pid: std::process::id(), poke, task, stopped })
+    }
+
+    /// Asks for the job to run after the delay (once, however often it is poked meanwhile).
+    pub fn poke(&self) {
+        self.poke.notify_one();
+    }
+}
+
+impl Drop for Deferred {
+    fn drop(&mut self) {
+        if self.pid != std::process::id() {
+            return;
+        }
+        self.task.abort();
+        // The task owns the only sender: the channel disconnects once it has been dropped.
+        let _ = self.stopped.recv_timeout(Duration::from_secs(1));
     }
 }

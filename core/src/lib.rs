@@ -5,11 +5,13 @@
 //! - [`parse`]: the WHATWG "interpreting an event stream" algorithm (the client side);
 //! - [`clock`]: real or virtual time of a stream;
 //! - [`schedule`]: timers, heartbeat and maximum duration of one stream, on an abstract clock;
+//! - [`fastcgi`]: FastCGI records, for streams written straight to php-fpm's socket;
 //! - [`last_event_id`]: what a `Last-Event-ID` sent by a client must look like to be trusted;
 //! - [`error`]: the one error type of the project.
 
 pub mod clock;
 pub mod error;
+pub mod fastcgi;
 pub mod frame;
 pub mod last_event_id;
 pub mod parse;

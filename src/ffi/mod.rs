@@ -39,6 +39,7 @@ extern "C" {
     fn sse_write_buffered(buf: *const c_char, len: usize) -> bool;
     fn sse_connection_aborted() -> bool;
     fn sse_client_socket() -> c_int;
+    fn sse_fastcgi_request_id() -> c_int;
 
     fn sse_interrupt_pending() -> bool;
     fn sse_handle_interrupt() -> bool;
@@ -250,6 +251,13 @@ pub fn client_socket() -> Option<i32> {
     // SAFETY: the shim checks the fd is a connected stream socket before returning it.
     let fd = unsafe { sse_client_socket() };
     (fd >= 0).then_some(fd)
+}
+
+/// The FastCGI request id under php-fpm / php-cgi.
+pub fn fastcgi_request_id() -> Option<u16> {
+    // SAFETY: reads an int of the SAPI's request record, only under the FastCGI SAPIs.
+    let id = unsafe { sse_fastcgi_request_id() };
+    u16::try_from(id).ok().filter(|id| *id != 0)
 }
 
 pub fn interrupt_pending() -> bool {

@@ -265,3 +265,13 @@ void sse_exception_put_back(zend_object *exception)
 		zend_throw_exception_internal(exception);
 	}
 }
+
+/* The FastCGI request id of the current request (php-fpm, php-cgi: the fourth int of the
+ * request, after the listen socket, the tcp flag and the socket), or -1. */
+int sse_fastcgi_request_id(void)
+{
+	const char *name = sapi_module.name;
+	if (!SG(server_context) || !name) return -1;
+	if (strcmp(name, "fpm-fcgi") != 0 && strcmp(name, "cgi-fcgi") != 0) return -1;
+	return ((int *) SG(server_context))[3];
+}
