@@ -10,7 +10,7 @@ root=$(pwd)
 scripts/setup.sh || exit 1
 export SSE_EXT="$root/target/release/libsse.so"
 
-suite_core()        { cargo test --release -p sse-core; }
+suite_core()        { cargo clippy --release --all-targets -p ext-sse -p sse-core -- -D warnings && cargo test --release -p sse-core; }
 suite_php()         { php -d extension="$SSE_EXT" /usr/bin/phpunit -c phpunit.xml.dist; }
 suite_conformance() { tests/conformance/run.sh; }
 suite_package()     { tests/package/run.sh; }

@@ -6,6 +6,7 @@
 //!   that what it found is a connected stream socket;
 //! - elsewhere (Apache's mod_php), the process's open sockets are searched for the one whose
 //!   peer is the request's `REMOTE_ADDR`:`REMOTE_PORT`.
+//!
 //! When neither finds a socket, disconnects are noticed at the next write (a heartbeat).
 
 use crate::ffi;

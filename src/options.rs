@@ -96,7 +96,7 @@ fn non_negative_int(name: &str, value: &Zval) -> Result<u64> {
 fn seconds(name: &str, value: &Zval) -> Result<Duration> {
     let secs = value.long().map(|n| n as f64).or_else(|| value.double());
     match secs {
-        Some(s) if s.is_finite() && s >= 0.0 && s < 1e9 => Ok(Duration::from_secs_f64(s)),
+        Some(s) if (0.0..1e9).contains(&s) => Ok(Duration::from_secs_f64(s)),
         _ => Err(Error::invalid_option(name, "must be a finite, non-negative number of seconds (0 disables it)").into()),
     }
 }

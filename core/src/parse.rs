@@ -126,17 +126,12 @@ impl Parser {
                 self.data.push_str(&String::from_utf8_lossy(value));
                 self.data.push('\n');
             }
-            b"id" => {
-                if !value.contains(&0) {
-                    self.id_buffer = String::from_utf8_lossy(value).into_owned();
-                }
-            }
-            b"retry" => {
-                if !value.is_empty() && value.iter().all(u8::is_ascii_digit) {
-                    // Digits beyond u64 are not a time anyone means; keep the previous value.
-                    if let Some(ms) = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()) {
-                        self.retry = Some(ms);
-                    }
+            // An id containing NUL is ignored, as the spec says.
+            b"id" if !value.contains(&0) => self.id_buffer = String::from_utf8_lossy(value).into_owned(),
+            b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
+                // Digits beyond u64 are not a time anyone means; keep the previous value.
+                if let Some(ms) = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()) {
+                    self.retry = Some(ms);
                 }
             }
             _ => {}
