@@ -11,8 +11,12 @@ from .procs import Service
 CHILDREN = 2
 
 
-def service(tmp: Path, ini: dict | None = None, request_terminate_timeout: int = 0) -> tuple:
-    """Returns (Service, socket path). Runs as root (-R) so it can write the temp dir."""
+def service(tmp: Path, ini: dict | None = None, request_terminate_timeout: int = 0,
+            children: int = CHILDREN, pool_extra: str = "") -> tuple:
+    """Returns (Service, socket path). Runs as root (-R) so it can write the temp dir.
+
+    `pool_extra` is appended to the pool section (e.g. `pm.status_path`).
+    """
     php_ini = write_php_ini(tmp, ini)
     sock = tmp / "fpm.sock"
     conf = tmp / "php-fpm.conf"
@@ -28,13 +32,13 @@ listen = {sock}
 ; Apache talks to it as www-data
 listen.mode = 0666
 pm = static
-pm.max_children = {CHILDREN}
+pm.max_children = {children}
 ; streams must not be killed by the pool (0 = no wall-clock limit); see FINDINGS.md
 request_terminate_timeout = {request_terminate_timeout}
 catch_workers_output = yes
 decorate_workers_output = no
 clear_env = no
-""")
+{pool_extra}""")
     svc = Service("php-fpm", ["php-fpm8.2", "-F", "-R", "-y", conf, "-c", php_ini], tmp,
                   env=scan_dir_env(tmp, "fpm"))
     return svc, sock
