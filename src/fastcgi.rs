@@ -49,27 +49,43 @@ impl FastCgiStream {
             request_id,
             queue: Mutex::new(Queue { bytes: Vec::with_capacity(4096), last_write: None, deferred: false, failed: false }),
         });
-        let runtime_side = Arc::clone(&socket);
-        let writer = Deferred::start(DEFERRED_DELAY, move || runtime_side.write_queued()).ok()?;
-        Some(FastCgiStream { socket, writer: Some(writer) })
+        Some(FastCgiStream { socket, writer: None })
+    }
+
+    /// The runtime's side, started with the first burst: a stream that never sends two events
+    /// in a row quickly never needs it.
+    fn writer(&mut self) -> Option<&Deferred> {
+        if self.writer.is_none() {
+            let runtime_side = Arc::clone(&self.socket);
+            self.writer = Deferred::start(DEFERRED_DELAY, move || runtime_side.write_queued()).ok();
+        }
+        self.writer.as_ref()
     }
 
     /// Queues a frame and writes it now or shortly; false once the socket failed.
-    pub fn write(&self, frame: &[u8]) -> bool {
-        let mut queue = self.socket.queue.lock();
+    pub fn write(&mut self, frame: &[u8]) -> bool {
+        let socket = Arc::clone(&self.socket);
+        let mut queue = socket.queue.lock();
         if queue.failed {
             return false;
         }
-        push_records(&mut queue.bytes, self.socket.request_id, frame);
+        push_records(&mut queue.bytes, socket.request_id, frame);
         let now = Instant::now();
         let quiet = queue.last_write.is_none_or(|last| now.duration_since(last) >= QUIET);
         if (quiet && !queue.deferred) || queue.bytes.len() >= MAX_QUEUED {
-            self.socket.write_all(&mut queue, now);
+            socket.write_all(&mut queue, now);
         } else if !queue.deferred {
             queue.deferred = true;
             drop(queue);
-            if let Some(writer) = &self.writer {
-                writer.poke();
+            match self.writer() {
+                Some(writer) => writer.poke(),
+                // No runtime: nobody would write the queue later, so write it now.
+                None => {
+                    let mut queue = socket.queue.lock();
+                    queue.deferred = false;
+                    socket.write_all(&mut queue, now);
+                    return !queue.failed;
+                }
             }
             return true;
         }

@@ -113,7 +113,7 @@ impl Output {
         if !self.connected {
             return false;
         }
-        let written = match &self.fastcgi {
+        let written = match &mut self.fastcgi {
             Some(stream) => stream.write(bytes),
             None if self.direct => ffi::write_direct(bytes),
             None => ffi::write_buffered(bytes),
