@@ -141,7 +141,9 @@ final class SseEmitter
 
     /**
      * Sends the headers and switches the request to streaming. Idempotent; implied by the first
-     * send. Output buffered before it is discarded (with a notice giving the byte count).
+     * send. Output buffered before it is discarded (with a notice giving the byte count). Under
+     * an HTTP SAPI the stream opens with a comment frame (`: `), so that proxies pass the
+     * response head at once; then the `retry` frame, if configured.
      * @throws SseException when output already started and the stream cannot be an event stream.
      */
     public function start(): SseEmitter {}
