@@ -450,6 +450,9 @@ impl SseEmitter {
                 }
                 stream.watch = Watch::start(socket).ok();
             }
+            // The runtime wakes this thread at the deadline; the receive's own timeout is capped
+            // at the deadline too, because tokio's timers tick in whole milliseconds and a timer
+            // must not fire up to a millisecond late. The slice caps it for signals.
             let timeout = deadline.map_or(WAIT_SLICE, |d| d.saturating_duration_since(Instant::now()).min(WAIT_SLICE));
             match stream.watch.as_ref() {
                 Some(watch) => {
