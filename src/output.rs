@@ -1,9 +1,10 @@
 //! The response side of a stream: headers, output buffers, writes and the client's presence.
 //!
 //! Under an HTTP SAPI (cli-server, fpm-fcgi, apache2handler, cgi-fcgi) a started stream owns
-//! the response: buffers are discarded, compression is off, and each frame goes straight to
-//! the SAPI and is flushed. Under the CLI (PHPUnit) nothing is sent but the frames, and they go
-//! through PHP's output layer so that `ob_start()` captures them.
+//! the response: buffers are discarded, compression is off, and each frame goes past every
+//! buffer to the SAPI and is flushed (under php-fpm and php-cgi, straight to the FastCGI
+//! socket: see `fastcgi.rs`). Under the CLI (PHPUnit) nothing is sent but the frames, and they
+//! go through PHP's output layer so that `ob_start()` captures them.
 
 use crate::client_socket;
 use crate::error::{Error, Result};
