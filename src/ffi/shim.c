@@ -165,6 +165,13 @@ bool sse_connection_aborted(void) { return (PG(connection_status) & PHP_CONNECTI
 
 /* ---- the client's socket (disconnects without a write) ---------------------------------- */
 
+/* php-cgi run as plain CGI (not FastCGI) sets the server context to (void *) 1 instead of a
+ * request record: anything that is not a real pointer is not one. */
+static bool sse_is_request_record(const void *context)
+{
+	return (uintptr_t) context >= 4096;
+}
+
 /* The socket to the web server (php-fpm, php-cgi: the FastCGI request keeps it as its third
  * int, a layout unchanged since PHP 7.0) or to the browser (cli-server: right after the server
  * pointer). -1 when unknown, or when what is found there is not a connected stream socket. */
@@ -173,7 +180,7 @@ int sse_client_socket(void)
 	void *context = SG(server_context);
 	const char *name = sapi_module.name;
 	int fd;
-	if (!context || !name) return -1;
+	if (!sse_is_request_record(context) || !name) return -1;
 	if (strcmp(name, "fpm-fcgi") == 0 || strcmp(name, "cgi-fcgi") == 0) {
 		fd = ((int *) context)[2];
 	} else if (strcmp(name, "cli-server") == 0) {
@@ -271,7 +278,7 @@ void sse_exception_put_back(zend_object *exception)
 int sse_fastcgi_request_id(void)
 {
 	const char *name = sapi_module.name;
-	if (!SG(server_context) || !name) return -1;
+	if (!sse_is_request_record(SG(server_context)) || !name) return -1;
 	if (strcmp(name, "fpm-fcgi") != 0 && strcmp(name, "cgi-fcgi") != 0) return -1;
 	return ((int *) SG(server_context))[3];
 }
