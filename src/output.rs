@@ -145,6 +145,11 @@ impl Output {
         self.connected = false;
     }
 
+    /// Whether frames go to an HTTP client (not captured by the CLI's output layer).
+    pub fn is_http(&self) -> bool {
+        self.direct
+    }
+
     pub fn mark_disconnected(&mut self) {
         self.connected = false;
     }

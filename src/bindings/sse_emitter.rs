@@ -46,6 +46,8 @@ struct Stream {
     clock: Clock,
     schedule: StreamSchedule,
     watch: Option<Watch>,
+    /// The internal timer of the write that follows a heartbeat (see [`PROBE_DELAY`]).
+    probe: Option<TimerId>,
 }
 
 #[derive(Default)]
@@ -76,7 +78,7 @@ impl SseEmitter {
         let schedule = StreamSchedule::new(options.heartbeat, options.max_duration);
         let headers = output::response_headers(&options);
         Ok(Self {
-            stream: RefCell::new(Stream { options, headers, phase: Phase::New, output: None, clock, schedule, watch: None }),
+            stream: RefCell::new(Stream { options, headers, phase: Phase::New, output: None, clock, schedule, watch: None, probe: None }),
             callbacks: RefCell::new(Callbacks::default()),
         })
     }
@@ -340,6 +342,10 @@ impl SseEmitter {
         let written = output.write(frame);
         if written {
             stream.schedule.wrote(now);
+            // Any write after a heartbeat does the probe's work.
+            if let Some(probe) = stream.probe.take() {
+                stream.schedule.cancel(probe);
+            }
         }
         written
     }
@@ -368,6 +374,30 @@ impl SseEmitter {
         Ok(i64::try_from(id).unwrap_or(i64::MAX))
     }
 
+    /// After a heartbeat to a client that may have left, a second small write: the first write
+    /// to a closed connection is accepted (the peer answers it with a reset), only the next one
+    /// fails. Where the client's socket is not visible (a proxy in front of php-fpm that keeps
+    /// its connection open, Apache), this makes a hang-up show within one heartbeat instead of
+    /// two. Not under the CLI, where nothing is sent to a client.
+    fn arm_probe(&self) {
+        let mut stream = self.stream.borrow_mut();
+        let http = stream.output.as_ref().is_some_and(Output::is_http);
+        if http && stream.probe.is_none() {
+            let now = stream.clock.now();
+            stream.probe = Some(stream.schedule.add(now, PROBE_DELAY, false));
+        }
+    }
+
+    /// Whether a due timer is the probe (then it is disarmed).
+    fn take_probe(&self, id: TimerId) -> bool {
+        let mut stream = self.stream.borrow_mut();
+        if stream.probe == Some(id) {
+            stream.probe = None;
+            return true;
+        }
+        false
+    }
+
     /// Serves due timers, heartbeats and the maximum duration until the stream ends (false)
     /// or `until` passes (true).
     fn serve(&self, me: &Zval, until: Option<Duration>) -> Result<bool> {
@@ -387,6 +417,14 @@ impl SseEmitter {
                 return Ok(false);
             }
             match due {
+                Some(Due::Timer(id)) if self.take_probe(id) => {
+                    // Nothing else was written since the heartbeat (any write disarms it). Not a
+                    // write that resets the heartbeat: the next one stays on time.
+                    if let Some(output) = self.stream.borrow_mut().output.as_mut() {
+                        output.write(PROBE);
+                    }
+                    continue;
+                }
                 Some(Due::Timer(id)) => {
                     let callback = self.callbacks.borrow().timers.get(&id).map(Zval::shallow_clone);
                     if let Some(callback) = callback {
@@ -401,7 +439,9 @@ impl SseEmitter {
                 }
                 Some(Due::Heartbeat) => {
                     // A failed write is noticed at the top of the loop.
-                    self.write(HEARTBEAT);
+                    if self.write(HEARTBEAT) {
+                        self.arm_probe();
+                    }
                     continue;
                 }
                 Some(Due::MaxDuration) => {
@@ -553,6 +593,11 @@ impl SseEmitter {
 /// What is written when nothing was written for `heartbeat` seconds: a comment, ignored by
 /// clients, that keeps proxies from timing out and shows whether the client is still there.
 const HEARTBEAT: &[u8] = b": \n\n";
+
+/// The write that follows a heartbeat ([`SseEmitter::arm_probe`]): an empty line, which a
+/// client reads as the end of an event with no data, i.e. nothing.
+const PROBE: &[u8] = b"\n";
+const PROBE_DELAY: Duration = Duration::from_millis(250);
 
 fn retry_frame(ms: u64) -> Vec<u8> {
     let mut event = Event::new();

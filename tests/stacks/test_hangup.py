@@ -3,7 +3,7 @@
 The scripts record (wall clock) when they noticed; the test compares with when it hung up.
 Where the emitter can watch the client's socket (php -S, php-fpm behind nginx, mod_php) it sees
 the close without writing; behind Apache's mod_proxy_fcgi it learns of it from its heartbeat
-writes, at the second one after the hang-up (see Stack.heartbeats_to_notice).
+writes, within one heartbeat (see Stack.heartbeats_to_notice).
 """
 import time
 

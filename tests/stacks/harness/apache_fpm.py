@@ -64,7 +64,7 @@ AddOutputFilterByType DEFLATE {DEBIAN_DEFLATE_TYPES}{" text/event-stream" if def
     stack = Stack(name=name, port=port, tmp=tmp, services=[fpm_svc], workers=fpm.CHILDREN,
                   ends_response_at_close=True,
                   # Apache keeps the FastCGI connection until its own write to the client fails.
-                  sees_hangup_without_write=False, heartbeats_to_notice=2, compresses_html=True,
+                  sees_hangup_without_write=False, heartbeats_to_notice=1, compresses_html=True,
                   zlib=bool(ini and ini.get("zlib.output_compression") == "On"))
     try:
         apache = Service("apache2", ["apache2", "-f", conf, "-DFOREGROUND"], tmp)
