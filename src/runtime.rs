@@ -105,11 +105,6 @@ pub fn shutdown() {
     let _ = runtime.thread.join();
 }
 
-/// Whether this process has a runtime thread (for tests and benchmarks).
-pub fn is_running() -> bool {
-    RUNTIME.lock().as_ref().is_some_and(|r| r.pid == std::process::id())
-}
-
 /// One stream's line to the runtime. Dropping it stops the stream's task.
 pub struct Watch {
     pid: u32,

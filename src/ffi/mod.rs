@@ -33,7 +33,6 @@ extern "C" {
     fn sse_exception_put_back(exception: *mut ext_php_rs::ffi::zend_object);
     fn sse_buffered_bytes() -> usize;
     fn sse_discard_output_buffers();
-    fn sse_output_buffer_level() -> c_int;
     fn sse_set_ini(name: *const c_char, value: *const c_char) -> bool;
     fn sse_write_direct(buf: *const c_char, len: usize) -> bool;
     fn sse_write_buffered(buf: *const c_char, len: usize) -> bool;
@@ -213,11 +212,6 @@ pub fn buffered_bytes() -> usize {
 pub fn discard_output_buffers() {
     // SAFETY: PHP thread, inside a request.
     unsafe { sse_discard_output_buffers() }
-}
-
-pub fn output_buffer_level() -> i32 {
-    // SAFETY: reads OG(handlers) on the PHP thread.
-    unsafe { sse_output_buffer_level() }
 }
 
 /// `ini_set($name, $value)`, undone by PHP at the end of the request.

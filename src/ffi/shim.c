@@ -122,8 +122,6 @@ size_t sse_buffered_bytes(void)
 /* Discards every output buffer, including ones PHP code cannot remove (the zlib handler). */
 void sse_discard_output_buffers(void) { php_output_discard_all(); }
 
-int sse_output_buffer_level(void) { return php_output_get_level(); }
-
 /* An ini change that PHP undoes at the end of the request, as ini_set() would. */
 bool sse_set_ini(const char *name, const char *value)
 {
