@@ -11,12 +11,10 @@ MODULES = "/usr/lib/apache2/modules"
 WORKERS = 3
 
 
-def start(name: str = "apache", ini: dict | None = None) -> Stack:
-    tmp = make_tmp(name)
-    port = free_port()
-    write_php_ini(tmp, ini)
-    conf = tmp / "apache2.conf"
-    conf.write_text(f"""\
+def server_head(tmp, port: int, mpm: str) -> str:
+    """What every Apache of these stacks shares: where it listens, runs and logs, its MPM and
+    the modules both need."""
+    return f"""\
 ServerName 127.0.0.1
 Listen 127.0.0.1:{port}
 PidFile {tmp / 'apache.pid'}
@@ -27,12 +25,21 @@ LogLevel warn
 User www-data
 Group www-data
 
-LoadModule mpm_prefork_module {MODULES}/mod_mpm_prefork.so
+LoadModule {mpm}_module {MODULES}/mod_{mpm}.so
 LoadModule authz_core_module {MODULES}/mod_authz_core.so
 LoadModule mime_module {MODULES}/mod_mime.so
 LoadModule dir_module {MODULES}/mod_dir.so
 LoadModule filter_module {MODULES}/mod_filter.so
 LoadModule deflate_module {MODULES}/mod_deflate.so
+"""
+
+
+def start(name: str = "apache", ini: dict | None = None) -> Stack:
+    tmp = make_tmp(name)
+    port = free_port()
+    write_php_ini(tmp, ini)
+    conf = tmp / "apache2.conf"
+    conf.write_text(server_head(tmp, port, "mpm_prefork") + f"""\
 LoadModule php_module {MODULES}/libphp8.2.so
 
 StartServers {WORKERS}

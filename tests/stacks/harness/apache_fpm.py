@@ -6,10 +6,10 @@ the emitter sends keeps mod_deflate off a stream: `deflate_event_stream=True` sh
 happens when an admin's DEFLATE list includes text/event-stream (test_deployment.py).
 """
 from . import fpm
+from .apache import MODULES, server_head
 from .procs import Service, free_port, wait_until_connectable
 from .stack import WWW, Stack, make_tmp
 
-MODULES = "/usr/lib/apache2/modules"
 
 
 # Debian's mods-available/deflate.conf.
@@ -26,23 +26,7 @@ def start(name: str = "apache-fpm", ini: dict | None = None, deflate_event_strea
     # mod_proxy_fcgi collects the backend's output before passing it on unless told to flush.
     flush = f'<Proxy "unix:{sock}|fcgi://localhost">\n    ProxySet flushpackets=on\n</Proxy>' if flushpackets else ""
     conf = tmp / "apache2.conf"
-    conf.write_text(f"""\
-ServerName 127.0.0.1
-Listen 127.0.0.1:{port}
-PidFile {tmp / 'apache.pid'}
-DefaultRuntimeDir {tmp}
-Mutex file:{tmp} default
-ErrorLog {tmp / 'apache-error.log'}
-LogLevel warn
-User www-data
-Group www-data
-
-LoadModule mpm_event_module {MODULES}/mod_mpm_event.so
-LoadModule authz_core_module {MODULES}/mod_authz_core.so
-LoadModule mime_module {MODULES}/mod_mime.so
-LoadModule dir_module {MODULES}/mod_dir.so
-LoadModule filter_module {MODULES}/mod_filter.so
-LoadModule deflate_module {MODULES}/mod_deflate.so
+    conf.write_text(server_head(tmp, port, "mpm_event") + f"""\
 LoadModule proxy_module {MODULES}/mod_proxy.so
 LoadModule proxy_fcgi_module {MODULES}/mod_proxy_fcgi.so
 
