@@ -64,31 +64,30 @@ impl FastCgiStream {
 
     /// Queues a frame and writes it now or shortly; false once the socket failed.
     pub fn write(&mut self, frame: &[u8]) -> bool {
-        let socket = Arc::clone(&self.socket);
-        let mut queue = socket.queue.lock();
+        let mut queue = self.socket.queue.lock();
         if queue.failed {
             return false;
         }
-        push_records(&mut queue.bytes, socket.request_id, frame);
+        push_records(&mut queue.bytes, self.socket.request_id, frame);
         let now = Instant::now();
         let quiet = queue.last_write.is_none_or(|last| now.duration_since(last) >= QUIET);
         if (quiet && !queue.deferred) || queue.bytes.len() >= MAX_QUEUED {
-            socket.write_all(&mut queue, now);
-        } else if !queue.deferred {
-            queue.deferred = true;
-            drop(queue);
-            match self.writer() {
-                Some(writer) => writer.poke(),
-                // No runtime: nobody would write the queue later, so write it now.
-                None => {
-                    let mut queue = socket.queue.lock();
-                    queue.deferred = false;
-                    socket.write_all(&mut queue, now);
-                    return !queue.failed;
-                }
-            }
+            self.socket.write_all(&mut queue, now);
+            return !queue.failed;
+        }
+        if queue.deferred {
             return true;
         }
+        queue.deferred = true;
+        drop(queue);
+        if let Some(writer) = self.writer() {
+            writer.poke();
+            return true;
+        }
+        // No runtime: nobody would write the queue later, so write it now.
+        let mut queue = self.socket.queue.lock();
+        queue.deferred = false;
+        self.socket.write_all(&mut queue, now);
         !queue.failed
     }
 

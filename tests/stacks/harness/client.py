@@ -23,6 +23,17 @@ EVENTSOURCE_HEADERS = {
 }
 
 
+
+def parse_head(head: bytes):
+    """The protocol, status and (lower-cased name, value) headers of a response head."""
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    protocol, status, *_ = status_line.split(" ", 2)
+    headers = []
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        headers.append((name.strip().lower(), value.strip()))
+    return protocol, int(status), headers
+
 class Closed(Exception):
     """The server ended the response."""
 
@@ -65,14 +76,8 @@ class Http1:
                 raise Closed(f"connection closed before the headers ended: {self.buf!r}")
             self.buf += data
         head, self.buf = self.buf.split(b"\r\n\r\n", 1)
-        status_line, *header_lines = head.decode("latin-1").split("\r\n")
-        protocol, status, *_ = status_line.split(" ", 2)
-        headers = []
-        for line in header_lines:
-            name, _, value = line.partition(":")
-            headers.append((name.strip().lower(), value.strip()))
+        protocol, status, headers = parse_head(head)
         names = {n for n, _ in headers}
-        status = int(status)
         if status in (204, 304):
             self.mode = "none"
         elif "chunked" in dict(headers).get("transfer-encoding", ""):
@@ -171,13 +176,8 @@ class Curl:
                 raise Closed(f"curl ended before the headers: {self.buf!r} {err}")
             self.buf += data
         head, self.buf = self.buf.split(b"\r\n\r\n", 1)
-        status_line, *header_lines = head.decode("latin-1").split("\r\n")
-        protocol, status, *_ = status_line.split(" ", 2)
-        headers = []
-        for line in header_lines:
-            name, _, value = line.partition(":")
-            headers.append((name.strip().lower(), value.strip()))
-        return protocol, int(status), headers
+        protocol, status, headers = parse_head(head)
+        return protocol, status, headers
 
     def read(self, deadline: float) -> bytes:
         if self.buf:
