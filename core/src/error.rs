@@ -41,6 +41,9 @@ pub enum Error {
     InvalidArgument { name: String, reason: String },
     /// A call that is not allowed in the current state (becomes `Sse\SseException`).
     Misuse(String),
+    /// A broker's storage or server cannot be used: an unwritable directory, an unreachable
+    /// Redis (becomes `Sse\SseException`). `resource` names the path or URL.
+    Unavailable { resource: String, reason: String },
     /// User code called from the stream (a callback, `jsonSerialize()`) threw: its exception is
     /// already on its way and is passed on unchanged.
     Thrown,
@@ -65,6 +68,10 @@ impl Error {
     pub fn misuse(message: impl Into<String>) -> Self {
         Error::Misuse(message.into())
     }
+
+    pub fn unavailable(resource: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::Unavailable { resource: resource.into(), reason: reason.into() }
+    }
 }
 
 impl fmt::Display for Error {
@@ -78,6 +85,7 @@ impl fmt::Display for Error {
             ),
             Error::InvalidArgument { name, reason } => write!(f, "Invalid argument ${name}: {reason}"),
             Error::Misuse(message) => f.write_str(message),
+            Error::Unavailable { resource, reason } => write!(f, "Broker {resource}: {reason}"),
             Error::Thrown => f.write_str("user code threw an exception"),
             Error::Fatal => f.write_str("a fatal error ended the request"),
         }

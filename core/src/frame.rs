@@ -125,6 +125,20 @@ impl Event {
         out.push(b'\n');
     }
 
+    /// The wire frame of an event that has no id yet, and the offset where its `id:` line goes
+    /// (after the comment and event lines). A broker stores this once and inserts each
+    /// subscriber's copy of the id at delivery, in the place `encode` would have put it.
+    pub fn encode_without_id(&self) -> (Vec<u8>, usize) {
+        let mut head = Event { comment: self.comment.clone(), event: self.event.clone(), ..Event::default() };
+        let mut out = Vec::new();
+        head.encode_into(&mut out);
+        out.pop(); // the empty line that ends an event
+        let slot = out.len();
+        head = Event { retry: self.retry, data: self.data.clone(), ..Event::default() };
+        head.encode_into(&mut out);
+        (out, slot)
+    }
+
     /// The wire frame.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::new();

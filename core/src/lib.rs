@@ -1,6 +1,7 @@
 //! The PHP-free core of ext-sse.
 //!
 //! Everything here is plain Rust with no Zend types, so it is tested with a plain `cargo test`:
+//! - [`broker`]: the broker's log of published events, its record format and its ids;
 //! - [`frame`]: the fields of one event and their exact wire bytes (the server side);
 //! - [`parse`]: the WHATWG "interpreting an event stream" algorithm (the client side);
 //! - [`clock`]: real or virtual time of a stream;
@@ -9,6 +10,7 @@
 //! - [`last_event_id`]: what a `Last-Event-ID` sent by a client must look like to be trusted;
 //! - [`error`]: the one error type of the project.
 
+pub mod broker;
 pub mod clock;
 pub mod error;
 pub mod fastcgi;
