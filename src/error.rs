@@ -24,7 +24,7 @@ impl From<Failure> for PhpException {
             Error::InvalidOption { .. } | Error::InvalidArgument { .. } => ExceptionClass::InvalidArgument,
             // `Thrown`: PHP ignores a new exception while one is pending, so the user's own
             // exception propagates with its class, message and trace.
-            Error::Misuse(_) | Error::Thrown | Error::Fatal => ExceptionClass::Sse,
+            Error::Misuse(_) | Error::Unavailable { .. } | Error::Thrown | Error::Fatal => ExceptionClass::Sse,
         };
         let message = error.to_string();
         match exception_class(class) {

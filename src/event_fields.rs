@@ -1,12 +1,42 @@
 //! Turns PHP values into a validated [`Event`]: the `ServerSentEvents` fields array, or the
 //! value given for one field. Shared by `ServerSentEvents` and `SseEmitter::send()`.
 
+use crate::bindings::server_sent_events::ServerSentEvents;
 use crate::error::{Error, Result};
 use crate::ffi;
+use ext_php_rs::convert::FromZval;
+use ext_php_rs::types::ZendClassObject;
 use ext_php_rs::flags::DataType;
 use ext_php_rs::types::{ZendHashTable, Zval};
 use std::borrow::Cow;
 use sse_core::{Event, Field};
+
+/// Runs `body` on the event a method was given: a `ServerSentEvents`, an array of its fields,
+/// or a data string. An object's event is borrowed, not copied (this is the path of every
+/// `send()`).
+pub fn with_event<T>(value: &Zval, body: impl FnOnce(&Event) -> T) -> Result<T> {
+    let value = value.dereference();
+    match value.get_type() {
+        DataType::String => {
+            let mut event = Event::new();
+            set_data(&mut event, value)?;
+            Ok(body(&event))
+        }
+        DataType::Array => match value.array() {
+            Some(fields) => Ok(body(&from_array(fields)?)),
+            None => Err(not_an_event()),
+        },
+        DataType::Object(_) => match <&ZendClassObject<ServerSentEvents>>::from_zval(value).and_then(|o| o.obj.as_ref()) {
+            Some(event) => Ok(body(&event.event)),
+            None => Err(not_an_event()),
+        },
+        _ => Err(not_an_event()),
+    }
+}
+
+fn not_an_event() -> crate::error::Failure {
+    Error::invalid_event(Field::Data, "an event is a ServerSentEvents, an array of its fields, or a data string").into()
+}
 
 /// Builds an event from `['event' => ..., 'data' => ..., 'id' => ..., 'retry' => ...,
 /// 'comment' => ...]` (`''` is Workerman's name for comment). Null means absent.

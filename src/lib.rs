@@ -6,11 +6,13 @@
 //! - [`ffi`]: the C shim for what only C can reach (Zend macros, `zend_try`);
 //! - [`options`], [`output`]: the emitter's configuration and its side of the response;
 //! - [`runtime`]: the background thread that wakes waiting streams;
+//! - [`broker`], [`subscription`]: publish once, deliver to every subscribed stream;
 //! - [`error`]: the one place where errors become PHP exceptions.
 
 #![cfg_attr(windows, feature(abi_vectorcall))]
 
 pub mod bindings;
+pub mod broker;
 pub mod client_socket;
 pub mod error;
 pub mod event_fields;
@@ -19,8 +21,11 @@ pub mod ffi;
 pub mod options;
 pub mod output;
 pub mod runtime;
+pub mod subscription;
 
 use ext_php_rs::prelude::*;
+use ext_php_rs::flags::IniEntryPermission;
+use ext_php_rs::zend::{IniEntryDef, IniEntryDefs};
 use ext_php_rs::zend::ModuleEntry;
 use ext_php_rs::{info_table_end, info_table_row, info_table_start};
 
@@ -28,11 +33,23 @@ extern "C" fn module_info(_module: *mut ModuleEntry) {
     info_table_start!();
     info_table_row!("Server-Sent Events support", "enabled");
     info_table_row!("version", env!("CARGO_PKG_VERSION"));
+    for engine in broker::engines() {
+        let hub = engine.hub();
+        let delivered = hub.delivered.load(std::sync::atomic::Ordering::Relaxed);
+        info_table_row!("broker", format!("{} ({} events delivered to this process's streams)", engine.name(), delivered));
+    }
     info_table_end!();
 }
 
-fn startup(_kind: i32, _module_number: i32) -> i32 {
+/// `sse.broker`: the broker of `new Sse\Broker()` and `subscribe()` without one.
+static INI: IniEntryDefs<2> = IniEntryDefs::new([
+    IniEntryDef::new(c"sse.broker", c"local", IniEntryPermission::All),
+    IniEntryDef::end(),
+]);
+
+fn startup(_kind: i32, module_number: i32) -> i32 {
     ffi::register_exception_classes();
+    IniEntryDef::register(INI.as_slice(), module_number);
     0
 }
 
@@ -57,6 +74,7 @@ pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
         .class::<bindings::server_sent_events::ServerSentEvents>()
         .class::<bindings::event_stream_parser::EventStreamParser>()
         .class::<bindings::sse_emitter::SseEmitter>()
+        .class::<bindings::broker::Broker>()
         .request_startup_function(request_startup)
         .shutdown_function(module_shutdown)
         .info_function(module_info)

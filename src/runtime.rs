@@ -16,7 +16,7 @@
 //! A process that forked (its pid changed) builds its own runtime; the parent's is forgotten in
 //! the child, where its thread does not exist. Module shutdown stops and joins the thread.
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -94,6 +94,12 @@ fn restore_signals(previous: &libc::sigset_t) {
     }
 }
 
+/// Runs a task on this process's runtime until the process ends (a broker's reader).
+pub fn spawn(task: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    handle()?.spawn(task);
+    Ok(())
+}
+
 /// Stops the runtime of this process, if it started one. Module shutdown.
 pub fn shutdown() {
     let Some(runtime) = RUNTIME.lock().take() else { return };
@@ -137,13 +143,20 @@ impl Watch {
         });
     }
 
-    /// Blocks until a signal arrives or `timeout` passes.
-    pub fn wait(&self, timeout: Duration) -> Option<Signal> {
-        match self.signals.recv_timeout(timeout) {
-            Ok(signal) => Some(signal),
-            Err(RecvTimeoutError::Timeout) => None,
-            // The task ended without a hang-up: only the runtime shutting down does that.
-            Err(RecvTimeoutError::Disconnected) => None,
+    /// Blocks until a signal arrives, `other` has something to receive, or `timeout` passes.
+    /// Nothing is taken from `other`: its owner does that.
+    pub fn wait<T>(&self, timeout: Duration, other: Option<&Receiver<T>>) -> Option<Signal> {
+        let Some(other) = other else {
+            return self.signals.recv_timeout(timeout).ok();
+        };
+        let mut select = crossbeam_channel::Select::new();
+        let signals = select.recv(&self.signals);
+        select.recv(other);
+        match select.ready_timeout(timeout) {
+            Ok(ready) if ready == signals => self.signals.try_recv().ok(),
+            // `other` is ready, or the timeout passed. A disconnected channel (the task ended:
+            // only the runtime shutting down does that) reads as ready and yields nothing.
+            _ => None,
         }
     }
 }

@@ -212,6 +212,21 @@ final class SseEmitter
     public function onClose(callable $callback): SseEmitter {}
 
     /**
+     * From now on, run() and sleep() write every event published to $topics, in publish
+     * order, each with the broker's id as `id:`. A client that reconnects with a Last-Event-ID
+     * this broker issued first gets exactly the events it missed, then live ones; a
+     * Last-Event-ID the broker cannot resume from (older than its history, another broker's,
+     * or made up) gets one `sse-reset` event first (data: {"reason": "history-lost"} or
+     * {"reason": "unknown-id"}). One call per stream, with every topic.
+     *
+     * @param string|string[] $topics
+     * @param Broker|null $broker null: the broker of the sse.broker ini setting (default local)
+     * @throws SseException the stream is closed or already subscribed, or the broker is unavailable
+     * @throws \InvalidArgumentException a topic name is not valid
+     */
+    public function subscribe(string|array $topics, ?Broker $broker = null): SseEmitter {}
+
+    /**
      * Serves the stream until it ends: dispatches timers, writes heartbeats, watches for the
      * client leaving and honours maxDuration. An exception from a callback ends the stream and
      * is rethrown.
@@ -226,4 +241,51 @@ final class SseEmitter
 
     /** Seconds since the emitter was created, on its clock (virtual or real). */
     public function elapsed(): float {}
+}
+
+/**
+ * A broker: publish an event once, from any request or script (php-fpm, Apache, php -S, a queue
+ * worker, cron, php -r), and every stream subscribed to its topics writes it, in this process,
+ * other processes, or, with Redis, other machines.
+ *
+ * URLs: `local` (the embedded broker in /dev/shm/ext-sse), `local:///absolute/dir`, `memory`
+ * (this process only, for unit tests) and `redis://[user:password@]host[:port][/db]`.
+ *
+ * ```php
+ * $broker = new Sse\Broker();                          // sse.broker, default 'local'
+ * $broker->publish('orders', ['event' => 'shipped', 'data' => ['id' => 42]]);
+ *
+ * $sse = new Sse\SseEmitter(['retry' => 2000]);
+ * $sse->subscribe('orders', $broker)->run();          // resumes from Last-Event-ID
+ * ```
+ */
+final class Broker
+{
+    /**
+     * @param string|null $url null: the sse.broker ini setting (default `local`)
+     * @param array{history?: int, historyAge?: int|float, publishTimeout?: int|float} $options
+     *   history: events kept for clients that reconnect (default 10000);
+     *   historyAge: seconds an event is kept (default 3600);
+     *   publishTimeout: seconds a publish may take, connecting included (default 2).
+     * @throws \InvalidArgumentException a bad URL or option
+     * @throws SseException the broker's directory cannot be created or written
+     */
+    public function __construct(?string $url = null, ?array $options = null) {}
+
+    /**
+     * Frames and stores the event once and returns the id the broker gave it. The event must
+     * not have an id of its own.
+     *
+     * @param string|string[] $topics
+     * @throws InvalidEventException a bad event, or one with an id
+     * @throws SseException the broker is unreachable (nothing was published)
+     * @throws \InvalidArgumentException a topic name is not valid
+     */
+    public function publish(string|array $topics, ServerSentEvents|array|string $event): string {}
+
+    /** The URL of this broker, a Redis password shown as `***`. */
+    public function url(): string {}
+
+    /** The id of the newest event: a client resuming from it gets only what is published next. */
+    public function lastEventId(): string {}
 }

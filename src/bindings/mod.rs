@@ -1,5 +1,6 @@
 //! The PHP classes: one file per class, each a thin layer over the core.
 
+pub mod broker;
 pub mod event_stream_parser;
 pub mod server_sent_events;
 pub mod sse_emitter;

@@ -5,16 +5,16 @@
 //! code runs. Waiting happens on the background runtime's channel (see `runtime.rs`); the PHP
 //! thread runs the callbacks and does every write.
 
-use crate::bindings::server_sent_events::ServerSentEvents;
+use crate::bindings::broker::{topics_of, Broker};
 use crate::error::{finish, Error, Result};
 use crate::event_fields;
 use crate::ffi;
 use crate::options::{self, ClockKind, Options};
 use crate::output::{self, Output};
 use crate::runtime::{Signal, Watch};
+use crate::subscription::Subscription;
 use ext_php_rs::binary_slice::BinarySlice;
-use ext_php_rs::convert::FromZval;
-use ext_php_rs::flags::{ClassFlags, DataType};
+use ext_php_rs::flags::ClassFlags;
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ZendClassObject, ZendHashTable, Zval};
 use ext_php_rs::zend::try_catch;
@@ -48,6 +48,8 @@ struct Stream {
     watch: Option<Watch>,
     /// The internal timer of the write that follows a heartbeat (see [`PROBE_DELAY`]).
     probe: Option<TimerId>,
+    /// The broker's events this stream writes (see `subscribe()`).
+    subscription: Option<Subscription>,
 }
 
 #[derive(Default)]
@@ -78,7 +80,7 @@ impl SseEmitter {
         let schedule = StreamSchedule::new(options.heartbeat, options.max_duration);
         let headers = output::response_headers(&options);
         Ok(Self {
-            stream: RefCell::new(Stream { options, headers, phase: Phase::New, output: None, clock, schedule, watch: None, probe: None }),
+            stream: RefCell::new(Stream { options, headers, phase: Phase::New, output: None, clock, schedule, watch: None, probe: None, subscription: None }),
             callbacks: RefCell::new(Callbacks::default()),
         })
     }
@@ -241,6 +243,33 @@ impl SseEmitter {
         Ok(self_)
     }
 
+    /// From now on, `run()` and `sleep()` write every event published to `$topics`, in
+    /// publish order, each with its broker id. A client resuming with a Last-Event-ID from
+    /// this broker first gets exactly the events it missed; one the broker cannot resume from
+    /// gets an `sse-reset` event first.
+    pub fn subscribe<'a>(self_: &'a mut ZendClassObject<SseEmitter>, topics: &Zval, broker: Option<&Broker>) -> Result<&'a mut ZendClassObject<SseEmitter>> {
+        let Some(this) = self_.obj.as_ref() else {
+            return Err(Error::misuse("SseEmitter is not constructed").into());
+        };
+        this.refuse_if_closed("subscribe")?;
+        if this.stream.borrow().subscription.is_some() {
+            return Err(Error::misuse("Cannot subscribe twice: pass every topic to one subscribe() call").into());
+        }
+        let topics = topics_of(topics)?;
+        let default;
+        let broker = match broker {
+            Some(broker) => broker,
+            None => {
+                default = Broker::from_ini()?;
+                &default
+            }
+        };
+        let last_event_id = this.last_event_id();
+        let subscription = Subscription::start(broker.engine.clone(), topics, broker.settings.history, last_event_id.as_deref())?;
+        this.stream.borrow_mut().subscription = Some(subscription);
+        Ok(self_)
+    }
+
     /// Serves the stream until it ends.
     pub fn run(self_: &ZendClassObject<SseEmitter>) -> Result<()> {
         finish(with_this(self_, |this, me| {
@@ -279,29 +308,9 @@ fn with_this<T>(object: &ZendClassObject<SseEmitter>, body: impl FnOnce(&SseEmit
     body(this, &me)
 }
 
-/// The frame of what `send()` was given: an event, its fields, or data only.
+/// The frame of what `send()` was given.
 fn frame_of(value: &Zval) -> Result<Vec<u8>> {
-    let value = value.dereference();
-    match value.get_type() {
-        DataType::String => {
-            let mut event = Event::new();
-            event_fields::set_data(&mut event, value)?;
-            Ok(event.encode())
-        }
-        DataType::Array => match value.array() {
-            Some(fields) => Ok(event_fields::from_array(fields)?.encode()),
-            None => Err(Error::misuse("array expected").into()),
-        },
-        DataType::Object(_) => match <&ZendClassObject<ServerSentEvents>>::from_zval(value).and_then(|o| o.obj.as_ref()) {
-            Some(event) => Ok(event.event.encode()),
-            None => Err(not_an_event()),
-        },
-        _ => Err(not_an_event()),
-    }
-}
-
-fn not_an_event() -> crate::error::Failure {
-    Error::invalid_event(sse_core::Field::Data, "send() takes a ServerSentEvents, an array of its fields, or a data string").into()
+    event_fields::with_event(value, Event::encode)
 }
 
 impl SseEmitter {
@@ -416,6 +425,10 @@ impl SseEmitter {
                 self.end(me)?;
                 return Ok(false);
             }
+            if !self.deliver_published()? {
+                self.end(me)?;
+                return Ok(false);
+            }
             match due {
                 Some(Due::Timer(id)) if self.take_probe(id) => {
                     // Nothing else was written since the heartbeat (any write disarms it). Not a
@@ -461,6 +474,24 @@ impl SseEmitter {
         }
     }
 
+    /// Writes the subscribed events that are waiting, in batches; false if the client is gone.
+    fn deliver_published(&self) -> Result<bool> {
+        const BATCH: usize = 256;
+        loop {
+            let mut frames = Vec::new();
+            let count = match self.stream.borrow_mut().subscription.as_mut() {
+                Some(subscription) => subscription.take_frames(&mut frames, BATCH)?,
+                None => return Ok(true),
+            };
+            if !frames.is_empty() && !self.write(&frames) {
+                return Ok(false);
+            }
+            if count < BATCH {
+                return Ok(true);
+            }
+        }
+    }
+
     /// Waits until the next deadline (or `until`), a hang-up, or one slice, whichever is first.
     fn wait(&self, me: &Zval, until: Option<Duration>) -> Result<()> {
         let (target, is_virtual) = {
@@ -497,7 +528,8 @@ impl SseEmitter {
             match stream.watch.as_ref() {
                 Some(watch) => {
                     watch.wake_at(deadline);
-                    watch.wait(timeout) == Some(Signal::HungUp)
+                    let inbox = stream.subscription.as_ref().map(Subscription::inbox);
+                    watch.wait(timeout, inbox) == Some(Signal::HungUp)
                 }
                 None => {
                     // No runtime thread could be started: wait here, the socket is still

@@ -34,6 +34,7 @@ extern "C" {
     fn sse_buffered_bytes() -> usize;
     fn sse_discard_output_buffers();
     fn sse_set_ini(name: *const c_char, value: *const c_char) -> bool;
+    fn sse_ini_string(name: *const c_char) -> *const c_char;
     fn sse_write_direct(buf: *const c_char, len: usize) -> bool;
     fn sse_write_buffered(buf: *const c_char, len: usize) -> bool;
     fn sse_connection_aborted() -> bool;
@@ -221,6 +222,15 @@ pub fn set_ini(name: &str, value: &str) -> bool {
     };
     // SAFETY: NUL-terminated strings valid for the call; PHP thread.
     unsafe { sse_set_ini(name.as_ptr(), value.as_ptr()) }
+}
+
+/// The current value of an ini setting, when it is registered.
+pub fn ini_string(name: &CStr) -> Option<String> {
+    // SAFETY: NUL-terminated name; PHP returns its own NUL-terminated copy of the value, valid
+    // until the setting changes, and it is copied at once. PHP thread.
+    let value = unsafe { sse_ini_string(name.as_ptr()) };
+    // SAFETY: non-null values are NUL-terminated C strings owned by the ini entry.
+    (!value.is_null()).then(|| unsafe { CStr::from_ptr(value) }.to_string_lossy().into_owned())
 }
 
 /// Writes past all output buffers to the SAPI and flushes. False if the write bailed out.

@@ -131,6 +131,9 @@ bool sse_set_ini(const char *name, const char *value)
 	return result == SUCCESS;
 }
 
+/* The current value of an ini setting (NULL when it is not registered). */
+const char *sse_ini_string(const char *name) { return zend_ini_string_ex(name, strlen(name), 0, NULL); }
+
 /* Sends the headers if needed, writes past every output buffer straight to the SAPI and
  * flushes the SAPI (one write to the web server per call on php-fpm). False when the write
  * bailed out; the caller then treats the client as gone. */

@@ -78,6 +78,8 @@ impl LocalLog {
         create_dir(dir).map_err(|e| fail("cannot create the directory", e))?;
         create_dir(&dir.join("segments")).map_err(|e| fail("cannot create segments/", e))?;
         let epoch = read_or_create_epoch(dir).map_err(|e| fail("cannot read or create the epoch file", e))?;
+        // Subscribers watch `head` before anything was published.
+        open_file(&dir.join("head")).map_err(|e| fail("cannot create head", e))?;
         Ok(LocalLog { dir: dir.to_owned(), epoch, appender: Mutex::new(None) })
     }
 

@@ -9,6 +9,7 @@
 //! - [`stored`]: one published event, and its record format on disk (checksummed);
 //! - [`local_log`]: the embedded broker's log, a directory shared by the processes of a machine;
 //! - [`memory_log`]: the same log in one process's memory, for unit tests.
+//! - [`url`]: which broker a URL names.
 
 pub mod event_id;
 pub mod history;
@@ -16,6 +17,7 @@ pub mod local_log;
 pub mod memory_log;
 pub mod stored;
 pub mod topic;
+pub mod url;
 
 pub use event_id::{Epoch, EventId, Position};
 pub use history::History;

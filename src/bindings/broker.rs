@@ -1,0 +1,147 @@
+//! `Sse\Broker`: publish an event once, from any request or script, to every stream
+//! subscribed to its topics (see `broker/mod.rs` for the engines).
+
+use crate::broker::{self, Engine, Settings};
+use crate::error::{Error, Result};
+use crate::event_fields;
+use crate::ffi;
+use ext_php_rs::flags::{ClassFlags, DataType};
+use ext_php_rs::prelude::*;
+use ext_php_rs::types::{ArrayKey, ZendHashTable, Zval};
+use sse_core::broker::stored::MAX_FRAME;
+use sse_core::broker::topic;
+use sse_core::broker::url::BrokerUrl;
+use sse_core::broker::History;
+use sse_core::Field;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[php_class]
+#[php(name = "Sse\\Broker")]
+#[php(flags = ClassFlags::Final)]
+pub struct Broker {
+    url: BrokerUrl,
+    pub(crate) engine: Arc<dyn Engine>,
+    pub(crate) settings: Settings,
+}
+
+#[php_impl]
+impl Broker {
+    /// `$url` null: the `sse.broker` ini setting (default `local`).
+    pub fn __construct(url: Option<String>, options: Option<&ZendHashTable>) -> Result<Self> {
+        let settings = match options {
+            Some(array) => settings_from(array)?,
+            None => Settings::default(),
+        };
+        let url = match url {
+            Some(url) => BrokerUrl::parse(&url)?,
+            None => BrokerUrl::parse(&default_url())?,
+        };
+        let engine = broker::engine(&url)?;
+        Ok(Broker { url, engine, settings })
+    }
+
+    /// Stores the event once for `$topics` and returns the id the broker gave it.
+    pub fn publish(&self, topics: &Zval, event: &Zval) -> Result<String> {
+        let topics = topics_of(topics)?;
+        let (frame, id_slot) = event_fields::with_event(event, |event| {
+            if event.id().is_some() {
+                return Err(Error::invalid_event(Field::Id, "a published event gets its id from the broker; leave the id out"));
+            }
+            Ok(event.encode_without_id())
+        })??;
+        if frame.len() > MAX_FRAME {
+            return Err(Error::invalid_event(Field::Data, format!("the event is {} bytes framed; a broker stores at most {MAX_FRAME}", frame.len())).into());
+        }
+        Ok(self.engine.publish(&topics, &frame, id_slot, &self.settings)?.to_string())
+    }
+
+    /// The URL of this broker (a Redis password shown as `***`).
+    pub fn url(&self) -> String {
+        self.url.display()
+    }
+
+    /// The id a client that saw every event so far would send: resuming from it replays
+    /// nothing. Useful to hand a page the id its first snapshot corresponds to.
+    pub fn last_event_id(&self) -> Result<String> {
+        let epoch = self.engine.epoch()?;
+        let position = self.engine.last_position()?;
+        Ok(sse_core::broker::EventId { epoch, position }.to_string())
+    }
+}
+
+impl Broker {
+    /// The broker of `subscribe()` without one: the ini setting's, with default options.
+    pub fn from_ini() -> Result<Broker> {
+        let url = BrokerUrl::parse(&default_url())?;
+        let engine = broker::engine(&url)?;
+        Ok(Broker { url, engine, settings: Settings::default() })
+    }
+}
+
+fn default_url() -> String {
+    ffi::ini_string(c"sse.broker").filter(|s| !s.is_empty()).unwrap_or_else(|| "local".to_owned())
+}
+
+/// One topic name or a list of them.
+pub fn topics_of(value: &Zval) -> Result<Vec<String>> {
+    let value = value.dereference();
+    if let Some(name) = value.zend_str() {
+        return Ok(topic::check_all([name.as_bytes()])?);
+    }
+    let Some(array) = value.array() else {
+        return Err(Error::invalid_argument("topics", "must be a string or an array of strings").into());
+    };
+    let mut names = Vec::with_capacity(array.len());
+    for (_, item) in array {
+        match item.dereference().zend_str() {
+            Some(name) => names.push(name.as_bytes()),
+            None => return Err(Error::invalid_argument("topics", "must be a string or an array of strings").into()),
+        }
+    }
+    Ok(topic::check_all(names)?)
+}
+
+fn settings_from(array: &ZendHashTable) -> Result<Settings> {
+    let mut settings = Settings::default();
+    for (key, value) in array {
+        let name = match key {
+            ArrayKey::Long(n) => n.to_string(),
+            other => other.to_string(),
+        };
+        let value = value.dereference();
+        match name.as_str() {
+            "history" => settings.history.max_events = count("history", value)?,
+            "historyAge" => settings.history.max_age = seconds("historyAge", value)?,
+            "publishTimeout" => settings.publish_timeout = seconds("publishTimeout", value)?,
+            _ => {
+                return Err(Error::invalid_option(name, "unknown option; the options are history, historyAge and publishTimeout").into());
+            }
+        }
+    }
+    Ok(settings)
+}
+
+/// A number, or a numeric string as `env()` returns it.
+fn number(value: &Zval) -> Option<f64> {
+    match value.get_type() {
+        DataType::Long => value.long().map(|n| n as f64),
+        DataType::Double => value.double(),
+        DataType::String => value.str().and_then(|s| s.trim().parse::<f64>().ok()),
+        _ => None,
+    }
+}
+
+fn count(name: &str, value: &Zval) -> Result<u64> {
+    match number(value) {
+        Some(n) if n.fract() == 0.0 && (1.0..=1e9).contains(&n) => Ok(n as u64),
+        _ => Err(Error::invalid_option(name, format!("must be a whole number of events from 1 to 1000000000 (default {})", History::DEFAULT_MAX_EVENTS)).into()),
+    }
+}
+
+fn seconds(name: &str, value: &Zval) -> Result<Duration> {
+    match number(value) {
+        Some(s) if s.is_finite() && s > 0.0 && s <= 1e9 => Ok(Duration::from_secs_f64(s)),
+        _ => Err(Error::invalid_option(name, "must be a positive number of seconds").into()),
+    }
+}

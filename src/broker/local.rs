@@ -1,0 +1,138 @@
+//! The embedded broker: a directory shared by the processes of one machine (see
+//! `sse_core::broker::local_log` for the files and why a publisher killed mid-write is
+//! harmless). This side adds the live path: one runtime task per process watches the log's
+//! `head` file with inotify, reads what was appended and hands it to the [`Hub`]. Waking is
+//! the kernel's job; nothing polls, and a publisher never knows or waits for its readers.
+
+use super::hub::{Hub, Inbox};
+use super::{Engine, Settings};
+use crate::error::{Error, Result};
+use crate::runtime;
+use futures_util::StreamExt;
+use inotify::{Inotify, WatchMask};
+use sse_core::broker::local_log::LocalLog;
+use sse_core::broker::{Batch, Epoch, EventId, History, Position};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct LocalEngine {
+    name: String,
+    shared: Arc<Shared>,
+    following: AtomicBool,
+}
+
+struct Shared {
+    log: LocalLog,
+    hub: Hub,
+}
+
+/// The live reader delivers whatever is in the log; history limits apply to catching up only.
+const LIVE: History = History { max_events: u64::MAX, max_age: Duration::from_secs(100 * 365 * 24 * 3600) };
+
+impl LocalEngine {
+    pub fn open(dir: &Path) -> Result<LocalEngine> {
+        let log = LocalLog::open(dir)?;
+        Ok(LocalEngine {
+            name: format!("local://{}", dir.display()),
+            shared: Arc::new(Shared { log, hub: Hub::default() }),
+            following: AtomicBool::new(false),
+        })
+    }
+
+    /// Starts the task that follows the log, once per process.
+    fn follow(&self) -> Result<()> {
+        if self.following.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        // Set up here, on the PHP thread, so that a failure is the caller's exception.
+        let inotify = watch(&self.shared.log).map_err(|e| Error::unavailable(&self.name, format!("cannot watch {}: {e}", self.shared.log.head_path().display())));
+        let start = self.shared.log.last_position();
+        let (inotify, start) = match (inotify, start) {
+            (Ok(inotify), Ok(start)) => (inotify, start),
+            (Err(e), _) | (_, Err(e)) => {
+                self.following.store(false, Ordering::Release);
+                return Err(e.into());
+            }
+        };
+        let shared = Arc::clone(&self.shared);
+        runtime::spawn(follow(shared, inotify, start)).map_err(|e| {
+            self.following.store(false, Ordering::Release);
+            Error::unavailable(&self.name, format!("cannot start the runtime: {e}"))
+        })?;
+        Ok(())
+    }
+}
+
+fn watch(log: &LocalLog) -> std::io::Result<Inotify> {
+    let inotify = Inotify::init()?;
+    inotify.watches().add(log.head_path(), WatchMask::MODIFY)?;
+    Ok(inotify)
+}
+
+/// Reads and dispatches everything new each time `head` changes.
+async fn follow(shared: Arc<Shared>, inotify: Inotify, start: Position) {
+    let mut reader = shared.log.follow(start);
+    let mut changes = match inotify.into_event_stream([0u8; 1024]) {
+        Ok(changes) => changes,
+        Err(_) => return,
+    };
+    loop {
+        loop {
+            match reader.read(256, &LIVE) {
+                Ok(batch) if batch.events.is_empty() => break,
+                Ok(batch) => {
+                    if batch.gap {
+                        // This process fell behind the history: its streams catch up from
+                        // the log, which tells them what is lost.
+                        shared.hub.overflow_all();
+                    }
+                    let events: Vec<_> = batch.events.into_iter().map(Arc::new).collect();
+                    shared.hub.dispatch(&events);
+                }
+                Err(_) => {
+                    // The directory is being replaced or is unreadable for now: try again soon.
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    break;
+                }
+            }
+        }
+        if changes.next().await.is_none() {
+            return;
+        }
+    }
+}
+
+impl Engine for LocalEngine {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn epoch(&self) -> Result<Epoch> {
+        Ok(self.shared.log.epoch().clone())
+    }
+
+    fn publish(&self, topics: &[String], frame: &[u8], id_slot: usize, settings: &Settings) -> Result<EventId> {
+        let position = self.shared.log.append(topics, frame, id_slot, &settings.history)?;
+        Ok(EventId { epoch: self.shared.log.epoch().clone(), position })
+    }
+
+    fn last_position(&self) -> Result<Position> {
+        Ok(self.shared.log.last_position()?)
+    }
+
+    fn read_after(&self, after: Position, max: usize, history: &History) -> Result<Batch> {
+        Ok(self.shared.log.read_after(after, max, history)?)
+    }
+
+    fn subscribe(&self, topics: Vec<String>) -> Result<Arc<Inbox>> {
+        let inbox = self.shared.hub.register(topics);
+        self.follow()?;
+        Ok(inbox)
+    }
+
+    fn hub(&self) -> &Hub {
+        &self.shared.hub
+    }
+}

@@ -1,0 +1,57 @@
+//! The `memory` broker: a log in this process's memory, delivered as it is published. For
+//! unit tests (PHPUnit with `Sse\Testing\EventStreamRecorder`): nothing leaves the process,
+//! and everything is gone when it ends.
+
+use super::hub::{Hub, Inbox};
+use super::{Engine, Settings};
+use crate::error::{Error, Result};
+use sse_core::broker::memory_log::MemoryLog;
+use sse_core::broker::{Batch, Epoch, EventId, History, Position};
+use std::sync::Arc;
+
+pub struct MemoryEngine {
+    log: MemoryLog,
+    hub: Hub,
+}
+
+impl MemoryEngine {
+    pub fn new() -> Result<MemoryEngine> {
+        let epoch = Epoch::generate().map_err(|e| Error::unavailable("memory", format!("no random epoch: {e}")))?;
+        Ok(MemoryEngine { log: MemoryLog::new(epoch), hub: Hub::default() })
+    }
+}
+
+impl Engine for MemoryEngine {
+    fn name(&self) -> &str {
+        "memory"
+    }
+
+    fn epoch(&self) -> Result<Epoch> {
+        Ok(self.log.epoch().clone())
+    }
+
+    fn publish(&self, topics: &[String], frame: &[u8], id_slot: usize, settings: &Settings) -> Result<EventId> {
+        let event = self.log.append(topics, frame, id_slot, &settings.history);
+        let id = EventId { epoch: self.log.epoch().clone(), position: event.position };
+        // No reader task: the publisher is in the same process, so it delivers at once (a
+        // stream on a virtual clock sees the event before its clock moves on).
+        self.hub.dispatch(&[Arc::new(event)]);
+        Ok(id)
+    }
+
+    fn last_position(&self) -> Result<Position> {
+        Ok(self.log.last_position())
+    }
+
+    fn read_after(&self, after: Position, max: usize, history: &History) -> Result<Batch> {
+        Ok(self.log.read_after(after, max, history))
+    }
+
+    fn subscribe(&self, topics: Vec<String>) -> Result<Arc<Inbox>> {
+        Ok(self.hub.register(topics))
+    }
+
+    fn hub(&self) -> &Hub {
+        &self.hub
+    }
+}

@@ -1,0 +1,113 @@
+//! Brokers: publish an event once, deliver it to every subscribed stream of every process.
+//!
+//! Three engines behind one small trait, [`Engine`]:
+//! - [`local`]: the embedded broker, a directory the processes of one machine share;
+//! - [`redis`]: Redis Streams, for several machines;
+//! - [`memory`]: one process's memory, for unit tests.
+//!
+//! Each engine stores events in a log (see `sse_core::broker`) and feeds a [`Hub`], which hands
+//! new events to the streams of this process that subscribed to their topics. A stream first
+//! catches up from the log (`read_after`), then takes live events from its inbox; see
+//! `subscription.rs` for how the two are joined without loss or repetition.
+//!
+//! Engines are per process and per URL ([`engine`]): every `Sse\Broker` with the same URL in a
+//! process shares one engine, so one Redis reader connection and one inotify watch serve all of
+//! the process's streams. A forked child builds its own (threads and connections do not
+//! survive a fork).
+
+pub mod hub;
+pub mod local;
+pub mod memory;
+pub mod redis;
+
+use crate::error::{Error, Result};
+use hub::{Hub, Inbox};
+use parking_lot::Mutex;
+use sse_core::broker::url::BrokerUrl;
+use sse_core::broker::{Batch, Epoch, EventId, History, Position};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What a publish needs besides the event: how much history to keep and how long to wait.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Settings {
+    pub history: History,
+    /// The longest a publish may take before it fails (connecting included).
+    pub publish_timeout: Duration,
+}
+
+impl Settings {
+    /// Two seconds.
+    pub const DEFAULT_PUBLISH_TIMEOUT: Duration = Duration::from_secs(2);
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { history: History::default(), publish_timeout: Self::DEFAULT_PUBLISH_TIMEOUT }
+    }
+}
+
+/// One broker, as every engine provides it.
+pub trait Engine: Send + Sync {
+    /// The URL as messages show it (a Redis password hidden).
+    fn name(&self) -> &str;
+
+    /// The epoch of the log as last seen.
+    fn epoch(&self) -> Result<Epoch>;
+
+    /// Stores one framed event (without id) for `topics`; the whole event or nothing.
+    fn publish(&self, topics: &[String], frame: &[u8], id_slot: usize, settings: &Settings) -> Result<EventId>;
+
+    /// The position of the newest event.
+    fn last_position(&self) -> Result<Position>;
+
+    /// Up to `max` events after `after`, and whether some were lost to the history limits.
+    fn read_after(&self, after: Position, max: usize, history: &History) -> Result<Batch>;
+
+    /// Registers a stream's inbox for live events, starting the engine's reader if needed.
+    fn subscribe(&self, topics: Vec<String>) -> Result<Arc<Inbox>>;
+
+    /// The hub of this process (for counters).
+    fn hub(&self) -> &Hub;
+}
+
+struct Registry {
+    pid: u32,
+    engines: HashMap<BrokerUrl, Arc<dyn Engine>>,
+}
+
+static ENGINES: Mutex<Option<Registry>> = Mutex::new(None);
+
+/// The engine of this process for `url`, opened on first use.
+pub fn engine(url: &BrokerUrl) -> Result<Arc<dyn Engine>> {
+    let mut slot = ENGINES.lock();
+    let pid = std::process::id();
+    if slot.as_ref().is_none_or(|r| r.pid != pid) {
+        if let Some(inherited) = slot.take() {
+            // From the parent, through fork: its reader tasks and connections live there.
+            std::mem::forget(inherited);
+        }
+        *slot = Some(Registry { pid, engines: HashMap::new() });
+    }
+    let Some(registry) = slot.as_mut() else { return Err(Error::misuse("broker registry unavailable").into()) };
+    if let Some(engine) = registry.engines.get(url) {
+        return Ok(Arc::clone(engine));
+    }
+    let engine: Arc<dyn Engine> = match url {
+        BrokerUrl::Local(dir) => Arc::new(local::LocalEngine::open(dir)?),
+        BrokerUrl::Memory => Arc::new(memory::MemoryEngine::new()?),
+        BrokerUrl::Redis(text) => Arc::new(redis::RedisEngine::open(text)?),
+    };
+    registry.engines.insert(url.clone(), Arc::clone(&engine));
+    Ok(engine)
+}
+
+/// The engines this process opened, for `phpinfo()` and the status counters.
+pub fn engines() -> Vec<Arc<dyn Engine>> {
+    let slot = ENGINES.lock();
+    match slot.as_ref() {
+        Some(registry) if registry.pid == std::process::id() => registry.engines.values().cloned().collect(),
+        _ => Vec::new(),
+    }
+}

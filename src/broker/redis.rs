@@ -1,0 +1,287 @@
+//! Redis Streams, for an application on several machines: every machine publishes to and reads
+//! from one Redis.
+//!
+//! Layout in the database the URL names: one stream, `sse:events`, holds the events of every
+//! topic (fields `t`: the topics joined by newlines, which topic names cannot contain; `f`: the
+//! frame without id; `s`: where the id goes), and `sse:epoch` names the log (see
+//! `sse_core::broker::event_id`). One stream rather than one per topic gives every event a
+//! single id and a single order across topics, and lets one `XREAD` per process serve all its
+//! streams; the cost is that each process reads the events of topics it has no subscriber for.
+//!
+//! Connections, per process: publishing and catching up use one plain blocking connection
+//! (the PHP thread waits for the reply anyway, with the publish time-out on connect, read and
+//! write); the live path is one task in the runtime that loops on `XREAD BLOCK` on a connection
+//! of its own (no response time-out there: blocking is its job). When Redis goes away the task
+//! reconnects with back-off (0.1 s doubling to 5 s) and reads on from the last id it handed
+//! out, so nothing published once Redis is back is lost. redis-rs was chosen because it is
+//! the maintained Rust client with tokio support and both blocking and async connections.
+
+use super::hub::{Hub, Inbox};
+use super::{Engine, Settings};
+use crate::error::{Error, Result};
+use crate::runtime;
+use parking_lot::Mutex;
+use redis::{Client, Value};
+use sse_core::broker::stored::now_ms;
+use sse_core::broker::url::redact;
+use sse_core::broker::{Batch, Epoch, EventId, History, Position, StoredEvent};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+const EVENTS: &str = "sse:events";
+const EPOCH: &str = "sse:epoch";
+
+/// How long one `XREAD` blocks before it asks again (a dead connection shows by then).
+const BLOCK_MS: u64 = 5_000;
+
+pub struct RedisEngine {
+    shared: Arc<Shared>,
+    following: AtomicBool,
+}
+
+struct Shared {
+    name: String,
+    client: Client,
+    /// The blocking connection of publishes and catch-ups, opened on demand.
+    connection: Mutex<Option<redis::Connection>>,
+    hub: Hub,
+}
+
+impl RedisEngine {
+    pub fn open(url: &str) -> Result<RedisEngine> {
+        let name = redact(url);
+        let client = Client::open(url).map_err(|e| Error::invalid_argument("url", format!("\"{name}\" is not a valid Redis URL: {e}")))?;
+        let shared = Shared { name, client, connection: Mutex::new(None), hub: Hub::default() };
+        Ok(RedisEngine { shared: Arc::new(shared), following: AtomicBool::new(false) })
+    }
+}
+
+impl Shared {
+    fn fail(&self, what: &str, e: redis::RedisError) -> Error {
+        let reason = if e.is_timeout() { format!("{what}: timed out ({e})") } else { format!("{what}: {e}") };
+        Error::unavailable(&self.name, reason)
+    }
+
+    /// Runs `body` on the blocking connection, connecting first if needed. A failed connection
+    /// is dropped, so the next call connects afresh.
+    fn with_connection<T>(&self, timeout: Duration, what: &str, body: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T>) -> Result<T> {
+        let mut slot = self.connection.lock();
+        if slot.is_none() {
+            let connection = self.client.get_connection_with_timeout(timeout).map_err(|e| self.fail("cannot connect", e))?;
+            *slot = Some(connection);
+        }
+        let Some(connection) = slot.as_mut() else { return Err(Error::unavailable(&self.name, "no connection").into()) };
+        let timeouts = connection.set_read_timeout(Some(timeout)).and_then(|()| connection.set_write_timeout(Some(timeout)));
+        match timeouts.and_then(|()| body(connection)) {
+            Ok(value) => Ok(value),
+            Err(e) => {
+                *slot = None;
+                Err(self.fail(what, e).into())
+            }
+        }
+    }
+
+    /// The log's epoch, created by whoever comes first (a flushed Redis gets a new one).
+    fn current_epoch(&self, timeout: Duration) -> Result<Epoch> {
+        let candidate = Epoch::generate().map_err(|e| Error::unavailable(&self.name, format!("no random epoch: {e}")))?;
+        let text: String = self.with_connection(timeout, "cannot read the epoch", |c| {
+            redis::pipe().cmd("SET").arg(EPOCH).arg(candidate.as_str()).arg("NX").ignore().cmd("GET").arg(EPOCH).query(c)
+        })?;
+        Ok(Epoch::parse(&text).ok_or_else(|| Error::unavailable(&self.name, format!("{EPOCH} holds \"{text}\", not an epoch")))?)
+    }
+}
+
+impl Engine for RedisEngine {
+    fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// Asked of Redis every time: a stream that starts must know if Redis was flushed.
+    fn epoch(&self) -> Result<Epoch> {
+        self.shared.current_epoch(Settings::DEFAULT_PUBLISH_TIMEOUT)
+    }
+
+    fn publish(&self, topics: &[String], frame: &[u8], id_slot: usize, settings: &Settings) -> Result<EventId> {
+        let shared = &self.shared;
+        let candidate = Epoch::generate().map_err(|e| Error::unavailable(&shared.name, format!("no random epoch: {e}")))?;
+        let oldest_kept = now_ms().saturating_sub(settings.history.max_age.as_millis() as u64);
+        // One transaction: the epoch the id belongs to is read with the id itself, and the
+        // trims by count and by age happen with the append.
+        let (epoch, id): (String, String) = shared.with_connection(settings.publish_timeout, "cannot publish", |c| {
+            redis::pipe()
+                .atomic()
+                .cmd("SET").arg(EPOCH).arg(candidate.as_str()).arg("NX").ignore()
+                .cmd("GET").arg(EPOCH)
+                .cmd("XADD").arg(EVENTS).arg("MAXLEN").arg("~").arg(settings.history.max_events).arg("*")
+                .arg("t").arg(topics.join("\n")).arg("f").arg(frame).arg("s").arg(id_slot)
+                .cmd("XTRIM").arg(EVENTS).arg("MINID").arg("~").arg(oldest_kept).ignore()
+                .query(c)
+        })?;
+        let epoch = Epoch::parse(&epoch).ok_or_else(|| Error::unavailable(&shared.name, format!("{EPOCH} holds \"{epoch}\", not an epoch")))?;
+        let position = Position::parse(&id).ok_or_else(|| Error::unavailable(&shared.name, format!("XADD answered \"{id}\", not a stream id")))?;
+        Ok(EventId { epoch, position })
+    }
+
+    fn last_position(&self) -> Result<Position> {
+        let reply: Value = self.shared.with_connection(Settings::DEFAULT_PUBLISH_TIMEOUT, "cannot read the last id", |c| {
+            redis::cmd("XREVRANGE").arg(EVENTS).arg("+").arg("-").arg("COUNT").arg(1).query(c)
+        })?;
+        Ok(entries(reply).last().map_or(Position::ZERO, |e| e.position))
+    }
+
+    fn read_after(&self, after: Position, max: usize, history: &History) -> Result<Batch> {
+        let shared = &self.shared;
+        let (range, info): (Value, Value) = shared.with_connection(Settings::DEFAULT_PUBLISH_TIMEOUT, "cannot read history", |c| {
+            redis::pipe()
+                .cmd("XRANGE").arg(EVENTS).arg(format!("({}-{}", after.major, after.minor)).arg("+").arg("COUNT").arg(max)
+                .cmd("EXISTS").arg(EVENTS)
+                .query(c)
+                .and_then(|(range, exists): (Value, i64)| {
+                    let info = if exists == 1 { redis::cmd("XINFO").arg("STREAM").arg(EVENTS).query(c)? } else { Value::Nil };
+                    Ok((range, info))
+                })
+        })?;
+        // Trimming (by count or age) records the newest id it deleted: if that is after the
+        // reader's position, the reader missed events.
+        let deleted = field(&info, "max-deleted-entry-id").and_then(text).and_then(|t| Position::parse(&t)).unwrap_or(Position::ZERO);
+        let mut batch = Batch { events: Vec::new(), gap: deleted > after };
+        let expired_before = now_ms().saturating_sub(history.max_age.as_millis() as u64);
+        for event in entries(range) {
+            // A stream id starts with the time it was added (ms), which dates the event.
+            if event.position.major < expired_before {
+                batch.gap = true;
+            } else {
+                batch.events.push(event);
+            }
+        }
+        Ok(batch)
+    }
+
+    fn subscribe(&self, topics: Vec<String>) -> Result<Arc<Inbox>> {
+        let inbox = self.shared.hub.register(topics);
+        if !self.following.swap(true, Ordering::AcqRel) {
+            // The reader starts after the newest event now in Redis; anything older is the
+            // subscriber's catch-up. Asked here so that an unreachable Redis is an exception.
+            let start = match self.last_position().and_then(|p| self.epoch().map(|_| p)) {
+                Ok(start) => start,
+                Err(e) => {
+                    self.following.store(false, Ordering::Release);
+                    return Err(e);
+                }
+            };
+            let shared = Arc::clone(&self.shared);
+            runtime::spawn(follow(shared, start)).map_err(|e| {
+                self.following.store(false, Ordering::Release);
+                Error::unavailable(&self.shared.name, format!("cannot start the runtime: {e}"))
+            })?;
+        }
+        Ok(inbox)
+    }
+
+    fn hub(&self) -> &Hub {
+        &self.shared.hub
+    }
+}
+
+/// The live path: `XREAD BLOCK` from the last id handed out, forever, reconnecting as needed.
+async fn follow(shared: Arc<Shared>, mut cursor: Position) {
+    let config = redis::AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(Duration::from_secs(2)))
+        .set_response_timeout(Some(Duration::from_millis(BLOCK_MS + 5_000)));
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let mut connection = match shared.client.get_multiplexed_async_connection_with_config(&config).await {
+            Ok(connection) => connection,
+            Err(_) => {
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        };
+        loop {
+            let read = redis::cmd("XREAD")
+                .arg("COUNT").arg(512).arg("BLOCK").arg(BLOCK_MS)
+                .arg("STREAMS").arg(EVENTS).arg(format!("{}-{}", cursor.major, cursor.minor))
+                .query_async::<Value>(&mut connection)
+                .await;
+            let Ok(reply) = read else { break };
+            backoff = Duration::from_millis(100);
+            let events: Vec<Arc<StoredEvent>> = match reply {
+                Value::Nil => continue,
+                reply => xread_entries(reply).into_iter().map(Arc::new).collect(),
+            };
+            if let Some(last) = events.last() {
+                cursor = last.position;
+            }
+            shared.hub.dispatch(&events);
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// The entries of an `XREAD` reply for the one stream read.
+fn xread_entries(reply: Value) -> Vec<StoredEvent> {
+    let streams = match reply {
+        Value::Array(streams) => streams.into_iter().filter_map(|s| match s {
+            Value::Array(mut pair) if pair.len() == 2 => pair.pop(),
+            _ => None,
+        }).collect::<Vec<_>>(),
+        Value::Map(pairs) => pairs.into_iter().map(|(_, entries)| entries).collect(),
+        _ => Vec::new(),
+    };
+    streams.into_iter().flat_map(entries).collect()
+}
+
+/// The entries of an `XRANGE`-shaped reply: `[[id, [field, value, ...]], ...]`. Entries
+/// another writer put in the stream with other fields are skipped.
+fn entries(reply: Value) -> Vec<StoredEvent> {
+    let Value::Array(items) = reply else { return Vec::new() };
+    items.into_iter().filter_map(entry).collect()
+}
+
+fn entry(item: Value) -> Option<StoredEvent> {
+    let Value::Array(mut pair) = item else { return None };
+    let fields = pair.pop()?;
+    let position = Position::parse(&text(&pair.pop()?)?)?;
+    let (mut topics, mut frame, mut slot) = (None, None, None);
+    let list: Vec<Value> = match fields {
+        Value::Array(list) => list,
+        Value::Map(pairs) => pairs.into_iter().flat_map(|(k, v)| [k, v]).collect(),
+        _ => return None,
+    };
+    for chunk in list.chunks(2) {
+        let [name, value] = chunk else { continue };
+        match text(name)?.as_str() {
+            "t" => topics = Some(text(value)?.split('\n').map(str::to_owned).collect::<Vec<_>>()),
+            "f" => frame = Some(bytes(value)?),
+            "s" => slot = text(value)?.parse::<usize>().ok(),
+            _ => {}
+        }
+    }
+    let frame = frame?;
+    let id_slot = slot.filter(|&s| s <= frame.len())?;
+    Some(StoredEvent { position, time_ms: position.major, topics: topics?.into(), frame: frame.into(), id_slot })
+}
+
+/// A field of an `XINFO STREAM` reply (a flat list of names and values, or a map).
+fn field<'a>(info: &'a Value, name: &str) -> Option<&'a Value> {
+    match info {
+        Value::Array(list) => list.chunks(2).find(|c| c.len() == 2 && text(&c[0]).as_deref() == Some(name)).map(|c| &c[1]),
+        Value::Map(pairs) => pairs.iter().find(|(k, _)| text(k).as_deref() == Some(name)).map(|(_, v)| v),
+        _ => None,
+    }
+}
+
+fn bytes(value: &Value) -> Option<Vec<u8>> {
+    match value {
+        Value::BulkString(b) => Some(b.clone()),
+        Value::SimpleString(s) => Some(s.clone().into_bytes()),
+        _ => None,
+    }
+}
+
+fn text(value: &Value) -> Option<String> {
+    bytes(value).and_then(|b| String::from_utf8(b).ok())
+}

@@ -1,0 +1,103 @@
+//! One stream's subscription: what it writes of a broker's events, in order, each once.
+//!
+//! Joining the catch-up (events already in the log) and the live events without a hole or a
+//! repeat works like this: the stream's inbox is registered with the hub *first*, so every
+//! event published from then on reaches it; then the log is read from the client's position
+//! up to its end, which covers everything published before. Events that arrive both ways are
+//! told apart by position: nothing at or before the last position written is written again.
+//! The same catch-up runs again whenever the inbox overflowed.
+
+use crate::broker::hub::Inbox;
+use crate::broker::Engine;
+use crate::error::Result;
+use sse_core::broker::{Epoch, EventId, History, Position, ResetReason};
+use std::sync::Arc;
+
+/// Events read from the log per catch-up step.
+const CATCH_UP_BATCH: usize = 512;
+
+pub struct Subscription {
+    engine: Arc<dyn Engine>,
+    history: History,
+    topics: Vec<String>,
+    inbox: Arc<Inbox>,
+    epoch: Epoch,
+    /// The last position written (or skipped as not for these topics).
+    cursor: Position,
+    catching_up: bool,
+    reset: Option<ResetReason>,
+}
+
+impl Subscription {
+    /// Subscribes to `topics`, resuming after `last_event_id` when it is this broker's.
+    pub fn start(engine: Arc<dyn Engine>, topics: Vec<String>, history: History, last_event_id: Option<&str>) -> Result<Subscription> {
+        let inbox = engine.subscribe(topics.clone())?;
+        let epoch = engine.epoch()?;
+        let last = engine.last_position()?;
+        let (cursor, reset) = match last_event_id.map(|raw| (raw, EventId::parse(raw))) {
+            None => (last, None),
+            Some((_, Some(id))) if id.epoch == epoch && id.position <= last => (id.position, None),
+            // Another broker's id, one from before the storage was wiped, or made up.
+            Some(_) => (last, Some(ResetReason::UnknownId)),
+        };
+        Ok(Subscription { engine, history, topics, inbox, epoch, cursor, catching_up: true, reset })
+    }
+
+    /// Where the runtime signals that live events are waiting.
+    pub fn inbox(&self) -> &crossbeam_channel::Receiver<Arc<sse_core::broker::StoredEvent>> {
+        &self.inbox.receiver
+    }
+
+    /// Appends the frames due now to `out`, at most about `max` events; returns how many
+    /// events it appended (fewer than `max`: nothing more is waiting).
+    pub fn take_frames(&mut self, out: &mut Vec<u8>, max: usize) -> Result<usize> {
+        let mut written = 0;
+        if let Some(reason) = self.reset.take() {
+            reset_frame(out, reason, &self.epoch, self.cursor);
+            written += 1;
+        }
+        if self.inbox.take_overflow() {
+            self.catching_up = true;
+        }
+        while self.catching_up && written < max {
+            let batch = self.engine.read_after(self.cursor, CATCH_UP_BATCH, &self.history)?;
+            if batch.gap {
+                // The client missed events the broker no longer has: it must reload its state.
+                // The stream goes on live from the newest event.
+                self.cursor = self.engine.last_position()?.max(self.cursor);
+                reset_frame(out, ResetReason::HistoryLost, &self.epoch, self.cursor);
+                self.catching_up = false;
+                return Ok(written + 1);
+            }
+            let complete = batch.events.len() < CATCH_UP_BATCH;
+            for event in batch.events {
+                self.cursor = event.position;
+                if event.is_for(&self.topics) {
+                    event.write_frame(&self.epoch, out);
+                    written += 1;
+                }
+            }
+            if complete {
+                self.catching_up = false;
+            }
+        }
+        while written < max {
+            let Ok(event) = self.inbox.receiver.try_recv() else { break };
+            if event.position > self.cursor {
+                self.cursor = event.position;
+                event.write_frame(&self.epoch, out);
+                written += 1;
+            }
+        }
+        Ok(written)
+    }
+}
+
+/// `event: sse-reset`, with an id that resumes from here and a JSON reason.
+fn reset_frame(out: &mut Vec<u8>, reason: ResetReason, epoch: &Epoch, position: Position) {
+    out.extend_from_slice(b"event: sse-reset\nid: ");
+    out.extend_from_slice(EventId { epoch: epoch.clone(), position }.to_string().as_bytes());
+    out.extend_from_slice(b"\ndata: {\"reason\":\"");
+    out.extend_from_slice(reason.as_str().as_bytes());
+    out.extend_from_slice(b"\"}\n\n");
+}
