@@ -1,0 +1,81 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Sse\Tests\Broadcast;
+
+use PHPUnit\Framework\TestCase;
+use Sse\EventStreamParser;
+
+/**
+ * The embedded broker across processes, on the real clock: streams in their own PHP processes,
+ * publishers in others, sharing one directory. Every event is counted on every stream.
+ */
+final class CrossProcessTest extends TestCase
+{
+    private string $dir;
+
+    protected function setUp(): void
+    {
+        $this->dir = sys_get_temp_dir() . '/sse-cross-' . getmypid() . '-' . bin2hex(random_bytes(3));
+    }
+
+    protected function tearDown(): void
+    {
+        exec('rm -rf ' . escapeshellarg($this->dir));
+    }
+
+    /** @return array{0: resource, 1: array<int, resource>} */
+    private function php(string $script, string ...$args): array
+    {
+        $command = [PHP_BINARY, '-n', '-d', 'extension=' . self::extension(), __DIR__ . "/scripts/$script.php", ...$args];
+        $process = proc_open($command, [1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes);
+        self::assertIsResource($process);
+        return [$process, $pipes];
+    }
+
+    private static function extension(): string
+    {
+        // The test command names the build it loaded; by hand, the release build.
+        return (string) (getenv('SSE_EXT') ?: dirname(__DIR__, 3) . '/target/release/libsse.so');
+    }
+
+    public function testEveryStreamInEveryProcessGetsEveryEventOnceInOrder(): void
+    {
+        $url = 'local://' . $this->dir;
+        $streams = [];
+        foreach (['a', 'a,b', 'b'] as $topics) {
+            [$process, $pipes] = $this->php('stream', $url, $topics, '4');
+            self::assertSame("subscribed\n", fgets($pipes[2]));
+            $streams[$topics] = [$process, $pipes];
+        }
+        $publishers = [$this->php('publish', $url, 'a', '300', 'from-a'), $this->php('publish', $url, 'b', '300', 'from-b')];
+        foreach ($publishers as [$process, $pipes]) {
+            self::assertSame('', stream_get_contents($pipes[2]));
+            self::assertSame(0, proc_close($process));
+        }
+        $expected = ['a' => ['from-a' => 300], 'a,b' => ['from-a' => 300, 'from-b' => 300], 'b' => ['from-b' => 300]];
+        foreach ($streams as $topics => [$process, $pipes]) {
+            $events = EventStreamParser::parse(stream_get_contents($pipes[1]));
+            proc_close($process);
+            $counts = [];
+            $last = [];
+            $positions = [];
+            foreach ($events as $event) {
+                $name = $event['event'];
+                $counts[$name] = ($counts[$name] ?? 0) + 1;
+                // Each publisher's events arrive in the order they were published...
+                self::assertSame(($last[$name] ?? -1) + 1, (int) $event['data'], "$topics: $name out of order");
+                $last[$name] = (int) $event['data'];
+                $positions[] = (int) explode(':', $event['id'])[1];
+            }
+            ksort($counts);
+            self::assertSame($expected[$topics], $counts, "stream subscribed to $topics");
+            // ...and all of them in the one order of the log, each once.
+            $sorted = $positions;
+            sort($sorted);
+            self::assertSame($sorted, $positions);
+            self::assertSame(count($positions), count(array_unique($positions)));
+        }
+    }
+}
