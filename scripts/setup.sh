@@ -10,6 +10,7 @@ APT_PACKAGES=(
   php8.2-fpm php8.2-mbstring php8.2-xml php8.2-curl
   phpunit composer php-laravel-framework       # PHP tests and the package
   nginx apache2 libapache2-mod-php8.2 ssl-cert # the real stacks
+  redis-server                                 # the broker across machines (tests start their own)
   chromium curl strace valgrind python3-pytest python3-matplotlib  # browser, tools, bench
 )
 
@@ -23,7 +24,7 @@ if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # Debian starts these on install; the tests start their own instances on other ports.
-  for s in nginx apache2 php8.2-fpm; do service "$s" stop >/dev/null 2>&1 || true; done
+  for s in nginx apache2 php8.2-fpm redis-server; do service "$s" stop >/dev/null 2>&1 || true; done
 fi
 
 echo "setup: building the extension (release)"

@@ -64,28 +64,41 @@ impl Shared {
     }
 
     /// Runs `body` on the blocking connection, connecting first if needed. A failed connection
-    /// is dropped, so the next call connects afresh.
-    fn with_connection<T>(&self, timeout: Duration, what: &str, body: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T>) -> Result<T> {
+    /// is dropped, so the next call connects afresh. A kept connection that turns out to be
+    /// dead (Redis restarted since) is replaced once: a command on a socket the server already
+    /// closed was never run, so running it again on a new connection cannot run it twice.
+    fn with_connection<T>(&self, timeout: Duration, what: &str, body: impl Fn(&mut redis::Connection) -> redis::RedisResult<T>) -> Result<T> {
         let mut slot = self.connection.lock();
-        if slot.is_none() {
-            let connection = self.client.get_connection_with_timeout(timeout).map_err(|e| self.fail("cannot connect", e))?;
-            *slot = Some(connection);
-        }
-        let Some(connection) = slot.as_mut() else { return Err(Error::unavailable(&self.name, "no connection").into()) };
-        let timeouts = connection.set_read_timeout(Some(timeout)).and_then(|()| connection.set_write_timeout(Some(timeout)));
-        match timeouts.and_then(|()| body(connection)) {
-            Ok(value) => Ok(value),
-            Err(e) => {
-                *slot = None;
-                Err(self.fail(what, e).into())
+        let reused = slot.is_some();
+        let result = match self.run_on(&mut slot, timeout, &body) {
+            Err(Attempt::Command(e)) if reused && !e.is_timeout() && (e.is_connection_dropped() || e.is_io_error()) => {
+                self.run_on(&mut slot, timeout, &body)
             }
+            result => result,
+        };
+        result.map_err(|attempt| match attempt {
+            Attempt::Connect(e) => self.fail("cannot connect", e).into(),
+            Attempt::Command(e) => self.fail(what, e).into(),
+        })
+    }
+
+    fn run_on<T>(&self, slot: &mut Option<redis::Connection>, timeout: Duration, body: &impl Fn(&mut redis::Connection) -> redis::RedisResult<T>) -> std::result::Result<T, Attempt> {
+        let connection = match slot {
+            Some(connection) => connection,
+            None => slot.insert(self.client.get_connection_with_timeout(timeout).map_err(Attempt::Connect)?),
+        };
+        let timeouts = connection.set_read_timeout(Some(timeout)).and_then(|()| connection.set_write_timeout(Some(timeout)));
+        let result = timeouts.and_then(|()| body(connection));
+        if result.is_err() {
+            *slot = None;
         }
+        result.map_err(Attempt::Command)
     }
 
     /// The log's epoch, created by whoever comes first (a flushed Redis gets a new one).
     fn current_epoch(&self, timeout: Duration) -> Result<Epoch> {
         let candidate = Epoch::generate().map_err(|e| Error::unavailable(&self.name, format!("no random epoch: {e}")))?;
-        let text: String = self.with_connection(timeout, "cannot read the epoch", |c| {
+        let (text,): (String,) = self.with_connection(timeout, "cannot read the epoch", |c| {
             redis::pipe().cmd("SET").arg(EPOCH).arg(candidate.as_str()).arg("NX").ignore().cmd("GET").arg(EPOCH).query(c)
         })?;
         Ok(Epoch::parse(&text).ok_or_else(|| Error::unavailable(&self.name, format!("{EPOCH} holds \"{text}\", not an epoch")))?)
@@ -219,6 +232,12 @@ async fn follow(shared: Arc<Shared>, mut cursor: Position) {
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(5));
     }
+}
+
+/// How a try on the blocking connection failed.
+enum Attempt {
+    Connect(redis::RedisError),
+    Command(redis::RedisError),
 }
 
 /// The entries of an `XREAD` reply for the one stream read.
