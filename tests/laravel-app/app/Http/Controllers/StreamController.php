@@ -88,6 +88,14 @@ class StreamController
         return response('');
     }
 
+    /** A misspelt option: an error page (500), never an empty event stream. */
+    public function badOption()
+    {
+        return response()->sse(function (SseEmitter $sse) {
+            $sse->send(['event' => 'never', 'data' => 'sent']);
+        }, ['retyr' => 2000]);
+    }
+
     /**
      * Serves a stream until the client leaves (heartbeat ?heartbeat, default 1 s); its onClose
      * writes when it noticed into the file named by ?mark=, as tests/stacks/www/lib/mark.php
