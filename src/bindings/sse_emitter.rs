@@ -289,15 +289,30 @@ fn frame_of(value: &Zval) -> Result<Vec<u8>> {
             Ok(event.encode())
         }
         DataType::Array => match value.array() {
-            Some(fields) => Ok(event_fields::from_array(fields)?.encode()),
+            Some(fields) => dispatchable(&event_fields::from_array(fields)?),
             None => Err(Error::misuse("array expected").into()),
         },
         DataType::Object(_) => match <&ZendClassObject<ServerSentEvents>>::from_zval(value).and_then(|o| o.obj.as_ref()) {
-            Some(event) => Ok(event.event.encode()),
+            Some(event) => dispatchable(&event.event),
             None => Err(not_an_event()),
         },
         _ => Err(not_an_event()),
     }
+}
+
+/// The frame of an event a browser will dispatch. An event type without data is refused: the
+/// frame `event: ping` + empty line is valid, but EventSource drops an event with no data line,
+/// so it would vanish without a trace. (Frames of an id or a retry alone are kept: they set the
+/// client's last event id or reconnection time, and are not meant to be dispatched.)
+fn dispatchable(event: &Event) -> Result<Vec<u8>> {
+    if let (Some(kind), None) = (event.event(), event.data()) {
+        return Err(Error::invalid_event(
+            sse_core::Field::Data,
+            format!("missing; an event \"{kind}\" without data is never dispatched by EventSource (send 'data' => '' for an event that carries nothing)"),
+        )
+        .into());
+    }
+    Ok(event.encode())
 }
 
 fn not_an_event() -> crate::error::Failure {
