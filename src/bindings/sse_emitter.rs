@@ -192,17 +192,9 @@ impl SseEmitter {
             return Ok(());
         }
         if let Some((file, line)) = ffi::headers_sent_at() {
-            return Err(Error::misuse(format!(
-                "Cannot reject the request: headers were already sent (output started at {file}:{line})"
-            ))
-            .into());
+            return Err(Error::misuse(too_late_to_reject(&file, line)).into());
         }
-        ffi::set_status(status as i32);
-        for (name, value) in extra {
-            ffi::set_header(&format!("{name}: {value}"), true);
-        }
-        ffi::discard_output_buffers();
-        ffi::write_direct(b"");
+        answer_without_body(status as i32, &extra);
         Ok(())
     }
 
@@ -277,6 +269,32 @@ fn with_this<T>(object: &ZendClassObject<SseEmitter>, body: impl FnOnce(&SseEmit
     };
     let me = ffi::object_zval(&object.std);
     body(this, &me)
+}
+
+/// Sends the response head now, with this status and no body. The answer is complete: what
+/// the script echoes afterwards (an error page, a framework's own response) is dropped, so it
+/// cannot turn into a body. Headers must not have been sent yet.
+fn answer_without_body(status: i32, headers: &[(String, String)]) {
+    ffi::set_status(status);
+    for (name, value) in headers {
+        ffi::set_header(&format!("{name}: {value}"), true);
+    }
+    // A body-less answer has no type: without this PHP would add Content-Type: text/html.
+    ffi::set_ini("default_mimetype", "");
+    ffi::discard_output_buffers();
+    ffi::write_direct(b"");
+    ffi::disable_output();
+}
+
+/// Why reject() comes too late, in words that point at the cause.
+fn too_late_to_reject(file: &str, line: i32) -> String {
+    if ffi::content_type().to_ascii_lowercase().starts_with("text/event-stream") {
+        return "Cannot reject the request: the event stream has already started (its headers are sent); call reject() before the first send(), start() or run()".to_owned();
+    }
+    if line == 0 {
+        return "Cannot reject the request: headers were already sent".to_owned();
+    }
+    format!("Cannot reject the request: headers were already sent (output started at {file}:{line})")
 }
 
 /// The frame of what `send()` was given: an event, its fields, or data only.
