@@ -43,6 +43,12 @@ class SseResponse extends StreamedResponse
         'X-Accel-Buffering' => 'no',
     ];
 
+    /**
+     * The id of the last event SseEmitter::finish() sends: a client that reconnects with it
+     * gets 204 and stops, and the stream callback does not run.
+     */
+    public const FINISHED_ID = 'sse-end';
+
     /** @var callable(SseEmitter): mixed */
     private $stream;
     private ?SseEmitter $emitter = null;
@@ -59,6 +65,12 @@ class SseResponse extends StreamedResponse
         // its defaults); headers added later by middleware were already sent by Symfony.
         $this->options['headers'] = $headers + ($options['headers'] ?? []);
         self::validate($this->options);
+        if ((new SseEmitter())->lastEventId() === self::FINISHED_ID) {
+            // Decided here, not by the emitter: once sendContent() runs, Symfony has sent a 200.
+            parent::__construct(static function (): void {
+            }, 204);
+            return;
+        }
         parent::__construct(fn () => $this->serve(), (int) ($options['status'] ?? 200), self::DEFAULT_HEADERS);
         if (isset($options['cors'])) {
             $this->headers->set('Access-Control-Allow-Origin', (string) $options['cors']);

@@ -48,6 +48,9 @@ struct Stream {
     watch: Option<Watch>,
     /// The internal timer of the write that follows a heartbeat (see [`PROBE_DELAY`]).
     probe: Option<TimerId>,
+    /// The request is the reconnect of a finished stream, answered 204: the script did nothing
+    /// wrong, so its sends return false (as to a gone client) instead of throwing.
+    answered_finished: bool,
 }
 
 #[derive(Default)]
@@ -78,7 +81,17 @@ impl SseEmitter {
         let schedule = StreamSchedule::new(options.heartbeat, options.max_duration);
         let headers = output::response_headers(&options);
         Ok(Self {
-            stream: RefCell::new(Stream { options, headers, phase: Phase::New, output: None, clock, schedule, watch: None, probe: None }),
+            stream: RefCell::new(Stream {
+                options,
+                headers,
+                phase: Phase::New,
+                output: None,
+                clock,
+                schedule,
+                watch: None,
+                probe: None,
+                answered_finished: false,
+            }),
             callbacks: RefCell::new(Callbacks::default()),
         })
     }
@@ -172,6 +185,23 @@ impl SseEmitter {
         let raw = ffi::superglobal_string(c"_SERVER", c"HTTP_LAST_EVENT_ID")
             .or_else(|| ffi::superglobal_string(c"_GET", c"lastEventId"))?;
         last_event_id::accept(&raw).map(str::to_owned)
+    }
+
+    /// Ends a stream that is complete (the last token, the job done): sends a final event of
+    /// type `end` with id `sse-end` and `$data` (empty by default), then closes. The client
+    /// closes its EventSource on `end`; one that reconnects anyway sends `Last-Event-ID:
+    /// sse-end` and is answered 204 at start (see `ensure_started`), which makes it stop.
+    /// False when the client was already gone.
+    #[php(optional = data)]
+    pub fn finish(self_: &ZendClassObject<SseEmitter>, data: Option<&Zval>) -> Result<bool> {
+        finish(with_this(self_, |this, me| {
+            this.refuse_if_closed("finish")?;
+            let frame = end_frame(data)?;
+            this.ensure_started()?;
+            let sent = this.write(&frame);
+            this.end(me)?;
+            Ok(sent)
+        }))
     }
 
     /// Answers an EventSource so that it stops reconnecting: 204 (or another status) and no body.
@@ -271,6 +301,21 @@ fn with_this<T>(object: &ZendClassObject<SseEmitter>, body: impl FnOnce(&SseEmit
     body(this, &me)
 }
 
+/// The event type and id of the last event of a finished stream (`finish()`).
+const END_EVENT: &str = "end";
+const END_ID: &str = "sse-end";
+
+fn end_frame(data: Option<&Zval>) -> Result<Vec<u8>> {
+    let mut event = Event::new();
+    event.set_event(END_EVENT.as_bytes())?;
+    event.set_id(END_ID.as_bytes())?;
+    match data {
+        Some(value) if !value.is_null() => event_fields::set_data(&mut event, value)?,
+        _ => event.set_data(b"")?,
+    }
+    Ok(event.encode())
+}
+
 /// Sends the response head now, with this status and no body. The answer is complete: what
 /// the script echoes afterwards (an error page, a framework's own response) is dropped, so it
 /// cannot turn into a body. Headers must not have been sent yet.
@@ -339,7 +384,8 @@ fn not_an_event() -> crate::error::Failure {
 
 impl SseEmitter {
     fn refuse_if_closed(&self, what: &str) -> Result<()> {
-        if self.stream.borrow().phase == Phase::Closed {
+        let stream = self.stream.borrow();
+        if stream.phase == Phase::Closed && !stream.answered_finished {
             return Err(Error::misuse(format!("Cannot {what}: the stream is closed")).into());
         }
         Ok(())
@@ -350,8 +396,19 @@ impl SseEmitter {
             let mut stream = self.stream.borrow_mut();
             match stream.phase {
                 Phase::Open => return Ok(()),
+                Phase::Closed if stream.answered_finished => return Ok(()),
                 Phase::Closed => return Err(Error::misuse("Cannot start: the stream is closed").into()),
                 Phase::New => {}
+            }
+            if self.last_event_id().as_deref() == Some(END_ID) {
+                // The reconnect of a client that got finish()'s last event: 204 makes an
+                // EventSource stop for good. The stream ends before it starts (sends are false).
+                stream.phase = Phase::Closed;
+                stream.answered_finished = true;
+                if !output::is_command_line() && ffi::headers_sent_at().is_none() {
+                    answer_without_body(204, &[]);
+                }
+                return Ok(());
             }
             let output = Output::start(&stream.options, &stream.headers)?;
             stream.output = Some(output);

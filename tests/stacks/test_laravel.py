@@ -171,3 +171,14 @@ def test_missing_extension_fails_at_boot_with_the_fix():
         assert "fpm-fcgi" in log
     finally:
         stack.stop()
+
+
+def test_finish_then_the_reconnect_with_its_id_gets_204(stack):
+    with client.Stream(stack, "finish") as s:
+        events = s.events_until_end(timeout=5)
+    assert [(e.type, e.data, e.id) for e in events] == [
+        ("message", "token 1", "1"), ("message", "token 2", "2"), ("end", "", "sse-end")], s.body
+    with client.Stream(stack, "finish", {"Last-Event-ID": "sse-end"}) as again:
+        again.events_until_end(timeout=5)
+    assert again.status == 204, (again.status, again.headers, again.body)
+    assert again.body == b""

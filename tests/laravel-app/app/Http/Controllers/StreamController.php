@@ -88,6 +88,16 @@ class StreamController
         return response('');
     }
 
+    /** A stream that completes: two tokens, then finish(). */
+    public function finish()
+    {
+        return response()->sse(function (SseEmitter $sse) {
+            $sse->send(['id' => 1, 'data' => 'token 1']);
+            $sse->send(['id' => 2, 'data' => 'token 2']);
+            $sse->finish();
+        }, ['retry' => 300]);
+    }
+
     /** A misspelt option: an error page (500), never an empty event stream. */
     public function badOption()
     {
