@@ -67,6 +67,18 @@ final class CliFramesTest extends TestCase
         self::assertStringEndsWith("id: 9\n\n", $out);
     }
 
+    /** As the README says: booleans are sent in PHP's string form, JSON only inside arrays. */
+    public function testBooleanDataIsSentAsPhpWritesIt(): void
+    {
+        $sse = new SseEmitter(['heartbeat' => 0]);
+        $out = Output::capture(static function () use ($sse): void {
+            $sse->send(['event' => 'flag', 'data' => true]);
+            $sse->send(['event' => 'flag', 'data' => false]);
+            $sse->send(['event' => 'flag', 'data' => ['ok' => false]]);
+        });
+        self::assertSame(['1', '', '{"ok":false}'], array_column(EventStreamParser::parse($out), 'data'));
+    }
+
     public function testArrayDataIsSentAsJson(): void
     {
         $sse = new SseEmitter(['heartbeat' => 0]);
