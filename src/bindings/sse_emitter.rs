@@ -81,17 +81,7 @@ impl SseEmitter {
         let schedule = StreamSchedule::new(options.heartbeat, options.max_duration);
         let headers = output::response_headers(&options);
         Ok(Self {
-            stream: RefCell::new(Stream {
-                options,
-                headers,
-                phase: Phase::New,
-                output: None,
-                clock,
-                schedule,
-                watch: None,
-                probe: None,
-                answered_finished: false,
-            }),
+            stream: RefCell::new(Stream { options, headers, phase: Phase::New, output: None, clock, schedule, watch: None, probe: None, answered_finished: false }),
             callbacks: RefCell::new(Callbacks::default()),
         })
     }
