@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The live dashboard: builds and loads the extension, then serves examples/dashboard with
-# PHP's built-in server under a production php.ini. Ctrl-C stops it.
+# PHP's built-in server under a production php.ini. Ctrl-C (or SIGTERM) stops it and its workers.
 #   scripts/demo.sh             on 127.0.0.1:8080
 #   PORT=9000 scripts/demo.sh
 set -euo pipefail
@@ -18,5 +18,16 @@ cat <<MSG
 
 MSG
 # PHP_CLI_SERVER_WORKERS: one open stream occupies a worker; a few let several tabs and curl
-# watch at once.
-PHP_CLI_SERVER_WORKERS=${PHP_CLI_SERVER_WORKERS:-4} exec php -c "$ini" -S "127.0.0.1:$port" -t examples/dashboard
+# watch at once. php -S forks its workers and does not stop them when it is itself terminated,
+# so it runs in a process group of its own (set -m) and every way out of this script (Ctrl-C,
+# SIGTERM, SIGHUP, the server dying) stops that whole group.
+set -m
+PHP_CLI_SERVER_WORKERS=${PHP_CLI_SERVER_WORKERS:-4} php -c "$ini" -S "127.0.0.1:$port" -t examples/dashboard &
+server=$!
+set +m
+stop() { kill -TERM -- "-$server" 2>/dev/null || true; rm -f "$ini"; }
+trap stop EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+wait "$server"

@@ -35,7 +35,22 @@ pub fn with_event<T>(value: &Zval, body: impl FnOnce(&Event) -> T) -> Result<T> 
 }
 
 fn not_an_event() -> crate::error::Failure {
-    Error::invalid_event(Field::Data, "an event is a ServerSentEvents, an array of its fields, or a data string").into()
+    Error::invalid_event(Field::Data, "send() and publish() take a ServerSentEvents, an array of its fields, or a data string").into()
+}
+
+/// Refuses an event a browser would never dispatch: a type without data. The frame
+/// `event: ping` + empty line is valid, but EventSource drops an event with no data line, so it
+/// would vanish without a trace. (Frames of an id or a retry alone are kept: they set the
+/// client's last event id or reconnection time, and are not meant to be dispatched.)
+pub fn check_dispatchable(event: &Event) -> Result<()> {
+    if let (Some(kind), None) = (event.event(), event.data()) {
+        return Err(Error::invalid_event(
+            Field::Data,
+            format!("missing; an event \"{kind}\" without data is never dispatched by EventSource (send 'data' => '' for an event that carries nothing)"),
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// Builds an event from `['event' => ..., 'data' => ..., 'id' => ..., 'retry' => ...,

@@ -86,19 +86,40 @@ fn nullable<T>(value: &Zval, parse: impl FnOnce(&Zval) -> Result<T>) -> Result<O
 }
 
 fn non_negative_int(name: &str, value: &Zval) -> Result<u64> {
-    value
-        .long()
+    integer(value)
         .and_then(|n| u64::try_from(n).ok())
         .ok_or_else(|| Error::invalid_option(name, "must be a non-negative integer of milliseconds").into())
 }
 
 /// Seconds as int or float; zero disables.
 fn seconds(name: &str, value: &Zval) -> Result<Duration> {
-    let secs = value.long().map(|n| n as f64).or_else(|| value.double());
-    match secs {
+    match number(value) {
         Some(s) if (0.0..1e9).contains(&s) => Ok(Duration::from_secs_f64(s)),
         _ => Err(Error::invalid_option(name, "must be a finite, non-negative number of seconds (0 disables it)").into()),
     }
+}
+
+/// An int, or a string holding one ("2000", as `env()` and `getenv()` return numbers).
+fn integer(value: &Zval) -> Option<i64> {
+    value.long().or_else(|| numeric_text(value)?.parse().ok())
+}
+
+/// An int or float, or a string holding one ("15", "0.5", "1e3").
+fn number(value: &Zval) -> Option<f64> {
+    let from_text = || {
+        let text = numeric_text(value)?;
+        text.parse::<i64>().map(|n| n as f64).ok().or_else(|| text.parse().ok())
+    };
+    value.long().map(|n| n as f64).or_else(|| value.double()).or_else(from_text)
+}
+
+/// The text of a numeric string, without the whitespace PHP allows around it. Only digits,
+/// signs, a point and an exponent: Rust's parser would also take "inf" and "NaN", PHP does not.
+fn numeric_text(value: &Zval) -> Option<&str> {
+    let text = value.str()?.trim_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let numeric = text.bytes().any(|b| b.is_ascii_digit())
+        && text.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b));
+    numeric.then_some(text)
 }
 
 fn boolean(name: &str, value: &Zval) -> Result<bool> {
@@ -106,7 +127,7 @@ fn boolean(name: &str, value: &Zval) -> Result<bool> {
 }
 
 fn status(value: &Zval) -> Result<i32> {
-    match value.long() {
+    match integer(value) {
         Some(n) if (100..=599).contains(&n) => Ok(n as i32),
         _ => Err(Error::invalid_option("status", "must be an HTTP status code between 100 and 599").into()),
     }

@@ -62,6 +62,7 @@ impl Output {
             // Someone already answered with an event stream (header() + flush()): carry on.
             if ffi::content_type().to_ascii_lowercase().starts_with("text/event-stream") {
                 ffi::set_ini("ignore_user_abort", "1");
+                log_errors_only();
                 return Ok(Output { direct: true, socket: client_socket::find(), connected: true, fastcgi: None });
             }
             return Err(Error::misuse(format!(
@@ -94,6 +95,7 @@ impl Output {
         // Writes to a gone client must not bail out through Rust frames: with this on, PHP
         // only records the abort, which the output checks after every write.
         ffi::set_ini("ignore_user_abort", "1");
+        log_errors_only();
         if !options.keep_time_limit {
             ffi::set_ini("max_execution_time", "0");
         }
@@ -158,6 +160,14 @@ impl Output {
     pub fn socket(&self) -> Option<i32> {
         self.socket
     }
+}
+
+/// Once streaming, PHP's errors go to the log only: with display_errors on, a warning or a
+/// fatal error would be written into the event stream as text or HTML, where no page shows it,
+/// and it may tell the client paths and secrets.
+fn log_errors_only() {
+    ffi::set_ini("display_errors", "0");
+    ffi::set_ini("log_errors", "1");
 }
 
 /// A zero-timeout poll: has the peer closed its side (or the socket failed)?

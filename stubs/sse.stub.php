@@ -170,6 +170,16 @@ final class SseEmitter
     /** Flushes and ends the stream; runs the onClose callbacks. Later sends throw. */
     public function close(): void {}
 
+    /**
+     * Ends a complete stream so that the browser stops: sends a last event of type `end` with id
+     * `sse-end` and $data (empty when null), then closes. The page closes its EventSource on
+     * `end`; a client that reconnects anyway sends `Last-Event-ID: sse-end` and gets 204.
+     * @return bool false when the client was already gone.
+     * @throws InvalidEventException for bad data (nothing is written).
+     * @throws SseException after close().
+     */
+    public function finish(mixed $data = null): bool {}
+
     /** A started stream dropped without close() ends here: its onClose callbacks run. */
     public function __destruct() {}
 

@@ -7,6 +7,7 @@ namespace Sse\Laravel;
 use Illuminate\Container\Container;
 use Illuminate\Contracts\Debug\ExceptionHandler;
 use Sse\SseEmitter;
+use Sse\Support\Extension;
 use Sse\Support\StreamBody;
 use Symfony\Component\HttpFoundation\StreamedResponse;
 
@@ -28,6 +29,10 @@ use Symfony\Component\HttpFoundation\StreamedResponse;
  * An exception thrown by the stream callback is reported through Laravel's exception handler
  * and is never written to the client (an error page cannot follow a 200 event stream, and its
  * text may hold secrets); the stream is closed cleanly, so the client sees an ordinary end.
+ *
+ * Bad options throw here, when the response is built, not once it is being sent: by then the
+ * 200 and its event-stream head are out, and all the client would get is an empty stream it
+ * reconnects to forever.
  */
 class SseResponse extends StreamedResponse
 {
@@ -37,6 +42,12 @@ class SseResponse extends StreamedResponse
         'Cache-Control' => 'no-cache, no-store, no-transform',
         'X-Accel-Buffering' => 'no',
     ];
+
+    /**
+     * The id of the last event SseEmitter::finish() sends: a client that reconnects with it
+     * gets 204 and stops, and the stream callback does not run.
+     */
+    public const FINISHED_ID = 'sse-end';
 
     /** @var callable(SseEmitter): mixed */
     private $stream;
@@ -53,6 +64,13 @@ class SseResponse extends StreamedResponse
         // The emitter sets the caller's headers again when the stream starts (so they win over
         // its defaults); headers added later by middleware were already sent by Symfony.
         $this->options['headers'] = $headers + ($options['headers'] ?? []);
+        self::validate($this->options);
+        if ((new SseEmitter())->lastEventId() === self::FINISHED_ID) {
+            // Decided here, not by the emitter: once sendContent() runs, Symfony has sent a 200.
+            parent::__construct(static function (): void {
+            }, 204);
+            return;
+        }
         parent::__construct(fn () => $this->serve(), (int) ($options['status'] ?? 200), self::DEFAULT_HEADERS);
         if (isset($options['cors'])) {
             $this->headers->set('Access-Control-Allow-Origin', (string) $options['cors']);
@@ -66,6 +84,19 @@ class SseResponse extends StreamedResponse
     public function emitter(): ?SseEmitter
     {
         return $this->emitter;
+    }
+
+    /**
+     * Throws what the emitter would throw for these options (an \InvalidArgumentException
+     * naming the option), or that the extension is missing. An emitter that never starts
+     * sends nothing.
+     *
+     * @param array<string, mixed> $options
+     */
+    private static function validate(array $options): void
+    {
+        Extension::require(self::class);
+        new SseEmitter($options);
     }
 
     private function serve(): void

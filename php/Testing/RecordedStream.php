@@ -137,11 +137,11 @@ final class RecordedStream
     {
         $ofType = $this->eventsOf($event);
         if ($dataMatches === null) {
-            Assert::assertTrue($ofType !== [], "Expected an event [$event]; the stream sent: {$this->summary()}.");
+            self::check($ofType !== [], "Expected an event [$event]; the stream sent: {$this->summary()}.");
             return $this;
         }
         $matched = array_filter($ofType, static fn (array $e) => $dataMatches($e['data'], $e) === true);
-        Assert::assertTrue(
+        self::check(
             $matched !== [],
             "Expected an event [$event] whose data matches the callback; events [$event] sent: "
             . ($ofType === [] ? 'none' : self::quoteData($ofType)) . '.',
@@ -155,7 +155,7 @@ final class RecordedStream
         $expected = is_string($data) ? $data : json_encode($data, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_THROW_ON_ERROR);
         $ofType = $this->eventsOf($event);
         $found = array_filter($ofType, static fn (array $e) => $e['data'] === $expected);
-        Assert::assertTrue(
+        self::check(
             $found !== [],
             "Expected an event [$event] with data " . var_export($expected, true) . "; events [$event] sent: "
             . ($ofType === [] ? 'none' : self::quoteData($ofType)) . '.',
@@ -168,28 +168,28 @@ final class RecordedStream
     {
         $actual = count($event === null ? $this->events : $this->eventsOf($event));
         $what = $event === null ? 'events' : "events [$event]";
-        Assert::assertTrue($actual === $count, "Expected $count $what; the stream sent $actual: {$this->summary()}.");
+        self::check($actual === $count, "Expected $count $what; the stream sent $actual: {$this->summary()}.");
         return $this;
     }
 
     public function assertNotSent(string $event): self
     {
         $count = count($this->eventsOf($event));
-        Assert::assertTrue($count === 0, "Expected no event [$event]; the stream sent $count: {$this->summary()}.");
+        self::check($count === 0, "Expected no event [$event]; the stream sent $count: {$this->summary()}.");
         return $this;
     }
 
     /** Nothing at all was dispatched. */
     public function assertNothingSent(): self
     {
-        Assert::assertTrue($this->events === [], "Expected no events; the stream sent: {$this->summary()}.");
+        self::check($this->events === [], "Expected no events; the stream sent: {$this->summary()}.");
         return $this;
     }
 
     /** The id a reconnecting EventSource would send back in Last-Event-ID. */
     public function assertLastEventId(string $id): self
     {
-        Assert::assertTrue(
+        self::check(
             $this->lastEventId === $id,
             'Expected the last event id ' . var_export($id, true) . '; it is ' . var_export($this->lastEventId, true) . '.',
         );
@@ -199,7 +199,7 @@ final class RecordedStream
     /** The last valid retry the stream gave, in milliseconds. */
     public function assertRetry(int $milliseconds): self
     {
-        Assert::assertTrue(
+        self::check(
             $this->retry === $milliseconds,
             "Expected retry: $milliseconds; the stream gave " . ($this->retry === null ? 'none' : "retry: {$this->retry}") . '.',
         );
@@ -210,9 +210,9 @@ final class RecordedStream
     public function assertHeader(string $name, ?string $value = null): self
     {
         $actual = $this->header($name);
-        Assert::assertTrue($actual !== null, "Expected a header [$name]; the headers are: {$this->headerSummary()}.");
+        self::check($actual !== null, "Expected a header [$name]; the headers are: {$this->headerSummary()}.");
         if ($value !== null) {
-            Assert::assertTrue(
+            self::check(
                 $actual === $value,
                 "Expected header [$name] to be " . var_export($value, true) . '; it is ' . var_export($actual, true) . '.',
             );
@@ -223,22 +223,22 @@ final class RecordedStream
     public function assertHeaderMissing(string $name): self
     {
         $actual = $this->header($name);
-        Assert::assertTrue($actual === null, "Expected no header [$name]; it is " . var_export($actual, true) . '.');
+        self::check($actual === null, "Expected no header [$name]; it is " . var_export($actual, true) . '.');
         return $this;
     }
 
     /** The stream was ended (close(), maxDuration, or run() returning) rather than left open. */
     public function assertClosed(): self
     {
-        Assert::assertTrue($this->closed !== null, 'Cannot tell whether this stream was closed: it was not recorded from an SseEmitter.');
-        Assert::assertTrue($this->closed, 'Expected the stream to be closed; it was left open.');
+        self::check($this->closed !== null, 'Cannot tell whether this stream was closed: it was not recorded from an SseEmitter.');
+        self::check($this->closed === true, 'Expected the stream to be closed; it was left open.');
         return $this;
     }
 
     public function assertNotClosed(): self
     {
-        Assert::assertTrue($this->closed !== null, 'Cannot tell whether this stream was closed: it was not recorded from an SseEmitter.');
-        Assert::assertFalse($this->closed, 'Expected the stream to be left open; it was closed.');
+        self::check($this->closed !== null, 'Cannot tell whether this stream was closed: it was not recorded from an SseEmitter.');
+        self::check($this->closed === false, 'Expected the stream to be left open; it was closed.');
         return $this;
     }
 
@@ -246,13 +246,18 @@ final class RecordedStream
     public function assertCommentCount(int $count): self
     {
         $actual = count($this->comments());
-        Assert::assertTrue($actual === $count, "Expected $count comments; the stream wrote $actual.");
+        self::check(
+            $actual === $count,
+            "Expected $count comments; the stream wrote $actual"
+            . ($actual === 0 ? '' : ': ' . implode(', ', array_map(static fn (string $c) => self::excerpt($c, 60), array_slice($this->comments(), 0, 20))))
+            . '.',
+        );
         return $this;
     }
 
     public function assertBodyContains(string $needle): self
     {
-        Assert::assertTrue(
+        self::check(
             str_contains($this->body, $needle),
             'Expected the body to contain ' . var_export($needle, true) . '; it is ' . self::excerpt($this->body) . '.',
         );
@@ -261,11 +266,23 @@ final class RecordedStream
 
     public function assertBodyNotContains(string $needle): self
     {
-        Assert::assertTrue(
+        self::check(
             !str_contains($this->body, $needle),
             'Expected the body not to contain ' . var_export($needle, true) . '; it is ' . self::excerpt($this->body) . '.',
         );
         return $this;
+    }
+
+    /**
+     * One assertion: counted by PHPUnit when it holds; when it does not, the failure is this
+     * message alone, not followed by PHPUnit's "Failed asserting that false is true".
+     */
+    private static function check(bool $holds, string $message): void
+    {
+        if (!$holds) {
+            Assert::fail($message);
+        }
+        Assert::assertTrue(true);
     }
 
     /** The events as `type(data)`, long data cut short: for failure messages. */

@@ -44,10 +44,11 @@ impl Broker {
     /// Stores the event once for `$topics` and returns the id the broker gave it.
     pub fn publish(&self, topics: &Zval, event: &Zval) -> Result<String> {
         let topics = topics_of(topics)?;
-        let (frame, id_slot) = event_fields::with_event(event, |event| {
+        let (frame, id_slot) = event_fields::with_event(event, |event| -> Result<(Vec<u8>, usize)> {
             if event.id().is_some() {
-                return Err(Error::invalid_event(Field::Id, "a published event gets its id from the broker; leave the id out"));
+                return Err(Error::invalid_event(Field::Id, "a published event gets its id from the broker; leave the id out").into());
             }
+            event_fields::check_dispatchable(event)?;
             Ok(event.encode_without_id())
         })??;
         if frame.len() > MAX_FRAME {

@@ -48,6 +48,9 @@ struct Stream {
     watch: Option<Watch>,
     /// The internal timer of the write that follows a heartbeat (see [`PROBE_DELAY`]).
     probe: Option<TimerId>,
+    /// The request is the reconnect of a finished stream, answered 204: the script did nothing
+    /// wrong, so its sends return false (as to a gone client) instead of throwing.
+    answered_finished: bool,
     /// The broker's events this stream writes (see `subscribe()`).
     subscription: Option<Subscription>,
 }
@@ -80,7 +83,7 @@ impl SseEmitter {
         let schedule = StreamSchedule::new(options.heartbeat, options.max_duration);
         let headers = output::response_headers(&options);
         Ok(Self {
-            stream: RefCell::new(Stream { options, headers, phase: Phase::New, output: None, clock, schedule, watch: None, probe: None, subscription: None }),
+            stream: RefCell::new(Stream { options, headers, phase: Phase::New, output: None, clock, schedule, watch: None, probe: None, answered_finished: false, subscription: None }),
             callbacks: RefCell::new(Callbacks::default()),
         })
     }
@@ -176,6 +179,23 @@ impl SseEmitter {
         last_event_id::accept(&raw).map(str::to_owned)
     }
 
+    /// Ends a stream that is complete (the last token, the job done): sends a final event of
+    /// type `end` with id `sse-end` and `$data` (empty by default), then closes. The client
+    /// closes its EventSource on `end`; one that reconnects anyway sends `Last-Event-ID:
+    /// sse-end` and is answered 204 at start (see `ensure_started`), which makes it stop.
+    /// False when the client was already gone.
+    #[php(optional = data)]
+    pub fn finish(self_: &ZendClassObject<SseEmitter>, data: Option<&Zval>) -> Result<bool> {
+        finish(with_this(self_, |this, me| {
+            this.refuse_if_closed("finish")?;
+            let frame = end_frame(data)?;
+            this.ensure_started()?;
+            let sent = this.write(&frame);
+            this.end(me)?;
+            Ok(sent)
+        }))
+    }
+
     /// Answers an EventSource so that it stops reconnecting: 204 (or another status) and no body.
     #[php(defaults(status = 204))]
     pub fn reject(status: i64, headers: Option<&Zval>) -> Result<()> {
@@ -194,17 +214,9 @@ impl SseEmitter {
             return Ok(());
         }
         if let Some((file, line)) = ffi::headers_sent_at() {
-            return Err(Error::misuse(format!(
-                "Cannot reject the request: headers were already sent (output started at {file}:{line})"
-            ))
-            .into());
+            return Err(Error::misuse(too_late_to_reject(&file, line)).into());
         }
-        ffi::set_status(status as i32);
-        for (name, value) in extra {
-            ffi::set_header(&format!("{name}: {value}"), true);
-        }
-        ffi::discard_output_buffers();
-        ffi::write_direct(b"");
+        answer_without_body(status as i32, &extra);
         Ok(())
     }
 
@@ -308,14 +320,56 @@ fn with_this<T>(object: &ZendClassObject<SseEmitter>, body: impl FnOnce(&SseEmit
     body(this, &me)
 }
 
-/// The frame of what `send()` was given.
+/// The event type and id of the last event of a finished stream (`finish()`).
+const END_EVENT: &str = "end";
+const END_ID: &str = "sse-end";
+
+fn end_frame(data: Option<&Zval>) -> Result<Vec<u8>> {
+    let mut event = Event::new();
+    event.set_event(END_EVENT.as_bytes())?;
+    event.set_id(END_ID.as_bytes())?;
+    match data {
+        Some(value) if !value.is_null() => event_fields::set_data(&mut event, value)?,
+        _ => event.set_data(b"")?,
+    }
+    Ok(event.encode())
+}
+
+/// Sends the response head now, with this status and no body. The answer is complete: what
+/// the script echoes afterwards (an error page, a framework's own response) is dropped, so it
+/// cannot turn into a body. Headers must not have been sent yet.
+fn answer_without_body(status: i32, headers: &[(String, String)]) {
+    ffi::set_status(status);
+    for (name, value) in headers {
+        ffi::set_header(&format!("{name}: {value}"), true);
+    }
+    // A body-less answer has no type: without this PHP would add Content-Type: text/html.
+    ffi::set_ini("default_mimetype", "");
+    ffi::discard_output_buffers();
+    ffi::write_direct(b"");
+    ffi::disable_output();
+}
+
+/// Why reject() comes too late, in words that point at the cause.
+fn too_late_to_reject(file: &str, line: i32) -> String {
+    if ffi::content_type().to_ascii_lowercase().starts_with("text/event-stream") {
+        return "Cannot reject the request: the event stream has already started (its headers are sent); call reject() before the first send(), start() or run()".to_owned();
+    }
+    if line == 0 {
+        return "Cannot reject the request: headers were already sent".to_owned();
+    }
+    format!("Cannot reject the request: headers were already sent (output started at {file}:{line})")
+}
+
+/// The frame of what `send()` was given: an event, its fields, or data only.
 fn frame_of(value: &Zval) -> Result<Vec<u8>> {
-    event_fields::with_event(value, Event::encode)
+    event_fields::with_event(value, |event| event_fields::check_dispatchable(event).map(|()| event.encode()))?
 }
 
 impl SseEmitter {
     fn refuse_if_closed(&self, what: &str) -> Result<()> {
-        if self.stream.borrow().phase == Phase::Closed {
+        let stream = self.stream.borrow();
+        if stream.phase == Phase::Closed && !stream.answered_finished {
             return Err(Error::misuse(format!("Cannot {what}: the stream is closed")).into());
         }
         Ok(())
@@ -326,8 +380,19 @@ impl SseEmitter {
             let mut stream = self.stream.borrow_mut();
             match stream.phase {
                 Phase::Open => return Ok(()),
+                Phase::Closed if stream.answered_finished => return Ok(()),
                 Phase::Closed => return Err(Error::misuse("Cannot start: the stream is closed").into()),
                 Phase::New => {}
+            }
+            if self.last_event_id().as_deref() == Some(END_ID) {
+                // The reconnect of a client that got finish()'s last event: 204 makes an
+                // EventSource stop for good. The stream ends before it starts (sends are false).
+                stream.phase = Phase::Closed;
+                stream.answered_finished = true;
+                if !output::is_command_line() && ffi::headers_sent_at().is_none() {
+                    answer_without_body(204, &[]);
+                }
+                return Ok(());
             }
             let output = Output::start(&stream.options, &stream.headers)?;
             stream.output = Some(output);

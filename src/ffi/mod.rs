@@ -33,6 +33,7 @@ extern "C" {
     fn sse_exception_put_back(exception: *mut ext_php_rs::ffi::zend_object);
     fn sse_buffered_bytes() -> usize;
     fn sse_discard_output_buffers();
+    fn sse_disable_output();
     fn sse_set_ini(name: *const c_char, value: *const c_char) -> bool;
     fn sse_ini_string(name: *const c_char) -> *const c_char;
     fn sse_write_direct(buf: *const c_char, len: usize) -> bool;
@@ -213,6 +214,12 @@ pub fn buffered_bytes() -> usize {
 pub fn discard_output_buffers() {
     // SAFETY: PHP thread, inside a request.
     unsafe { sse_discard_output_buffers() }
+}
+
+/// Drops every later output of the request (echo, buffers flushed at the end, error messages).
+pub fn disable_output() {
+    // SAFETY: sets a flag of OG(flags) on the PHP thread, inside a request.
+    unsafe { sse_disable_output() }
 }
 
 /// `ini_set($name, $value)`, undone by PHP at the end of the request.

@@ -122,6 +122,10 @@ size_t sse_buffered_bytes(void)
 /* Discards every output buffer, including ones PHP code cannot remove (the zlib handler). */
 void sse_discard_output_buffers(void) { php_output_discard_all(); }
 
+/* From here on, output of the request is dropped instead of written to the SAPI (what php-fpm's
+ * fastcgi_finish_request() does); the flag lives until the end of the request. */
+void sse_disable_output(void) { OG(flags) |= PHP_OUTPUT_DISABLED; }
+
 /* An ini change that PHP undoes at the end of the request, as ini_set() would. */
 bool sse_set_ini(const char *name, const char *value)
 {

@@ -14,7 +14,7 @@ cat >"$work/project/composer.json" <<JSON
     "type": "project",
     "license": "MIT",
     "minimum-stability": "dev",
-    "require": {"ext-sse/ext-sse": "*"},
+    "require": {"sse-php/sse": "*"},
     "repositories": [
         {"type": "path", "url": "$repo", "options": {"symlink": true}},
         {"packagist.org": false}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The package as a user gets it: composer.json, the PHP sources, the phpize build of config.m4
-# (about 2 minutes the first time, seconds once target/phpize-check is warm), a Composer install
+# The package as a user gets it: composer.json, the PHP sources, the README's PHPUnit recipes,
+# the phpize build of config.m4 (about 2 minutes the first time, seconds once
+# target/phpize-check is warm), a Composer install
 # with Laravel package discovery, and the system-wide install (scripts/install.sh) as seen by the
 # CLI, php-fpm and apache2 + mod_php, then scripts/uninstall.sh. Needs root: it writes
 # /etc/php and PHP's extension dir, and puts back an sse install that was there before.
@@ -61,6 +62,9 @@ check "composer validate --strict" composer validate --strict --no-interaction -
 check "php -l on every PHP file of the package" lint_all
 check "phpize && ./configure && make && make install (config.m4, as PIE builds)" \
   "$here/phpize_check.sh" "$(mktemp -d -p "$work")"
+# Before the system-wide install: the README's recipes load the extension with php -d.
+check "README's PHPUnit recipes, run as written from a scratch directory" \
+  "$here/readme_phpunit_check.sh" "$(mktemp -d -p "$work")"
 check "scripts/install.sh $SSE_EXT" "$repo/scripts/install.sh" "$SSE_EXT"
 check "php -m lists sse" lists_sse php
 check "php-fpm8.2 -m lists sse" lists_sse php-fpm8.2

@@ -61,3 +61,22 @@ def test_reject_answers_204_without_body(stack):
     assert s.status == 204, (s.status, s.body)
     assert s.body == b""
     assert s.header("content-type") != "text/event-stream; charset=utf-8"
+
+
+def test_reject_ends_the_answer_nothing_written_afterwards_is_sent(stack):
+    """reject(401); echo "x"; must be a 401 without a body (and no text/html type for it)."""
+    r = client.get(stack, "reject_then_echo.php")
+    assert r.status == 401, (r.status, r.headers, r.body)
+    assert r.body == b"", r.body
+    assert r.header("www-authenticate") == "Bearer", r.headers
+    assert not (r.header("content-type") or "").startswith("text/html"), r.headers
+
+
+def test_reject_after_the_stream_started_says_so(stack):
+    with client.Stream(stack, "reject_after_start.php") as s:
+        events = s.events_until_end(timeout=5)
+    assert s.status == 200, s.body
+    assert [e.type for e in events] == ["started", "refused"], s.body
+    message = events[1].data
+    assert "the event stream has already started" in message, message
+    assert "unknown:0" not in message, message

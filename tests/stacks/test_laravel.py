@@ -144,3 +144,41 @@ def test_hang_up_noticed_by_on_close_within_half_a_second(stack, marks):
     took = time.monotonic() - start
     assert ping.status == 200
     assert took < 0.5, f"/ping took {took:.3f}s: workers still held after the hang-up"
+
+
+def test_bad_option_is_an_error_page_not_an_empty_stream(stack):
+    """A misspelt option must fail when the response is built: the app's 500 page, not a 200
+    event stream with an empty body that an EventSource reconnects to forever."""
+    r = client.get(stack, "bad-option")
+    assert r.status == 500, (r.status, r.headers, r.body)
+    assert r.body == b"Server Error", r.body
+    assert not (r.header("content-type") or "").startswith("text/event-stream"), r.headers
+    assert 'Invalid option "retyr"' in laravel.laravel_log(stack)
+
+
+def test_missing_extension_fails_at_boot_with_the_fix():
+    """php-fpm without the extension: every request is the app's error page, and the log says
+    what to do (not a bare "Class not found" on the first stream)."""
+    stack = laravel.start("laravel-no-ext", extension=False)
+    try:
+        for path in ("ping", "events"):
+            r = client.get(stack, path)
+            assert r.status == 500, (path, r.status, r.headers, r.body)
+            assert not (r.header("content-type") or "").startswith("text/event-stream"), r.headers
+        log = laravel.laravel_log(stack)
+        assert "needs the sse PHP extension" in log, log[-2000:]
+        assert "extension=/path/to/ext-sse/target/release/libsse.so" in log
+        assert "fpm-fcgi" in log
+    finally:
+        stack.stop()
+
+
+def test_finish_then_the_reconnect_with_its_id_gets_204(stack):
+    with client.Stream(stack, "finish") as s:
+        events = s.events_until_end(timeout=5)
+    assert [(e.type, e.data, e.id) for e in events] == [
+        ("message", "token 1", "1"), ("message", "token 2", "2"), ("end", "", "sse-end")], s.body
+    with client.Stream(stack, "finish", {"Last-Event-ID": "sse-end"}) as again:
+        again.events_until_end(timeout=5)
+    assert again.status == 204, (again.status, again.headers, again.body)
+    assert again.body == b""

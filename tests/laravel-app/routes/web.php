@@ -12,6 +12,8 @@ Route::get('/resume', [StreamController::class, 'resume']);
 Route::get('/rotate', [StreamController::class, 'rotate']);
 Route::get('/reject', [StreamController::class, 'reject']);
 Route::get('/hangup', [StreamController::class, 'hangup']);
+Route::get('/bad-option', [StreamController::class, 'badOption']);
+Route::get('/finish', [StreamController::class, 'finish']);
 
 // The live dashboard of examples/laravel, served by this app too.
 require_once dirname(__DIR__, 3) . '/examples/laravel/DashboardController.php';

@@ -34,6 +34,51 @@ final class CliFramesTest extends TestCase
         self::assertSame([true, true, true], $results, 'send() is true while the client is there');
     }
 
+    /**
+     * `event: ping` + empty line is never dispatched by EventSource (no data line): refused,
+     * with nothing written, instead of vanishing on the client.
+     */
+    public function testAnEventTypeWithoutDataIsRefused(): void
+    {
+        $sse = new SseEmitter(['heartbeat' => 0]);
+        foreach ([['event' => 'ping'], ['event' => 'ping', 'id' => '3', 'data' => null], new ServerSentEvents(['event' => 'ping'])] as $event) {
+            $out = Output::capture(static function () use ($sse, $event): void {
+                try {
+                    $sse->send($event);
+                    self::fail('accepted an event type without data');
+                } catch (InvalidEventException $e) {
+                    self::assertStringStartsWith('Invalid event field "data": missing; an event "ping" without data is never dispatched', $e->getMessage());
+                    self::assertStringContainsString("'data' => ''", $e->getMessage());
+                }
+            });
+            self::assertSame('', $out, 'nothing is written');
+        }
+    }
+
+    public function testAnEventWithEmptyDataOrAnIdAloneIsSent(): void
+    {
+        $sse = new SseEmitter(['heartbeat' => 0]);
+        $out = Output::capture(static function () use ($sse): void {
+            $sse->send(['event' => 'ping', 'data' => '']);
+            $sse->send(['id' => '9']);
+        });
+        $events = EventStreamParser::parse($out);
+        self::assertSame([['event' => 'ping', 'data' => '', 'id' => '']], $events, $out);
+        self::assertStringEndsWith("id: 9\n\n", $out);
+    }
+
+    /** As the README says: booleans are sent in PHP's string form, JSON only inside arrays. */
+    public function testBooleanDataIsSentAsPhpWritesIt(): void
+    {
+        $sse = new SseEmitter(['heartbeat' => 0]);
+        $out = Output::capture(static function () use ($sse): void {
+            $sse->send(['event' => 'flag', 'data' => true]);
+            $sse->send(['event' => 'flag', 'data' => false]);
+            $sse->send(['event' => 'flag', 'data' => ['ok' => false]]);
+        });
+        self::assertSame(['1', '', '{"ok":false}'], array_column(EventStreamParser::parse($out), 'data'));
+    }
+
     public function testArrayDataIsSentAsJson(): void
     {
         $sse = new SseEmitter(['heartbeat' => 0]);

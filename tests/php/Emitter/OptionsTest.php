@@ -17,11 +17,19 @@ final class OptionsTest extends TestCase
         yield 'integer key' => [[5], '0'];
         yield 'negative retry' => [['retry' => -1], 'retry'];
         yield 'fractional retry' => [['retry' => 1.5], 'retry'];
-        yield 'retry as text' => [['retry' => '1000'], 'retry'];
+        yield 'retry as words' => [['retry' => 'soon'], 'retry'];
+        yield 'fractional retry as text' => [['retry' => '1.5'], 'retry'];
+        yield 'negative retry as text' => [['retry' => '-1'], 'retry'];
+        yield 'retry with a unit' => [['retry' => '1000ms'], 'retry'];
+        yield 'empty retry' => [['retry' => ''], 'retry'];
         yield 'negative heartbeat' => [['heartbeat' => -1], 'heartbeat'];
         yield 'infinite heartbeat' => [['heartbeat' => INF], 'heartbeat'];
         yield 'NAN heartbeat' => [['heartbeat' => NAN], 'heartbeat'];
-        yield 'heartbeat as text' => [['heartbeat' => '15'], 'heartbeat'];
+        yield 'heartbeat as words' => [['heartbeat' => 'often'], 'heartbeat'];
+        yield 'heartbeat INF as text' => [['heartbeat' => 'INF'], 'heartbeat'];
+        yield 'heartbeat NAN as text' => [['heartbeat' => 'nan'], 'heartbeat'];
+        yield 'negative heartbeat as text' => [['heartbeat' => '-1'], 'heartbeat'];
+        yield 'heartbeat with a unit' => [['heartbeat' => '15s'], 'heartbeat'];
         yield 'negative maxDuration' => [['maxDuration' => -0.5], 'maxDuration'];
         yield 'infinite maxDuration' => [['maxDuration' => INF], 'maxDuration'];
         yield 'NAN maxDuration' => [['maxDuration' => NAN], 'maxDuration'];
@@ -44,7 +52,8 @@ final class OptionsTest extends TestCase
         yield 'cors not a string' => [['cors' => 1], 'cors'];
         yield 'status below 100' => [['status' => 99], 'status'];
         yield 'status above 599' => [['status' => 600], 'status'];
-        yield 'status as text' => [['status' => '200'], 'status'];
+        yield 'status as words' => [['status' => 'ok'], 'status'];
+        yield 'status out of range as text' => [['status' => '600'], 'status'];
         yield 'unknown clock' => [['clock' => 'fake'], 'clock'];
         yield 'clock not a string' => [['clock' => 1], 'clock'];
         yield 'keepTimeLimit not a bool' => [['keepTimeLimit' => 'yes'], 'keepTimeLimit'];
@@ -100,6 +109,22 @@ final class OptionsTest extends TestCase
         yield 'nulls where allowed' => [['retry' => null, 'cors' => null]];
         yield 'zero disables heartbeat and maxDuration' => [['heartbeat' => 0, 'maxDuration' => 0.0]];
         yield 'virtual clock' => [['clock' => 'virtual']];
+        // What env() and getenv() return: numbers as strings.
+        yield 'numeric strings' => [['retry' => '2000', 'heartbeat' => '15', 'maxDuration' => '0.5', 'status' => '200']];
+        yield 'numeric strings with spaces and exponents' => [['retry' => ' 2000 ', 'heartbeat' => '1e1', 'maxDuration' => '30.0']];
+    }
+
+    public function testNumericStringsMeanTheirNumbers(): void
+    {
+        $sse = new SseEmitter(['retry' => '2000', 'clock' => 'virtual', 'maxDuration' => '1.5', 'heartbeat' => '0']);
+        ob_start();
+        try {
+            $sse->run();
+        } finally {
+            $out = (string) ob_get_clean();
+        }
+        self::assertSame("retry: 2000\n\nretry: 2000\n\n", $out);
+        self::assertSame(1.5, $sse->elapsed());
     }
 
     /**

@@ -118,14 +118,22 @@ final class SseResponseTest extends TestCase
         self::assertSame([$failure], $this->handler->reported);
     }
 
-    public function testInvalidOptionsAreReportedToo(): void
+    /**
+     * A bad option throws when the response is built, before any header is sent: the app's
+     * error page answers, not a 200 event stream with an empty body.
+     */
+    public function testInvalidOptionsThrowWhenTheResponseIsBuilt(): void
     {
-        $response = new SseResponse(static fn (SseEmitter $sse) => $sse->send('never'), ['heartbeet' => 5]);
-        $stream = RecordedStream::fromResponse($response);
-        self::assertSame('', $stream->body());
-        self::assertCount(1, $this->handler->reported);
-        self::assertInstanceOf(\InvalidArgumentException::class, $this->handler->reported[0]);
-        self::assertStringContainsString('heartbeet', $this->handler->reported[0]->getMessage());
+        $this->expectException(\InvalidArgumentException::class);
+        $this->expectExceptionMessage('Invalid option "heartbeet"');
+        new SseResponse(static fn (SseEmitter $sse) => $sse->send('never'), ['heartbeet' => 5]);
+    }
+
+    public function testNumericStringOptionsAreAccepted(): void
+    {
+        $response = new SseResponse(static fn (SseEmitter $sse) => $sse->send('x'), ['retry' => '2000', 'status' => '200']);
+        RecordedStream::fromResponse($response)->assertRetry(2000)->assertSentCount(1);
+        self::assertSame(200, $response->getStatusCode());
     }
 
     public function testWithoutAnExceptionHandlerTheExceptionPropagates(): void

@@ -169,4 +169,37 @@ final class RecordedStreamTest extends TestCase
         (new RecordedStream("data: one\n\ndata: cut short\n"))->assertSentCount(1)->assertSentData('message', 'one');
         $this->failure(fn () => (new RecordedStream("data: cut short\n"))->assertSent('message'));
     }
+
+    /**
+     * Every failing assertion says what was expected and what was sent, and nothing else: no
+     * PHPUnit "Failed asserting that false is true" after it.
+     */
+    public function testEveryFailureIsOnlyTheExpectationAndWhatWasSent(): void
+    {
+        $failing = [
+            'assertSent' => fn () => $this->stream()->assertSent('farewell'),
+            'assertSent with a callback' => fn () => $this->stream()->assertSent('count', fn () => false),
+            'assertSentData' => fn () => $this->stream()->assertSentData('count', ['n' => 3]),
+            'assertSentCount' => fn () => $this->stream()->assertSentCount(3),
+            'assertNotSent' => fn () => $this->stream()->assertNotSent('count'),
+            'assertNothingSent' => fn () => $this->stream()->assertNothingSent(),
+            'assertLastEventId' => fn () => $this->stream()->assertLastEventId('8'),
+            'assertRetry' => fn () => $this->stream()->assertRetry(1000),
+            'assertHeader' => fn () => $this->stream()->assertHeader('Cache-Control'),
+            'assertHeader with a value' => fn () => $this->stream()->assertHeader('Content-Type', 'text/plain'),
+            'assertHeaderMissing' => fn () => $this->stream()->assertHeaderMissing('X-Accel-Buffering'),
+            'assertClosed' => fn () => $this->stream(false)->assertClosed(),
+            'assertNotClosed' => fn () => $this->stream(true)->assertNotClosed(),
+            'assertCommentCount' => fn () => $this->stream()->assertCommentCount(3),
+            'assertBodyContains' => fn () => $this->stream()->assertBodyContains('nope'),
+            'assertBodyNotContains' => fn () => $this->stream()->assertBodyNotContains('greeting'),
+        ];
+        foreach ($failing as $name => $assertion) {
+            $message = $this->failure($assertion);
+            self::assertStringStartsWith('Expected', $message, $name);
+            self::assertStringNotContainsString('Failed asserting', $message, "$name: $message");
+            self::assertStringEndsWith('.', $message, $name);
+        }
+        self::assertStringContainsString("'hello', 'keep-alive'", $this->failure(fn () => $this->stream()->assertCommentCount(3)));
+    }
 }

@@ -12,12 +12,12 @@ CHILDREN = 2
 
 
 def service(tmp: Path, ini: dict | None = None, request_terminate_timeout: int = 0,
-            children: int = CHILDREN, pool_extra: str = "") -> tuple:
+            children: int = CHILDREN, pool_extra: str = "", extension: bool = True) -> tuple:
     """Returns (Service, socket path). Runs as root (-R) so it can write the temp dir.
 
     `pool_extra` is appended to the pool section (e.g. `pm.status_path`).
     """
-    php_ini = write_php_ini(tmp, ini)
+    php_ini = write_php_ini(tmp, ini, extension)
     sock = tmp / "fpm.sock"
     conf = tmp / "php-fpm.conf"
     conf.write_text(f"""\

@@ -12,9 +12,13 @@ from . import client, nginx_fpm
 APP = Path(__file__).resolve().parents[2] / "laravel-app"
 
 
-def start(name: str = "laravel") -> nginx_fpm.Stack:
+def start(name: str = "laravel", extension: bool = True) -> nginx_fpm.Stack:
+    """The app, checked to answer /ping; `extension=False`: php-fpm without the extension,
+    not checked (the app is expected to fail)."""
     stack = nginx_fpm.start(name, root=APP / "public", front_controller=True,
-                            fastcgi_params={"SSE_APP_STORAGE": "{tmp}/laravel"})
+                            fastcgi_params={"SSE_APP_STORAGE": "{tmp}/laravel"}, extension=extension)
+    if not extension:
+        return stack
     try:
         ping = client.get(stack, "ping")
         if (ping.status, ping.body) != (200, b"pong"):

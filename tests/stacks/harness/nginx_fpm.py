@@ -77,10 +77,10 @@ http {{
 def start(name: str = "nginx-fpm", ini: dict | None = None, tls: bool = False,
           fastcgi_read_timeout: str = "60s", request_terminate_timeout: int = 0,
           root: Path = WWW, front_controller: bool = False, fastcgi_params: dict | None = None,
-          children: int = fpm.CHILDREN, pool_extra: str = "") -> Stack:
+          children: int = fpm.CHILDREN, pool_extra: str = "", extension: bool = True) -> Stack:
     tmp = make_tmp(name)
     port = free_port()
-    fpm_svc, sock = fpm.service(tmp, ini, request_terminate_timeout, children, pool_extra)
+    fpm_svc, sock = fpm.service(tmp, ini, request_terminate_timeout, children, pool_extra, extension)
     stack = Stack(name=name, port=port, tmp=tmp, services=[fpm_svc], scheme="https" if tls else "http",
                   http2=tls, workers=children, ends_response_at_close=True,
                   zlib=bool(ini and ini.get("zlib.output_compression") == "On"), compresses_html=True)

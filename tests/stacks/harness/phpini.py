@@ -30,12 +30,15 @@ def load_line() -> str:
     return f"extension = {ext}"
 
 
-def write_php_ini(directory: Path, extra: dict | None = None) -> Path:
-    """Writes directory/php.ini and returns its path. PHP's own log goes to directory/php_errors.log."""
+def write_php_ini(directory: Path, extra: dict | None = None, extension: bool = True) -> Path:
+    """Writes directory/php.ini and returns its path. PHP's own log goes to directory/php_errors.log.
+
+    `extension=False` leaves the implementation out, as a PHP that was never told to load it.
+    """
     lines = [
         PRODUCTION_INI.read_text(),
         "; --- ext-sse test stack ---",
-        load_line(),
+        load_line() if extension else "; the extension is not loaded",
         f"error_log = {directory / 'php_errors.log'}",
     ]
     lines += [f"{key} = {value}" for key, value in (extra or {}).items()]

@@ -88,6 +88,24 @@ class StreamController
         return response('');
     }
 
+    /** A stream that completes: two tokens, then finish(). */
+    public function finish()
+    {
+        return response()->sse(function (SseEmitter $sse) {
+            $sse->send(['id' => 1, 'data' => 'token 1']);
+            $sse->send(['id' => 2, 'data' => 'token 2']);
+            $sse->finish();
+        }, ['retry' => 300]);
+    }
+
+    /** A misspelt option: an error page (500), never an empty event stream. */
+    public function badOption()
+    {
+        return response()->sse(function (SseEmitter $sse) {
+            $sse->send(['event' => 'never', 'data' => 'sent']);
+        }, ['retyr' => 2000]);
+    }
+
     /**
      * Serves a stream until the client leaves (heartbeat ?heartbeat, default 1 s); its onClose
      * writes when it noticed into the file named by ?mark=, as tests/stacks/www/lib/mark.php
