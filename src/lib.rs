@@ -7,6 +7,7 @@
 //! - [`options`], [`output`]: the emitter's configuration and its side of the response;
 //! - [`runtime`]: the background thread that wakes waiting streams;
 //! - [`broker`], [`subscription`]: publish once, deliver to every subscribed stream;
+//! - [`detach`]: streams served by the runtime alone, their worker free for other requests;
 //! - [`error`]: the one place where errors become PHP exceptions.
 
 #![cfg_attr(windows, feature(abi_vectorcall))]
@@ -14,6 +15,7 @@
 pub mod bindings;
 pub mod broker;
 pub mod client_socket;
+pub mod detach;
 pub mod error;
 pub mod event_fields;
 pub mod fastcgi;

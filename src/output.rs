@@ -9,6 +9,7 @@
 use crate::client_socket;
 use crate::error::{Error, Result};
 use crate::fastcgi::FastCgiStream;
+use std::os::fd::OwnedFd;
 use crate::ffi;
 use crate::options::Options;
 use ext_php_rs::flags::ErrorType;
@@ -145,6 +146,36 @@ impl Output {
             call_if_defined("fastcgi_finish_request", &[]);
         }
         self.connected = false;
+    }
+
+    /// Hands the connection over for a detached stream (php-fpm, frames written to the socket
+    /// directly): what is queued is written first, then php-fpm lets go of the socket, and
+    /// this output is done. None where that cannot be done; the output is then unchanged.
+    pub fn detach(&mut self) -> Option<(OwnedFd, u16)> {
+        let request_id = ffi::fastcgi_request_id()?;
+        let fd = self.socket?;
+        if !self.connected {
+            return None;
+        }
+        let mut stream = self.fastcgi.take()?;
+        stream.finish();
+        let failed = stream.failed();
+        drop(stream);
+        if failed {
+            self.connected = false;
+            return None;
+        }
+        match ffi::take_fastcgi_socket() {
+            Some(socket) => {
+                self.connected = false;
+                self.socket = None;
+                Some((socket, request_id))
+            }
+            None => {
+                self.fastcgi = FastCgiStream::start(fd, request_id);
+                None
+            }
+        }
     }
 
     /// Whether frames go to an HTTP client (not captured by the CLI's output layer).

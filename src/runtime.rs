@@ -107,6 +107,8 @@ pub fn shutdown() {
         std::mem::forget(runtime);
         return;
     }
+    // Detached streams end properly (retry, end of response) while the runtime still runs.
+    crate::detach::end_all(Duration::from_secs(2));
     let _ = runtime.stop.send(());
     let _ = runtime.thread.join();
 }

@@ -93,6 +93,19 @@ impl Subscription {
     }
 }
 
+impl Subscription {
+    /// The live side, for a detached stream: call once everything due was written (the
+    /// catch-up done). Events still in the inbox at or before the cursor are skipped there.
+    pub fn into_live(self) -> crate::detach::Live {
+        crate::detach::Live { inbox: self.inbox, epoch: self.epoch, cursor: self.cursor }
+    }
+
+    /// Whether a catch-up or a reset is still to be written.
+    pub fn owes_frames(&self) -> bool {
+        self.catching_up || self.reset.is_some() || self.inbox.has_overflowed()
+    }
+}
+
 /// `event: sse-reset`, with an id that resumes from here and a JSON reason.
 fn reset_frame(out: &mut Vec<u8>, reason: ResetReason, epoch: &Epoch, position: Position) {
     out.extend_from_slice(b"event: sse-reset\nid: ");

@@ -237,6 +237,24 @@ final class SseEmitter
     public function subscribe(string|array $topics, ?Broker $broker = null): SseEmitter {}
 
     /**
+     * Hands the stream to the native runtime and frees the worker. Under php-fpm the runtime
+     * serves it from now on (the events of its subscription, heartbeats, maxDuration with its
+     * retry, hang-ups) and this returns true: end the script, the worker takes its next
+     * request. Elsewhere (php -S, Apache mod_php, the CLI, a kept-alive FastCGI connection)
+     * the stream is served here as run() would, and this returns false once it has ended.
+     *
+     * @throws SseException the stream has PHP timers or onClose callbacks (a detached stream
+     *   runs no PHP code), or it is closed
+     */
+    public function detach(): bool {}
+
+    /**
+     * This process's detached streams.
+     * @return array{streams: int, events: int, bytesQueued: int, slowClientCloses: int, hangUps: int}
+     */
+    public static function detachedStats(): array {}
+
+    /**
      * Serves the stream until it ends: dispatches timers, writes heartbeats, watches for the
      * client leaving and honours maxDuration. An exception from a callback ends the stream and
      * is rethrown.

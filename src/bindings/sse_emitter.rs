@@ -13,6 +13,7 @@ use crate::options::{self, ClockKind, Options};
 use crate::output::{self, Output};
 use crate::runtime::{Signal, Watch};
 use crate::subscription::Subscription;
+use crate::detach::{self, Detached};
 use ext_php_rs::binary_slice::BinarySlice;
 use ext_php_rs::flags::ClassFlags;
 use ext_php_rs::prelude::*;
@@ -282,6 +283,76 @@ impl SseEmitter {
         Ok(self_)
     }
 
+    /// Hands the stream to the native runtime and frees the worker: under php-fpm the
+    /// runtime serves it from now on (live events of its subscription, heartbeats,
+    /// maxDuration, hang-ups) and this returns true; the script should end. Elsewhere (php -S,
+    /// Apache mod_php, the CLI) the stream is served here as run() would, and this returns
+    /// false when it has ended.
+    pub fn detach(self_: &ZendClassObject<SseEmitter>) -> Result<bool> {
+        finish(with_this(self_, |this, me| {
+            this.refuse_if_closed("detach")?;
+            this.refuse_php_callbacks()?;
+            this.ensure_started()?;
+            // What the stream owes first (a catch-up after Last-Event-ID), as run() would.
+            if !this.deliver_published()? {
+                this.end(me)?;
+                return Ok(false);
+            }
+            let handed = {
+                let mut stream = this.stream.borrow_mut();
+                if stream.clock.is_virtual() {
+                    None
+                } else {
+                    // The hang-up watch lets go of the socket before it changes hands.
+                    stream.watch = None;
+                    stream.output.as_mut().and_then(Output::detach)
+                }
+            };
+            let Some((socket, request_id)) = handed else {
+                // Not php-fpm, or a kept-alive FastCGI connection: serve it here.
+                this.serve(me, None)?;
+                return Ok(false);
+            };
+            let detached = {
+                let mut stream = this.stream.borrow_mut();
+                stream.phase = Phase::Closed;
+                let options = &stream.options;
+                let heartbeat = (!options.heartbeat.is_zero()).then_some(options.heartbeat);
+                let left = options.max_duration.checked_sub(stream.clock.now());
+                let ends_at = match (options.max_duration.is_zero(), left) {
+                    (true, _) => None,
+                    (false, Some(left)) => Some(Instant::now() + left),
+                    (false, None) => Some(Instant::now()),
+                };
+                let retry = options.retry;
+                let live = stream.subscription.take().map(Subscription::into_live);
+                Detached { socket, request_id, live, heartbeat, ends_at, retry }
+            };
+            // Nothing the script writes from here on may reach the web server.
+            ffi::disable_output();
+            detach::spawn(detached).map_err(|e| Error::misuse(format!("Cannot detach: the runtime could not take the stream ({e})")))?;
+            Ok(true)
+        }))
+    }
+
+    /// This process's detached streams: how many are open, events written, bytes waiting for
+    /// slow clients, streams closed because their client was too slow, and hang-ups.
+    pub fn detached_stats() -> ext_php_rs::error::Result<ext_php_rs::boxed::ZBox<ZendHashTable>> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let stats = &detach::STATS;
+        let mut array = ZendHashTable::new();
+        for (key, value) in [
+            ("streams", &stats.open),
+            ("events", &stats.events),
+            ("bytesQueued", &stats.bytes_queued),
+            ("slowClientCloses", &stats.slow_closes),
+            ("hangUps", &stats.hang_ups),
+        ] {
+            array.insert(key, i64::try_from(value.load(Relaxed)).unwrap_or(i64::MAX))?;
+        }
+        Ok(array)
+    }
+
     /// Serves the stream until it ends.
     pub fn run(self_: &ZendClassObject<SseEmitter>) -> Result<()> {
         finish(with_this(self_, |this, me| {
@@ -367,6 +438,22 @@ fn frame_of(value: &Zval) -> Result<Vec<u8>> {
 }
 
 impl SseEmitter {
+    /// A detached stream runs no PHP code: PHP timers and onClose callbacks cannot come along.
+    fn refuse_php_callbacks(&self) -> Result<()> {
+        let callbacks = self.callbacks.borrow();
+        let what = if !callbacks.timers.is_empty() {
+            "PHP timers (every(), after())"
+        } else if !callbacks.on_close.is_empty() {
+            "onClose callbacks"
+        } else {
+            return Ok(());
+        };
+        Err(Error::misuse(format!(
+            "Cannot detach: the stream has {what}, and a detached stream runs no PHP code; use run() for it, or publish from elsewhere to a topic it subscribes to"
+        ))
+        .into())
+    }
+
     fn refuse_if_closed(&self, what: &str) -> Result<()> {
         let stream = self.stream.borrow();
         if stream.phase == Phase::Closed && !stream.answered_finished {

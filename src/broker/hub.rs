@@ -4,13 +4,16 @@
 //! [`Hub::dispatch`] with each new event; every inbox subscribed to one of its topics gets it.
 //! Inboxes are bounded ([`INBOX_CAPACITY`]) and dispatch never blocks: an inbox that is full
 //! (its stream is busy in a long callback) is marked as overflowed and its stream reads what it
-//! missed back from the log, so a slow stream costs memory nowhere and loses nothing.
+//! missed back from the log, so a slow stream costs memory nowhere and loses nothing. An inbox
+//! takes memory only for what it holds (an empty one is a few dozen bytes), which matters for
+//! thousands of detached streams. A detached stream is woken through its inbox's [`Notify`].
 
-use crossbeam_channel::{Receiver, Sender, TrySendError};
+use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 use sse_core::broker::StoredEvent;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
+use tokio::sync::Notify;
 
 /// Events an inbox holds before its stream must catch up from the log instead.
 pub const INBOX_CAPACITY: usize = 1024;
@@ -28,6 +31,8 @@ pub struct Inbox {
     sender: Sender<Arc<StoredEvent>>,
     pub receiver: Receiver<Arc<StoredEvent>>,
     overflowed: AtomicBool,
+    /// Woken after each dispatch that gave this inbox something (what a detached stream awaits).
+    pub notify: Notify,
 }
 
 impl Inbox {
@@ -35,13 +40,19 @@ impl Inbox {
     pub fn take_overflow(&self) -> bool {
         self.overflowed.swap(false, Ordering::AcqRel)
     }
+
+    /// Whether events were dropped, without clearing it.
+    pub fn has_overflowed(&self) -> bool {
+        self.overflowed.load(Ordering::Acquire)
+    }
 }
 
 impl Hub {
     /// A new inbox for `topics`. It receives every event dispatched after this returns.
     pub fn register(&self, topics: Vec<String>) -> Arc<Inbox> {
-        let (sender, receiver) = crossbeam_channel::bounded(INBOX_CAPACITY);
-        let inbox = Arc::new(Inbox { topics, sender, receiver, overflowed: AtomicBool::new(false) });
+        // Unbounded in the channel's terms, bounded by `dispatch`: memory only for what waits.
+        let (sender, receiver) = crossbeam_channel::unbounded();
+        let inbox = Arc::new(Inbox { topics, sender, receiver, overflowed: AtomicBool::new(false), notify: Notify::new() });
         self.inboxes.lock().push(Arc::downgrade(&inbox));
         inbox
     }
@@ -63,14 +74,21 @@ impl Hub {
         let mut inboxes = self.inboxes.lock();
         inboxes.retain(|weak| {
             let Some(inbox) = weak.upgrade() else { return false };
+            let mut given = false;
             for event in events.iter().filter(|e| e.is_for(&inbox.topics)) {
-                match inbox.sender.try_send(Arc::clone(event)) {
-                    Ok(()) => {
-                        self.delivered.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Err(TrySendError::Full(_)) => inbox.overflowed.store(true, Ordering::Release),
-                    Err(TrySendError::Disconnected(_)) => return false,
+                if inbox.sender.len() >= INBOX_CAPACITY {
+                    inbox.overflowed.store(true, Ordering::Release);
+                    given = true;
+                    break;
                 }
+                if inbox.sender.send(Arc::clone(event)).is_err() {
+                    return false;
+                }
+                self.delivered.fetch_add(1, Ordering::Relaxed);
+                given = true;
+            }
+            if given {
+                inbox.notify.notify_one();
             }
             true
         });

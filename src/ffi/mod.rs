@@ -41,6 +41,7 @@ extern "C" {
     fn sse_connection_aborted() -> bool;
     fn sse_client_socket() -> c_int;
     fn sse_fastcgi_request_id() -> c_int;
+    fn sse_fastcgi_take_socket() -> c_int;
 
     fn sse_interrupt_pending() -> bool;
     fn sse_handle_interrupt() -> bool;
@@ -291,4 +292,14 @@ pub fn exception_pending() -> bool {
 pub fn exit_pending() -> bool {
     // SAFETY: reads EG(exception) and its class.
     unsafe { sse_exit_pending() }
+}
+
+/// Takes the php-fpm request's socket away from php-fpm (see `sse_fastcgi_take_socket` in the
+/// shim): the caller owns it and must end the response and close it. None where that is not
+/// possible (another SAPI, a kept-alive FastCGI connection).
+pub fn take_fastcgi_socket() -> Option<std::os::fd::OwnedFd> {
+    // SAFETY: PHP thread, inside a request; the shim checks the SAPI and the record.
+    let fd = unsafe { sse_fastcgi_take_socket() };
+    // SAFETY: php-fpm no longer knows this descriptor (its record says -1): it is ours alone.
+    (fd >= 0).then(|| unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
 }

@@ -278,6 +278,25 @@ void sse_exception_put_back(zend_object *exception)
 	}
 }
 
+/* Hands the socket of the current php-fpm request to the caller, who from now on owns it:
+ * the request record (php-src 8.2-8.4 main/fastcgi.c, struct _fcgi_request: listen_socket,
+ * tcp, fd, id, keep as its first five ints, a layout unchanged since PHP 7.0) is told its
+ * connection is gone (fd = -1), so php-fpm's end of request writes nothing on it and closes
+ * nothing (fcgi_finish_request() and fcgi_close() skip a negative fd) and its next
+ * fcgi_accept_request() accepts a new connection. Refused (-1) for a kept-alive connection
+ * (FCGI_KEEP_CONN: the web server would send its next request on it) or anything that is not
+ * a php-fpm request on a connected socket. */
+int sse_fastcgi_take_socket(void)
+{
+	int *record = (int *) SG(server_context);
+	const char *name = sapi_module.name;
+	if (!name || strcmp(name, "fpm-fcgi") != 0 || !sse_is_request_record(record)) return -1;
+	int fd = sse_client_socket();
+	if (fd < 0 || record[2] != fd || record[4] != 0) return -1;
+	record[2] = -1;
+	return fd;
+}
+
 /* The FastCGI request id of the current request (php-fpm, php-cgi: the fourth int of the
  * request, after the listen socket, the tcp flag and the socket), or -1. */
 int sse_fastcgi_request_id(void)

@@ -1,0 +1,294 @@
+//! Detached streams: event streams served by the runtime alone, after their php-fpm worker went
+//! on to its next request.
+//!
+//! Threading model. `SseEmitter::detach()` runs on the PHP thread: it writes what the stream
+//! owes (headers, catch-up), takes the FastCGI socket away from php-fpm (see
+//! `ffi::take_fastcgi_socket`) and hands it, with the stream's live inbox and settings, to the
+//! runtime thread as one [`Detached`] value; from then on no PHP code and no Zend state is
+//! involved. On the runtime, each detached stream is one task ([`serve`]) that waits for the
+//! first of: live events (its inbox's `Notify`), its heartbeat, its maximum duration, the web
+//! server closing the connection (the client left), the socket taking more bytes, or a process
+//! shutdown. It never blocks: the socket is non-blocking, and what the socket does not take
+//! waits in the stream's own queue, bounded by [`QUEUE_LIMIT`]; a stream whose queue overflows
+//! or that makes no progress for [`STALL_TIMEOUT`] is closed, and its browser resumes from the
+//! last id it got. One slow client therefore costs its own queue and nothing else.
+//!
+//! Why in the worker's own runtime, not in a separate per-machine process: the socket already
+//! lives in the worker, nothing has to be passed between processes, and the runtime that
+//! serves timers and brokers is there anyway. The cost is that the streams live as long as the
+//! worker: when php-fpm recycles it (`pm.max_requests`), stops it as idle (`pm = dynamic` or
+//! `ondemand`), reloads or stops, module shutdown ends every detached stream properly (a
+//! `retry:` field when one was set, then the end of the response), and the browsers reconnect
+//! through other workers, resuming by Last-Event-ID. Pools that detach should use
+//! `pm = static` and `pm.max_requests = 0` so that this happens only at reloads.
+
+use crate::broker::hub::Inbox;
+use sse_core::broker::{Epoch, Position};
+use sse_core::fastcgi::{push_end, push_records};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
+use tokio::sync::Notify;
+
+/// Bytes a detached stream may have waiting for a slow client before it is closed (256 KiB).
+pub const QUEUE_LIMIT: usize = 256 * 1024;
+/// How long a detached stream may make no progress with bytes waiting before it is closed.
+pub const STALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Everything the runtime needs to serve a stream alone.
+pub struct Detached {
+    pub socket: OwnedFd,
+    pub request_id: u16,
+    pub live: Option<Live>,
+    pub heartbeat: Option<Duration>,
+    pub ends_at: Option<Instant>,
+    pub retry: Option<u64>,
+}
+
+/// A subscription's live side: the inbox, the epoch its ids name, the last position written.
+pub struct Live {
+    pub inbox: Arc<Inbox>,
+    pub epoch: Epoch,
+    pub cursor: Position,
+}
+
+/// This process's detached streams, for `SseEmitter::detachedStats()` and `phpinfo()`.
+#[derive(Default)]
+pub struct Stats {
+    pub open: AtomicU64,
+    pub events: AtomicU64,
+    pub bytes_queued: AtomicU64,
+    pub slow_closes: AtomicU64,
+    pub hang_ups: AtomicU64,
+}
+
+pub static STATS: Stats = Stats {
+    open: AtomicU64::new(0),
+    events: AtomicU64::new(0),
+    bytes_queued: AtomicU64::new(0),
+    slow_closes: AtomicU64::new(0),
+    hang_ups: AtomicU64::new(0),
+};
+
+/// Told to every detached stream when the process shuts down.
+static SHUTDOWN: Notify = Notify::const_new();
+
+/// Starts serving a detached stream on the runtime.
+pub fn spawn(stream: Detached) -> std::io::Result<()> {
+    set_nonblocking(&stream.socket)?;
+    STATS.open.fetch_add(1, Ordering::Relaxed);
+    crate::runtime::spawn(async move {
+        serve(stream).await;
+        STATS.open.fetch_sub(1, Ordering::Relaxed);
+    })
+}
+
+/// Ends every detached stream of this process properly and waits (at most `limit`) until
+/// they are gone. Module shutdown, before the runtime stops.
+pub fn end_all(limit: Duration) {
+    if STATS.open.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    SHUTDOWN.notify_waiters();
+    let give_up = Instant::now() + limit;
+    while STATS.open.load(Ordering::Relaxed) > 0 && Instant::now() < give_up {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Why a detached stream ended.
+#[derive(Debug, PartialEq, Eq)]
+enum End {
+    MaxDuration,
+    HungUp,
+    SlowClient,
+    Missed,
+    Shutdown,
+    Failed,
+}
+
+/// The socket as the runtime sees it: non-blocking, watched for both directions.
+struct Socket(OwnedFd);
+
+impl AsRawFd for Socket {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
+async fn serve(stream: Detached) {
+    let Detached { socket, request_id, mut live, heartbeat, ends_at, retry } = stream;
+    // SAFETY: the registration owns the socket (an `OwnedFd` in `Socket`), so the descriptor
+    // stays this open socket until the registration is dropped.
+    let Ok(socket) = (unsafe { AsyncFd::register_with_interest(Socket(socket), Interest::READABLE | Interest::WRITABLE) }) else { return };
+    let mut queue: Vec<u8> = Vec::new();
+    let mut last_write = Instant::now();
+    let mut last_progress = Instant::now();
+    let mut counted = 0;
+    let inbox = live.as_ref().map(|live| Arc::clone(&live.inbox));
+    let shutdown = SHUTDOWN.notified();
+    tokio::pin!(shutdown);
+    let end = loop {
+        let next_heartbeat = heartbeat.map(|every| last_write + every);
+        let stall_at = (!queue.is_empty()).then(|| last_progress + STALL_TIMEOUT);
+        let events = async {
+            match &inbox {
+                Some(inbox) => inbox.notify.notified().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = events => {
+                if let Some(live) = live.as_mut() {
+                    if let Err(end) = take_events(live, request_id, &mut queue) {
+                        break end;
+                    }
+                }
+            }
+            () = sleep_until(next_heartbeat) => push_records(&mut queue, request_id, HEARTBEAT),
+            () = sleep_until(ends_at) => break End::MaxDuration,
+            () = sleep_until(stall_at) => break End::SlowClient,
+            () = &mut shutdown => break End::Shutdown,
+            closed = hung_up(&socket) => break if closed { End::HungUp } else { End::Failed },
+            writable = socket.writable(), if !queue.is_empty() => {
+                if let Ok(mut guard) = writable {
+                    guard.clear_ready();
+                }
+            }
+        }
+        match write_some(&socket, &mut queue) {
+            Ok(0) => {}
+            Ok(_) => {
+                last_write = Instant::now();
+                last_progress = last_write;
+            }
+            Err(()) => break End::Failed,
+        }
+        count_queued(&mut counted, queue.len());
+        if queue.len() > QUEUE_LIMIT {
+            break End::SlowClient;
+        }
+    };
+    count_queued(&mut counted, 0);
+    match end {
+        End::HungUp => {
+            STATS.hang_ups.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        End::SlowClient | End::Missed => {
+            STATS.slow_closes.fetch_add(1, Ordering::Relaxed);
+        }
+        End::Failed => return,
+        End::MaxDuration | End::Shutdown => {}
+    }
+    // A proper end: the browser reconnects after `retry` and resumes by Last-Event-ID. A slow
+    // client gets it too, after what it has not taken yet, if the socket takes it now.
+    if let Some(ms) = retry {
+        push_records(&mut queue, request_id, format!("retry: {ms}\n\n").as_bytes());
+    }
+    push_end(&mut queue, request_id);
+    let _ = write_some(&socket, &mut queue);
+}
+
+/// Keeps `STATS.bytes_queued` at the sum of all queues: this one was `counted`, is `now`.
+fn count_queued(counted: &mut usize, now: usize) {
+    if now > *counted {
+        STATS.bytes_queued.fetch_add((now - *counted) as u64, Ordering::Relaxed);
+    } else {
+        STATS.bytes_queued.fetch_sub((*counted - now) as u64, Ordering::Relaxed);
+    }
+    *counted = now;
+}
+
+/// Moves the inbox's new events into the queue as FastCGI records.
+fn take_events(live: &mut Live, request_id: u16, queue: &mut Vec<u8>) -> Result<(), End> {
+    if live.inbox.take_overflow() {
+        // Events were dropped for this stream: end it, its browser resumes where it stopped.
+        return Err(End::Missed);
+    }
+    let mut frame = Vec::new();
+    while let Ok(event) = live.inbox.receiver.try_recv() {
+        if event.position <= live.cursor {
+            continue; // already written before the stream was detached
+        }
+        live.cursor = event.position;
+        frame.clear();
+        event.write_frame(&live.epoch, &mut frame);
+        push_records(queue, request_id, &frame);
+        STATS.events.fetch_add(1, Ordering::Relaxed);
+    }
+    Ok(())
+}
+
+/// Writes what the socket takes now; the number of bytes, or Err when the socket failed.
+fn write_some(socket: &AsyncFd<Socket>, queue: &mut Vec<u8>) -> Result<usize, ()> {
+    let mut written = 0;
+    while written < queue.len() {
+        // SAFETY: a valid buffer and length on a socket this task owns; MSG_NOSIGNAL turns a
+        // write to a closed peer into EPIPE instead of SIGPIPE.
+        let n = unsafe {
+            libc::send(socket.as_raw_fd(), queue[written..].as_ptr().cast(), queue.len() - written, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL)
+        };
+        if n >= 0 {
+            written += n as usize;
+            continue;
+        }
+        match std::io::Error::last_os_error().kind() {
+            std::io::ErrorKind::Interrupted => continue,
+            std::io::ErrorKind::WouldBlock => break,
+            _ => return Err(()),
+        }
+    }
+    queue.drain(..written);
+    if queue.is_empty() && queue.capacity() > 4096 {
+        // An idle stream keeps no large buffer.
+        *queue = Vec::new();
+    }
+    Ok(written)
+}
+
+/// Resolves when the web server closes the connection (true) or the socket fails (false).
+/// Anything it sends (it has nothing more to say for this request) is read and dropped.
+async fn hung_up(socket: &AsyncFd<Socket>) -> bool {
+    loop {
+        let Ok(mut guard) = socket.readable().await else { return false };
+        let mut buffer = [0u8; 512];
+        // SAFETY: reads into a stack buffer from a socket this task owns.
+        let n = unsafe { libc::recv(socket.as_raw_fd(), buffer.as_mut_ptr().cast(), buffer.len(), libc::MSG_DONTWAIT) };
+        if n == 0 {
+            return true;
+        }
+        if n < 0 {
+            match std::io::Error::last_os_error().kind() {
+                std::io::ErrorKind::WouldBlock => guard.clear_ready(),
+                std::io::ErrorKind::Interrupted => {}
+                std::io::ErrorKind::ConnectionReset => return true,
+                _ => return false,
+            }
+        }
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn set_nonblocking(socket: &OwnedFd) -> std::io::Result<()> {
+    let fd = socket.as_raw_fd();
+    // SAFETY: fcntl on a descriptor we own; only the O_NONBLOCK flag is added.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    // SAFETY: as above.
+    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The heartbeat of a detached stream, as the emitter writes it.
+const HEARTBEAT: &[u8] = b": \n\n";
