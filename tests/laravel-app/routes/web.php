@@ -13,6 +13,12 @@ Route::get('/rotate', [StreamController::class, 'rotate']);
 Route::get('/reject', [StreamController::class, 'reject']);
 Route::get('/hangup', [StreamController::class, 'hangup']);
 
+// Broadcasting: GET /sse/stream?channels[]=..., with no middleware group (the app has none; the
+// X-Test-User guard needs no session). A session app writes Sse\Laravel\Broadcasting::routes().
+Sse\Laravel\Broadcasting::routes([]);
+Route::get('/broadcast/news', [App\Http\Controllers\BroadcastController::class, 'news']);
+Route::get('/broadcast/order', [App\Http\Controllers\BroadcastController::class, 'order']);
+
 // The live dashboard of examples/laravel, served by this app too.
 require_once dirname(__DIR__, 3) . '/examples/laravel/DashboardController.php';
 Route::get('/dashboard/', [App\Http\Controllers\DashboardController::class, 'page']);
