@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from . import client, nginx_fpm
+from . import client, fpm, nginx_fpm
 
 APP = Path(__file__).resolve().parents[2] / "laravel-app"
 
 
-def start(name: str = "laravel") -> nginx_fpm.Stack:
-    stack = nginx_fpm.start(name, root=APP / "public", front_controller=True,
-                            fastcgi_params={"SSE_APP_STORAGE": "{tmp}/laravel"})
+def start(name: str = "laravel", children: int = fpm.CHILDREN, fastcgi_params: dict | None = None) -> nginx_fpm.Stack:
+    """`fastcgi_params` reach the app's env() (e.g. SSE_BROKER); `children` is the pool size."""
+    stack = nginx_fpm.start(name, root=APP / "public", front_controller=True, children=children,
+                            fastcgi_params={"SSE_APP_STORAGE": "{tmp}/laravel", **(fastcgi_params or {})})
     try:
         ping = client.get(stack, "ping")
         if (ping.status, ping.body) != (200, b"pong"):
