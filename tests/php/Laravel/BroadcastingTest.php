@@ -225,6 +225,22 @@ final class BroadcastingTest extends TestCase
         }
     }
 
+    public function testRoutesRegistersTheNamedStreamRouteWithTheWebGroupByDefault(): void
+    {
+        $routes = $this->laravel->app->make('router')->getRoutes();
+        $appRoute = $routes->getByName('sse.stream');
+        self::assertSame('sse/stream', $appRoute->uri());
+        self::assertSame(['GET', 'HEAD'], $appRoute->methods());
+        self::assertSame([], $appRoute->gatherMiddleware());     // the test app passes []
+
+        Broadcasting::routes(null, '/live/events', 'sse');
+        $routes->refreshNameLookups();
+        $route = $routes->getByName('sse.stream');
+        self::assertSame('live/events', $route->uri());
+        self::assertSame(['web'], $route->gatherMiddleware());
+        self::assertSame('sse', $route->getAction('sseConnection'));
+    }
+
     public function testTheStreamRouteNeedsAnSseConnection(): void
     {
         $this->laravel->app['config']->set('broadcasting.default', 'null');
