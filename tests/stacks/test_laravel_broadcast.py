@@ -4,7 +4,8 @@ Requests that run `broadcast(new SomeEvent(...))` publish through the app's `sse
 embedded broker in a directory this module creates (SSE_BROKER=local:///tmp/...); pages read
 them from the stream route of Sse\\Laravel\\Broadcasting::routes(), `/sse/stream?channels[]=...`.
 Every event is counted client-side: what a stream gets is exactly what was broadcast to its
-channels, in order, once, across a reconnect with Last-Event-ID too.
+channels, in order, once, across a reconnect with Last-Event-ID too, and across streams that
+maxDuration ends every second (/sse/rotating, the same route on a second sse connection).
 
 Users: the app's test guard takes the user id from the X-Test-User header; routes/channels.php
 lets user N on private-orders.N and users 1-3 on presence-room.*.
@@ -13,6 +14,7 @@ import json
 import shutil
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -210,3 +212,54 @@ def test_bad_channel_names_are_refused_with_400(stack):
         r = client.get(stack, path)
         assert r.status == 400, (path, r.status, r.body)
         assert reason in r.body.decode(), r.body
+
+
+def test_streams_ended_by_max_duration_resume_without_loss_while_broadcasts_continue(stack):
+    """/sse/rotating (connection sse-rotating: maxDuration 1 s) ends each stream after a second;
+    the client reconnects with its last id. Meanwhile one client broadcasts 150 events in 15
+    requests over about 3 s, and before each reconnect the test broadcasts 3 more, so some
+    events are always published while no stream is open."""
+    total, batch, gap = 150, 10, 3
+    errors = []
+
+    def publish():
+        try:
+            for start in range(1, total + 1, batch):
+                broadcast(stack, "news", count=batch, **{"from": start})
+                time.sleep(0.2)
+        except BaseException as e:  # noqa: BLE001 - reported by the main thread
+            errors.append(e)
+
+    streams = [client.Stream(stack, "sse/rotating?channels[]=news", timeout=10)]
+    publisher = threading.Thread(target=publish)
+    events, gap_sent = [], 0
+    try:
+        assert streams[0].status == 200, streams[0].body
+        publisher.start()
+        while len(events) < total + gap_sent:
+            s = streams[-1]
+            e = s.next_event(timeout=10)
+            if e is not None:
+                events.append(e)
+                continue
+            assert s.transport.complete, f"connection {len(streams)} was not ended by the server"
+            assert len(streams) < 20, f"{len(streams)} connections for {len(events)} events"
+            broadcast(stack, "news", count=gap, **{"from": 1001 + gap_sent})   # nobody listening
+            gap_sent += gap
+            last = s.parser.last_id or None
+            streams.append(client.Stream(stack, "sse/rotating?channels[]=news",
+                                         {"Last-Event-ID": last} if last else None, timeout=10))
+            assert streams[-1].status == 200, streams[-1].body
+    finally:
+        if publisher.ident is not None:  # started
+            publisher.join(timeout=30)
+        for s in streams:
+            s.close()
+    assert not errors, errors
+    assert len(streams) >= 3, f"only {len(streams)} connections: maxDuration did not end the streams"
+    numbers = news_numbers(events)
+    assert [n for n in numbers if n <= total] == list(range(1, total + 1)), "lost or repeated across reconnects"
+    assert [n for n in numbers if n > 1000] == list(range(1001, 1001 + gap_sent)), "missed while reconnecting"
+    assert len(numbers) == total + gap_sent
+    assert_increasing_ids(events)
+    assert streams[0].parser.retry == 100

@@ -10,11 +10,14 @@ return [
             'driver' => 'sse',
             'url' => env('SSE_BROKER'),
             'options' => ['history' => 1000],
-            'stream' => [
-                'retry' => 500,
-                // SSE_STREAM_MAX_DURATION: lets a test end its streams on their own.
-                'maxDuration' => (float) env('SSE_STREAM_MAX_DURATION', 0),
-            ],
+            'stream' => ['retry' => 500],
+        ],
+        // The same broker, for /sse/rotating: streams that end after a second (maxDuration),
+        // so clients reconnect with Last-Event-ID while events keep coming.
+        'sse-rotating' => [
+            'driver' => 'sse',
+            'url' => env('SSE_BROKER'),
+            'stream' => ['retry' => 100, 'maxDuration' => 1.0],
         ],
     ],
 ];

@@ -16,6 +16,7 @@ Route::get('/hangup', [StreamController::class, 'hangup']);
 // Broadcasting: GET /sse/stream?channels[]=..., with no middleware group (the app has none; the
 // X-Test-User guard needs no session). A session app writes Sse\Laravel\Broadcasting::routes().
 Sse\Laravel\Broadcasting::routes([]);
+Route::group(['as' => 'rotating.'], fn () => Sse\Laravel\Broadcasting::routes([], '/sse/rotating', 'sse-rotating'));
 Route::get('/broadcast/news', [App\Http\Controllers\BroadcastController::class, 'news']);
 Route::get('/broadcast/order', [App\Http\Controllers\BroadcastController::class, 'order']);
 
