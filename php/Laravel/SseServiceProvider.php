@@ -30,5 +30,7 @@ class SseServiceProvider extends ServiceProvider
             fn (callable $callback, array $options = [], array $headers = []): SseResponse
                 => new SseResponse($callback, $options, $headers),
         );
+        // The `sse` broadcasting driver (config/broadcasting.php 'driver' => 'sse').
+        Broadcasting::registerDriver($this->app);
     }
 }

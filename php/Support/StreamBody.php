@@ -5,6 +5,7 @@ declare(strict_types=1);
 namespace Sse\Support;
 
 use Sse\SseEmitter;
+use Sse\SseException;
 
 /**
  * Runs a user's stream callback on an emitter, the one way both the Laravel response and the
@@ -14,7 +15,8 @@ use Sse\SseEmitter;
  * - if it returns a Generator, each yielded item (ServerSentEvents, array of fields or data
  *   string) is sent as soon as it is yielded; the `yield` expression evaluates to send()'s
  *   result, false once the client is gone, and iteration stops there;
- * - if it armed timers and left the stream open, run() serves them until the stream ends.
+ * - if it armed timers or subscribed to a broker's topics and left the stream open, run()
+ *   serves them until the stream ends.
  *
  * @internal
  */
@@ -29,9 +31,26 @@ final class StreamBody
         }
         // Timer ids only grow: a gap of more than one between two probes means the callback
         // armed timers of its own (the emitter has no public timer count).
-        if ($mark !== null && !$sse->isClosed() && self::timerMark($sse) - $mark > 1) {
+        if ($mark !== null && !$sse->isClosed() && (self::timerMark($sse) - $mark > 1 || self::isSubscribed($sse))) {
             $sse->run();
         }
+    }
+
+    /**
+     * Whether subscribe() was called on this open emitter (it has no public getter): a second
+     * subscribe() is refused with an SseException before its topics are looked at, while a
+     * first one with no topic is refused with an InvalidArgumentException, subscribing nothing.
+     */
+    private static function isSubscribed(SseEmitter $sse): bool
+    {
+        try {
+            $sse->subscribe([]);
+        } catch (SseException) {
+            return true;
+        } catch (\InvalidArgumentException) {
+            return false;
+        }
+        throw new \LogicException('SseEmitter::subscribe([]) was accepted: an empty topic list must be refused');
     }
 
     private static function drain(\Generator $events, SseEmitter $sse): void

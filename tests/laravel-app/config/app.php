@@ -18,8 +18,15 @@ return [
         Illuminate\Filesystem\FilesystemServiceProvider::class,
         // The response factory needs a view factory, even for responses without views.
         Illuminate\View\ViewServiceProvider::class,
+        // Broadcasting: the manager, its queue (sync) and bus, and the users that channel callbacks check.
+        Illuminate\Auth\AuthServiceProvider::class,
+        Illuminate\Broadcasting\BroadcastServiceProvider::class,
+        Illuminate\Bus\BusServiceProvider::class,
+        Illuminate\Queue\QueueServiceProvider::class,
         // Listed explicitly: there is no vendor/composer/installed.json for package discovery.
         Sse\Laravel\SseServiceProvider::class,
+        App\Providers\AuthServiceProvider::class,
+        App\Providers\BroadcastServiceProvider::class,
         App\Providers\RouteServiceProvider::class,
     ],
     'aliases' => [],

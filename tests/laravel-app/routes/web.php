@@ -15,6 +15,13 @@ Route::get('/hangup', [StreamController::class, 'hangup']);
 Route::get('/bad-option', [StreamController::class, 'badOption']);
 Route::get('/finish', [StreamController::class, 'finish']);
 
+// Broadcasting: GET /sse/stream?channels[]=..., with no middleware group (the app has none; the
+// X-Test-User guard needs no session). A session app writes Sse\Laravel\Broadcasting::routes().
+Sse\Laravel\Broadcasting::routes([]);
+Route::group(['as' => 'rotating.'], fn () => Sse\Laravel\Broadcasting::routes([], '/sse/rotating', 'sse-rotating'));
+Route::get('/broadcast/news', [App\Http\Controllers\BroadcastController::class, 'news']);
+Route::get('/broadcast/order', [App\Http\Controllers\BroadcastController::class, 'order']);
+
 // The live dashboard of examples/laravel, served by this app too.
 require_once dirname(__DIR__, 3) . '/examples/laravel/DashboardController.php';
 Route::get('/dashboard/', [App\Http\Controllers\DashboardController::class, 'page']);

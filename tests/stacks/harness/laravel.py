@@ -7,16 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from . import client, nginx_fpm
+from . import client, fpm, nginx_fpm
 
 APP = Path(__file__).resolve().parents[2] / "laravel-app"
 
 
-def start(name: str = "laravel", extension: bool = True) -> nginx_fpm.Stack:
-    """The app, checked to answer /ping; `extension=False`: php-fpm without the extension,
-    not checked (the app is expected to fail)."""
-    stack = nginx_fpm.start(name, root=APP / "public", front_controller=True,
-                            fastcgi_params={"SSE_APP_STORAGE": "{tmp}/laravel"}, extension=extension)
+def start(name: str = "laravel", extension: bool = True, children: int = fpm.CHILDREN,
+          fastcgi_params: dict | None = None) -> nginx_fpm.Stack:
+    """The app, checked to answer /ping. `extension=False`: php-fpm without the extension, not
+    checked (the app is expected to fail). `fastcgi_params` reach the app's env() (e.g.
+    SSE_BROKER); `children` is the pool size."""
+    stack = nginx_fpm.start(name, root=APP / "public", front_controller=True, children=children,
+                            fastcgi_params={"SSE_APP_STORAGE": "{tmp}/laravel", **(fastcgi_params or {})},
+                            extension=extension)
     if not extension:
         return stack
     try:
