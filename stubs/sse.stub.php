@@ -236,6 +236,9 @@ final class SseEmitter
      */
     public function subscribe(string|array $topics, ?Broker $broker = null): SseEmitter {}
 
+    /** Whether subscribe() was called on this stream (false again once it is detached). */
+    public function isSubscribed(): bool {}
+
     /**
      * Hands the stream to the native runtime and frees the worker. Under php-fpm the runtime
      * serves it from now on (the events of its subscription, heartbeats, maxDuration with its

@@ -5,7 +5,6 @@ declare(strict_types=1);
 namespace Sse\Support;
 
 use Sse\SseEmitter;
-use Sse\SseException;
 
 /**
  * Runs a user's stream callback on an emitter, the one way both the Laravel response and the
@@ -30,27 +29,11 @@ final class StreamBody
             self::drain($result, $sse);
         }
         // Timer ids only grow: a gap of more than one between two probes means the callback
-        // armed timers of its own (the emitter has no public timer count).
-        if ($mark !== null && !$sse->isClosed() && (self::timerMark($sse) - $mark > 1 || self::isSubscribed($sse))) {
+        // armed timers of its own (the emitter has no public timer count). A subscribed stream
+        // has work too: the broker's events.
+        if ($mark !== null && !$sse->isClosed() && (self::timerMark($sse) - $mark > 1 || $sse->isSubscribed())) {
             $sse->run();
         }
-    }
-
-    /**
-     * Whether subscribe() was called on this open emitter (it has no public getter): a second
-     * subscribe() is refused with an SseException before its topics are looked at, while a
-     * first one with no topic is refused with an InvalidArgumentException, subscribing nothing.
-     */
-    private static function isSubscribed(SseEmitter $sse): bool
-    {
-        try {
-            $sse->subscribe([]);
-        } catch (SseException) {
-            return true;
-        } catch (\InvalidArgumentException) {
-            return false;
-        }
-        throw new \LogicException('SseEmitter::subscribe([]) was accepted: an empty topic list must be refused');
     }
 
     private static function drain(\Generator $events, SseEmitter $sse): void

@@ -283,6 +283,11 @@ impl SseEmitter {
         Ok(self_)
     }
 
+    /// Whether subscribe() was called (and the stream is not detached).
+    pub fn is_subscribed(&self) -> bool {
+        self.stream.borrow().subscription.is_some()
+    }
+
     /// Hands the stream to the native runtime and frees the worker: under php-fpm the
     /// runtime serves it from now on (live events of its subscription, heartbeats,
     /// maxDuration, hang-ups) and this returns true; the script should end. Elsewhere (php -S,
