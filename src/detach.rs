@@ -33,8 +33,8 @@ use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 use tokio::sync::Notify;
 
-/// Bytes a detached stream may have waiting for a slow client before it is closed (256 KiB).
-pub const QUEUE_LIMIT: usize = 256 * 1024;
+/// Bytes a detached stream may have waiting for a slow client before it is closed (1 MiB).
+pub const QUEUE_LIMIT: usize = 1024 * 1024;
 /// How long a detached stream may make no progress with bytes waiting before it is closed.
 pub const STALL_TIMEOUT: Duration = Duration::from_secs(30);
 

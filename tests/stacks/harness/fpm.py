@@ -12,10 +12,12 @@ CHILDREN = 2
 
 
 def service(tmp: Path, ini: dict | None = None, request_terminate_timeout: int = 0,
-            children: int = CHILDREN, pool_extra: str = "", extension: bool = True) -> tuple:
+            children: int = CHILDREN, pool_extra: str = "", extension: bool = True,
+            global_extra: str = "") -> tuple:
     """Returns (Service, socket path). Runs as root (-R) so it can write the temp dir.
 
-    `pool_extra` is appended to the pool section (e.g. `pm.status_path`).
+    `pool_extra` is appended to the pool section (e.g. `pm.status_path`), `global_extra` to
+    the global one (e.g. `process_control_timeout`).
     """
     php_ini = write_php_ini(tmp, ini, extension)
     sock = tmp / "fpm.sock"
@@ -26,6 +28,7 @@ pid = {tmp / 'fpm.pid'}
 error_log = {tmp / 'fpm.log'}
 daemonize = no
 log_level = notice
+{global_extra}
 
 [www]
 listen = {sock}

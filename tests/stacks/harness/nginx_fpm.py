@@ -23,13 +23,15 @@ def self_signed_cert(tmp: Path) -> tuple:
 
 
 def nginx_conf(tmp: Path, port: int, sock: Path, tls: bool, fastcgi_read_timeout: str,
-               root: Path, front_controller: bool, fastcgi_params: dict) -> Path:
+               root: Path, front_controller: bool, fastcgi_params: dict, worker_connections: int = 256,
+               sndbuf: int = 0) -> Path:
     if tls:
         cert, key = self_signed_cert(tmp)
         listen = f"listen 127.0.0.1:{port} ssl http2;\n        ssl_certificate {cert};\n" \
                  f"        ssl_certificate_key {key};"
     else:
-        listen = f"listen 127.0.0.1:{port};"
+        # `sndbuf`: a small send buffer toward clients, for tests of clients that stop reading.
+        listen = f"listen 127.0.0.1:{port}{f' sndbuf={sndbuf}' if sndbuf else ''};"
     # A framework's front controller gets every path that is not a file, as its docs show.
     front = "location / { try_files $uri /index.php$is_args$args; }" if front_controller else ""
     params = "\n            ".join(f"fastcgi_param {k} {v};" for k, v in fastcgi_params.items())
@@ -41,7 +43,7 @@ worker_processes 1;
 user root;
 pid {tmp / 'nginx.pid'};
 error_log {tmp / 'nginx-error.log'} info;
-events {{ worker_connections 256; }}
+events {{ worker_connections {worker_connections}; }}
 http {{
     include /etc/nginx/mime.types;
     access_log {tmp / 'nginx-access.log'};
@@ -77,16 +79,19 @@ http {{
 def start(name: str = "nginx-fpm", ini: dict | None = None, tls: bool = False,
           fastcgi_read_timeout: str = "60s", request_terminate_timeout: int = 0,
           root: Path = WWW, front_controller: bool = False, fastcgi_params: dict | None = None,
-          children: int = fpm.CHILDREN, pool_extra: str = "", extension: bool = True) -> Stack:
+          children: int = fpm.CHILDREN, pool_extra: str = "", extension: bool = True,
+          worker_connections: int = 256, sndbuf: int = 0, fpm_global: str = "") -> Stack:
     tmp = make_tmp(name)
     port = free_port()
-    fpm_svc, sock = fpm.service(tmp, ini, request_terminate_timeout, children, pool_extra, extension)
+    fpm_svc, sock = fpm.service(tmp, ini, request_terminate_timeout, children, pool_extra, extension,
+                                fpm_global)
     stack = Stack(name=name, port=port, tmp=tmp, services=[fpm_svc], scheme="https" if tls else "http",
                   http2=tls, workers=children, ends_response_at_close=True,
                   zlib=bool(ini and ini.get("zlib.output_compression") == "On"), compresses_html=True)
     try:
         conf = nginx_conf(tmp, port, sock, tls, fastcgi_read_timeout, root, front_controller,
-                          {k: str(v).format(tmp=tmp) for k, v in (fastcgi_params or {}).items()})
+                          {k: str(v).format(tmp=tmp) for k, v in (fastcgi_params or {}).items()},
+                          worker_connections, sndbuf)
         nginx = Service("nginx", ["nginx", "-e", tmp / "nginx-error.log", "-c", conf], tmp)
         stack.services.append(nginx)
         fpm_svc.start()

@@ -1,5 +1,6 @@
 <?php
 // Publishes ?n= events (default 1) named ?event= to ?topics=a,b and answers their ids as JSON;
+// the data is ?prefix= (or ?size= bytes of x) and the event's number.
 // 503 with the exception's message when the broker refuses.
 header('Content-Type: application/json');
 $options = ['publishTimeout' => (float) ($_GET['timeout'] ?? 2)];
@@ -12,7 +13,7 @@ try {
     for ($i = 0; $i < (int) ($_GET['n'] ?? 1); $i++) {
         $ids[] = $broker->publish(explode(',', $_GET['topics'] ?? 'news'), [
             'event' => $_GET['event'] ?? 'news',
-            'data' => ($_GET['prefix'] ?? '') . $i,
+            'data' => (isset($_GET['size']) ? str_repeat('x', (int) $_GET['size']) : ($_GET['prefix'] ?? '')) . $i,
         ]);
     }
     echo json_encode(['ids' => $ids]);

@@ -14,4 +14,3 @@ $detached = $sse->detach();
 if (isset($_GET['mark'])) {
     file_put_contents($_GET['mark'], json_encode(['detached' => $detached, 'pid' => getmypid()]));
 }
-echo "never seen by the client\n";

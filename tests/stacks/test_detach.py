@@ -1,0 +1,296 @@
+"""Issue 11: detached streams behind real nginx + php-fpm with a small pool.
+
+Hundreds of streams on two workers with ordinary pages still served; published events reaching
+every one of them; hang-ups noticed without writing; a stalled reader closed without slowing
+the others; workers recycled, reloaded and stopped with their streams resumed elsewhere, every
+event counted; descriptors and memory back where they were after ten rounds; and the fallback
+on the SAPIs that cannot hand a connection over.
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+from harness import client, nginx_fpm
+from harness.fixtures import check_loaded, marks, stack, wait_for_file  # noqa: F401 - fixtures
+from harness.phpini import extension_path
+from harness.stack import CRASH, make_tmp
+
+WORKERS = 2
+
+
+def start(name, pool_extra="", worker_connections=2048):
+    # nginx's send buffer toward clients is kept small (32 KiB) so that a client that stops
+    # reading shows at the stream's queue after a few MiB, not after what Linux would allow.
+    broker = make_tmp("detach-broker") / "broker"
+    stack = nginx_fpm.start(name=name, ini={"sse.broker": f"local://{broker}"}, children=WORKERS,
+                            pool_extra=pool_extra, worker_connections=worker_connections, sndbuf=32768,
+                            # Time for workers to end their streams at a reload or graceful stop
+                            # before the master's SIGTERM (its default is none).
+                            fpm_global="process_control_timeout = 10s")
+    try:
+        check_loaded(stack)
+    except BaseException:
+        stack.stop()
+        raise
+    stack.broker_dir = broker.parent
+    return stack
+
+
+def stop(stack):
+    logs = "\n".join(p.read_text(errors="replace") for p in stack.log_files())
+    stack.stop()
+    found = CRASH.search(logs)
+    assert not found, f"{stack.name}: {found.group(0)!r} in the logs"
+
+
+@pytest.fixture(scope="module")
+def pool():
+    stack = start("detach")
+    yield stack
+    stop(stack)
+
+
+def open_stream(stack, topics, headers=None, **params):
+    query = "&".join(f"{k}={v}" for k, v in {"topics": topics, **params}.items())
+    s = client.Stream(stack, f"detach/stream.php?{query}", headers, timeout=60)
+    assert s.status == 200, s.body
+    return s
+
+
+def publish(stack, topics, n=1, **params):
+    query = "&".join(f"{k}={v}" for k, v in {"topics": topics, "n": n, **params}.items())
+    response = client.get(stack, f"broadcast/publish.php?{query}", timeout=20)
+    assert response.status == 200, response.body
+    return json.loads(response.body)["ids"]
+
+
+def take(stream, count, timeout=10.0):
+    events, deadline = [], time.monotonic() + timeout
+    while len(events) < count:
+        try:
+            event = stream.next_event(timeout=max(0.01, deadline - time.monotonic()))
+        except TimeoutError:
+            break
+        if event is None:
+            break
+        events.append(event)
+    return events
+
+
+def worker_stats(stack, timeout=5.0):
+    """detachedStats() of every worker of the pool, by pid."""
+    seen, deadline = {}, time.monotonic() + timeout
+    while len(seen) < WORKERS and time.monotonic() < deadline:
+        # Each request goes to whichever worker is free; keep asking until both answered.
+        answer = json.loads(client.get(stack, "detach/stats.php").body)
+        seen[answer.pop("pid")] = answer
+    assert len(seen) == WORKERS, seen
+    return seen
+
+
+def total(stats, key):
+    return sum(s[key] for s in stats.values())
+
+
+def test_hundreds_of_streams_on_two_workers_and_pages_still_served(pool):
+    streams = [open_stream(pool, "crowd") for _ in range(300)]
+    try:
+        started = time.monotonic()
+        page = client.get(pool, "plain.php", timeout=5)
+        assert page.status == 200 and time.monotonic() - started < 1.0, "a page waited behind the streams"
+        assert total(worker_stats(pool), "streams") >= 300
+        ids = publish(pool, "crowd", n=5)
+        for stream in streams:
+            assert [e.id for e in take(stream, 5)] == ids
+    finally:
+        for stream in streams:
+            stream.close()
+
+
+def quiet(stack):
+    """Waits until the streams of earlier tests are gone."""
+    deadline = time.monotonic() + 5
+    while total(worker_stats(stack), "streams") and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def test_hang_ups_are_noticed_without_writing(pool):
+    quiet(pool)
+    before = total(worker_stats(pool), "hangUps")
+    streams = [open_stream(pool, "quiet", heartbeat=60) for _ in range(20)]
+    time.sleep(0.2)
+    for stream in streams:
+        stream.hang_up()
+    left = time.monotonic()
+    while total(worker_stats(pool), "hangUps") - before < 20 and time.monotonic() - left < 3:
+        time.sleep(0.02)
+    noticed = time.monotonic() - left
+    assert total(worker_stats(pool), "hangUps") - before == 20
+    assert noticed <= 0.5, f"20 hang-ups took {noticed:.2f} s to notice (heartbeat 60 s: no write)"
+
+
+def test_a_stalled_reader_is_closed_and_the_others_get_everything(pool):
+    quiet(pool)
+    before = total(worker_stats(pool), "slowClientCloses")
+    readers = [open_stream(pool, "firehose") for _ in range(3)]
+    # A client that reads its headers and then nothing, with a small receive buffer.
+    stalled = socket.socket()
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled.connect((pool.host, pool.port))
+    stalled.sendall(f"GET /detach/stream.php?topics=firehose HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n".encode())
+    time.sleep(0.5)
+    try:
+        ids = []
+        for _ in range(8):  # 160 events of 16 KiB: 2.6 MiB, more than every buffer on the way
+            batch = publish(pool, "firehose", n=20, size=16384)
+            ids += batch
+            # The readers keep up (the stalled one does not hold them back)...
+            for index, reader in enumerate(readers):
+                assert [e.id for e in take(reader, len(batch))] == batch, f"reader {index}"
+        deadline = time.monotonic() + 10
+        while total(worker_stats(pool), "slowClientCloses") == before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert total(worker_stats(pool), "slowClientCloses") == before + 1
+    finally:
+        stalled.close()
+        for reader in readers:
+            reader.close()
+
+
+def recycle_test(stack, end_streams, clean=True):
+    """Three streams; `end_streams()` ends them with their workers; each reconnects with its
+    Last-Event-ID as EventSource would, and every event published before and after arrives
+    once, in order."""
+    topic = f"recycle-{time.monotonic_ns()}"
+    # The page's starting point, as one rendered with $broker->lastEventId() would have it: a
+    # stream cut before its first event still resumes from here.
+    start = publish(stack, topic, n=1, prefix="start-")[0]
+    published = []
+    streams = [open_stream(stack, topic, {"Last-Event-ID": start}) for _ in range(3)]
+    published.extend(publish(stack, topic, n=5, prefix="before-"))
+    end_streams()
+    published.extend(publish(stack, topic, n=5, prefix="after-"))
+    for stream in streams:
+        first = stream.events_until_end(timeout=10)
+        assert stream.ended, "the stream was not ended when its worker went away"
+        if clean:
+            # The response ended as HTTP says (the worker wrote the end of the FastCGI
+            # response), not by a dropped connection.
+            assert stream.transport.complete, "the stream was cut, not ended"
+        assert stream.parser.retry == 200
+        headers = {"Last-Event-ID": first[-1].id if first else start}
+        with open_stream(stack, topic, headers) as again:
+            more = take(again, len(published) - len(first))
+            assert take(again, 1, timeout=0.3) == []
+        assert [e.id for e in first + more] == published
+        stream.close()
+
+
+def test_streams_of_a_recycled_worker_resume_elsewhere_losing_nothing():
+    stack = start("detach-recycle", pool_extra="pm.max_requests = 8")
+    try:
+        def recycle():
+            # Ordinary requests until both workers have served their 8 and been replaced.
+            pids = set(worker_stats(stack))
+            deadline = time.monotonic() + 20
+            while pids & set(worker_stats(stack)) and time.monotonic() < deadline:
+                for _ in range(4):
+                    client.get(stack, "plain.php")
+        recycle_test(stack, recycle)
+    finally:
+        stop(stack)
+
+
+@pytest.mark.parametrize("how", ["reload", "graceful-stop", "stop"])
+def test_streams_end_when_php_fpm_reloads_or_stops_and_resume_losing_nothing(how):
+    """reload (SIGUSR2) and graceful stop (SIGQUIT) let the workers end their streams with
+    `retry` and the end of the response; stop (SIGTERM, systemd's default) kills them, the
+    connections drop, and browsers reconnect after the retry they got when the stream began."""
+    stack = start(f"detach-{how}")
+    fpm = stack.services[0]
+    try:
+        def end_streams():
+            if how == "reload":
+                os.kill(fpm.proc.pid, signal.SIGUSR2)
+                time.sleep(1.0)
+                return
+            os.kill(fpm.proc.pid, signal.SIGQUIT if how == "graceful-stop" else signal.SIGTERM)
+            fpm.proc.wait(timeout=10)
+            fpm.start()
+            deadline = time.monotonic() + 10
+            while not (stack.tmp / "fpm.sock").exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.3)
+        recycle_test(stack, end_streams, clean=how != "stop")
+    finally:
+        stop(stack)
+
+
+def fds_and_memory(stack):
+    pids = sorted(worker_stats(stack))
+    fds = sum(len(os.listdir(f"/proc/{pid}/fd")) for pid in pids)
+    rss = 0
+    for pid in pids:
+        for line in open(f"/proc/{pid}/smaps_rollup"):
+            if line.startswith(("Private_Dirty:", "Private_Clean:")):
+                rss += int(line.split()[1])
+    return pids, fds, rss
+
+
+def test_no_descriptor_or_memory_leak_over_ten_rounds(pool):
+    def round_():
+        streams = [open_stream(pool, "rounds") for _ in range(50)]
+        ids = publish(pool, "rounds", n=2)
+        for stream in streams:
+            assert [e.id for e in take(stream, 2)] == ids
+            stream.hang_up()
+        deadline = time.monotonic() + 5
+        while total(worker_stats(pool), "streams") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert total(worker_stats(pool), "streams") == 0
+
+    round_()  # the first round sets up what stays: the runtime thread, the broker's files
+    pids, fds, memory = fds_and_memory(pool)
+    for _ in range(10):
+        round_()
+    pids_after, fds_after, memory_after = fds_and_memory(pool)
+    assert pids_after == pids, "a worker was replaced during the test"
+    assert fds_after == fds, f"descriptors {fds} -> {fds_after}"
+    assert memory_after - memory < 1024, f"private memory grew {memory_after - memory} KiB over 10 rounds"
+
+
+def publish_cli(broker, topic, n):
+    code = (f"$b = new Sse\\Broker({broker!r}); for ($i = 0; $i < {n}; $i++) "
+            f"{{ echo $b->publish({topic!r}, ['event' => 'news', 'data' => (string) $i]), \"\\n\"; }}")
+    out = subprocess.run(["php", "-n", "-d", f"extension={extension_path()}", "-r", code],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.split()
+
+
+def test_detach_works_on_every_stack_and_frees_the_worker_where_it_can(stack, marks):
+    """The same script everywhere: php-fpm takes the stream off the worker (detach() returns
+    true); php -S, Apache mod_php and kept-alive FastCGI serve it in the worker as run() would
+    (false). Either way the events arrive and the stream ends with its maxDuration."""
+    broker = f"local://{stack.tmp}/fallback-broker"
+    mark = marks / "detached.json"
+    topic = f"everywhere-{time.monotonic_ns()}"
+    with client.Stream(stack, f"detach/stream.php?topics={topic}&seconds=2&heartbeat=1&broker={broker}&mark={mark}",
+                       timeout=15) as s:
+        assert s.status == 200, s.body
+        deadline = time.monotonic() + 5
+        while "subscribed" not in [c.text for c in s.parser.comments] and time.monotonic() < deadline:
+            s.wait_comments(len(s.parser.comments) + 1, timeout=deadline - time.monotonic())
+        ids = publish_cli(broker, topic, 3)
+        events = s.events_until_end(timeout=10)
+    assert [e.id for e in events] == ids
+    assert s.parser.retry == 200
+    noticed = wait_for_file(mark, timeout=5)
+    assert noticed is not None, "the script did not finish"
+    behind_fpm = stack.name in ("nginx-fpm", "nginx-fpm-zlib", "nginx-h2", "apache-fpm")
+    assert noticed["detached"] == behind_fpm, f"{stack.name}: detach() returned {noticed['detached']}"
