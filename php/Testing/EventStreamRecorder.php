@@ -25,8 +25,9 @@ use Symfony\Component\HttpFoundation\Response;
 final class EventStreamRecorder
 {
     /**
-     * A stream that never ends on its own (timers, no maxDuration, no close()) is closed once
-     * this many virtual seconds have passed, so that a test cannot hang.
+     * A stream that never ends on its own (timers, no maxDuration, no close()) gets this many
+     * virtual seconds as its maxDuration, so that a test cannot hang. (An option, not a timer
+     * of the recorder's own: a stream that detach()es may have no PHP timers.)
      */
     public const VIRTUAL_LIMIT = 86400.0;
 
@@ -37,12 +38,12 @@ final class EventStreamRecorder
     public static function record(callable $stream, array $options = []): RecordedStream
     {
         $options += ['clock' => 'virtual'];
+        if ($options['clock'] === 'virtual' && empty($options['maxDuration'])) {
+            $options['maxDuration'] = self::VIRTUAL_LIMIT;
+        }
         $sse = new SseEmitter($options);
         $closed = false;
         $body = OutputCapture::run(static function () use ($sse, $stream, $options, &$closed): void {
-            if ($options['clock'] === 'virtual') {
-                $sse->after(self::VIRTUAL_LIMIT, static fn (SseEmitter $sse) => $sse->close());
-            }
             try {
                 StreamBody::serve($stream, $sse);
             } finally {
