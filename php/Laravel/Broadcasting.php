@@ -55,8 +55,9 @@ final class Broadcasting
 
     /**
      * An event stream of what is broadcast to $channels (their full names), resuming after the
-     * request's Last-Event-ID. It does not authorize: check private channels before calling it
-     * (the stream route does).
+     * request's Last-Event-ID. Under php-fpm the stream is detached: the extension serves it
+     * and the worker takes its next request at once; elsewhere it is served in the worker. It
+     * does not authorize: check private channels before calling it (the stream route does).
      *
      * @param string|string[] $channels
      * @param array<string, mixed> $options SseEmitter options, over the connection's `stream` options
@@ -71,7 +72,7 @@ final class Broadcasting
         $topics = array_values(array_map('strval', (array) $channels));
         return new SseResponse(
             static function (SseEmitter $sse) use ($topics, $broker): void {
-                $sse->subscribe($topics, $broker)->run();
+                $sse->subscribe($topics, $broker)->detach();
             },
             $options + $broadcaster->streamOptions(),
             $headers,

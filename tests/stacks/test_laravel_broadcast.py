@@ -263,3 +263,18 @@ def test_streams_ended_by_max_duration_resume_without_loss_while_broadcasts_cont
     assert len(numbers) == total + gap_sent
     assert_increasing_ids(events)
     assert streams[0].parser.retry == 100
+
+
+def test_the_stream_route_detaches_so_streams_do_not_hold_workers(stack):
+    """Behind php-fpm the route detaches: more streams than workers, and pages still answer."""
+    streams = [stream(stack, ["news"]) for _ in range(WORKERS * 3)]
+    try:
+        assert all(s.status == 200 for s in streams)
+        ping = client.get(stack, "ping", timeout=5)
+        assert (ping.status, ping.body) == (200, b"pong")
+        broadcast(stack, "news", count=2)
+        for s in streams:
+            assert news_numbers(take(s, 2)) == [1, 2]
+    finally:
+        for s in streams:
+            s.close()
