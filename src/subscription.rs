@@ -99,11 +99,6 @@ impl Subscription {
     pub fn into_live(self) -> crate::detach::Live {
         crate::detach::Live { inbox: self.inbox, epoch: self.epoch, cursor: self.cursor }
     }
-
-    /// Whether a catch-up or a reset is still to be written.
-    pub fn owes_frames(&self) -> bool {
-        self.catching_up || self.reset.is_some() || self.inbox.has_overflowed()
-    }
 }
 
 /// `event: sse-reset`, with an id that resumes from here and a JSON reason.

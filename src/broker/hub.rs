@@ -40,11 +40,6 @@ impl Inbox {
     pub fn take_overflow(&self) -> bool {
         self.overflowed.swap(false, Ordering::AcqRel)
     }
-
-    /// Whether events were dropped, without clearing it.
-    pub fn has_overflowed(&self) -> bool {
-        self.overflowed.load(Ordering::Acquire)
-    }
 }
 
 impl Hub {

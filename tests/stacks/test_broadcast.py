@@ -6,17 +6,15 @@ streams, resume, sse-reset), and two stacks on their own ports sharing one real 
 on every stream: nothing lost, nothing repeated, one order.
 """
 import json
-import os
 import shutil
-import subprocess
 import time
 
 import pytest
 
 from harness import client, nginx_fpm
 from harness import redis as redis_harness
+from harness.broadcast import publish_cli, take, wait_subscribed
 from harness.fixtures import check_loaded
-from harness.phpini import load_line
 from harness.stack import CRASH, make_tmp
 
 
@@ -31,45 +29,18 @@ def start_stack(name, broker, children=6):
 
 
 def publish(stack, topics, n=1, event="news", prefix="", **extra):
+    """Publishes through the stack; (status, answer) so that a refusal can be checked too."""
     query = "&".join(f"{k}={v}" for k, v in {"topics": topics, "n": n, "event": event, "prefix": prefix, **extra}.items())
     response = client.get(stack, f"broadcast/publish.php?{query}", timeout=15)
     return response.status, json.loads(response.body or b"{}")
-
-
-def publish_cli(broker, topic, n, event):
-    """A publisher outside any web server: php -r, as cron or a queue worker would."""
-    code = (f"$b = new Sse\\Broker({broker!r}); for ($i = 0; $i < {n}; $i++) "
-            f"{{ echo $b->publish({topic!r}, ['event' => {event!r}, 'data' => 'cli' . $i]), \"\\n\"; }}")
-    ext = load_line().split("=", 1)[1].strip()
-    out = subprocess.run(["php", "-n", "-d", f"extension={ext}", "-r", code], capture_output=True, text=True, timeout=30)
-    assert out.returncode == 0, out.stderr
-    return out.stdout.split()
 
 
 def subscribe(stack, topics, headers=None, seconds=30, **extra):
     query = "&".join(f"{k}={v}" for k, v in {"topics": topics, "seconds": seconds, **extra}.items())
     s = client.Stream(stack, f"broadcast/subscribe.php?{query}", headers, timeout=seconds + 10)
     assert s.status == 200, s.body
-    deadline = time.monotonic() + 5
-    while "subscribed" not in [c.text for c in s.parser.comments] and time.monotonic() < deadline and not s.ended:
-        s.wait_comments(len(s.parser.comments) + 1, timeout=deadline - time.monotonic())
-    assert "subscribed" in [c.text for c in s.parser.comments], s.body
+    wait_subscribed(s)
     return s
-
-
-def take(stream, count, timeout=10.0):
-    """The next `count` events of a stream (fewer if it ended or went quiet)."""
-    events = []
-    deadline = time.monotonic() + timeout
-    while len(events) < count:
-        try:
-            event = stream.next_event(timeout=max(0.01, deadline - time.monotonic()))
-        except TimeoutError:
-            break
-        if event is None:
-            break
-        events.append(event)
-    return events
 
 
 def no_crash(*stacks):
@@ -95,7 +66,7 @@ def test_events_from_requests_and_the_cli_reach_every_subscribed_stream_once_in_
     try:
         status, from_request = publish(local, "orders", n=40, event="order")
         assert status == 200, from_request
-        from_cli = publish_cli(local.broker, "chat", 40, "chat")
+        from_cli = publish_cli(local.broker, "chat", 40, event="chat")
         status, both = publish(local, "orders,chat", n=5, event="both")
         assert status == 200, both
         expected = {

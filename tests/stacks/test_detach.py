@@ -10,14 +10,13 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import time
 
 import pytest
 
 from harness import client, nginx_fpm
+from harness.broadcast import publish, publish_cli, take, wait_subscribed
 from harness.fixtures import check_loaded, marks, stack, wait_for_file  # noqa: F401 - fixtures
-from harness.phpini import extension_path
 from harness.stack import CRASH, make_tmp
 
 WORKERS = 2
@@ -60,26 +59,6 @@ def open_stream(stack, topics, headers=None, **params):
     s = client.Stream(stack, f"detach/stream.php?{query}", headers, timeout=60)
     assert s.status == 200, s.body
     return s
-
-
-def publish(stack, topics, n=1, **params):
-    query = "&".join(f"{k}={v}" for k, v in {"topics": topics, "n": n, **params}.items())
-    response = client.get(stack, f"broadcast/publish.php?{query}", timeout=20)
-    assert response.status == 200, response.body
-    return json.loads(response.body)["ids"]
-
-
-def take(stream, count, timeout=10.0):
-    events, deadline = [], time.monotonic() + timeout
-    while len(events) < count:
-        try:
-            event = stream.next_event(timeout=max(0.01, deadline - time.monotonic()))
-        except TimeoutError:
-            break
-        if event is None:
-            break
-        events.append(event)
-    return events
 
 
 def worker_stats(stack, timeout=5.0):
@@ -264,15 +243,6 @@ def test_no_descriptor_or_memory_leak_over_ten_rounds(pool):
     assert memory_after - memory < 1024, f"private memory grew {memory_after - memory} KiB over 10 rounds"
 
 
-def publish_cli(broker, topic, n):
-    code = (f"$b = new Sse\\Broker({broker!r}); for ($i = 0; $i < {n}; $i++) "
-            f"{{ echo $b->publish({topic!r}, ['event' => 'news', 'data' => (string) $i]), \"\\n\"; }}")
-    out = subprocess.run(["php", "-n", "-d", f"extension={extension_path()}", "-r", code],
-                         capture_output=True, text=True, timeout=30)
-    assert out.returncode == 0, out.stderr
-    return out.stdout.split()
-
-
 def test_detach_works_on_every_stack_and_frees_the_worker_where_it_can(stack, marks):
     """The same script everywhere: php-fpm takes the stream off the worker (detach() returns
     true); php -S, Apache mod_php and kept-alive FastCGI serve it in the worker as run() would
@@ -283,9 +253,7 @@ def test_detach_works_on_every_stack_and_frees_the_worker_where_it_can(stack, ma
     with client.Stream(stack, f"detach/stream.php?topics={topic}&seconds=2&heartbeat=1&broker={broker}&mark={mark}",
                        timeout=15) as s:
         assert s.status == 200, s.body
-        deadline = time.monotonic() + 5
-        while "subscribed" not in [c.text for c in s.parser.comments] and time.monotonic() < deadline:
-            s.wait_comments(len(s.parser.comments) + 1, timeout=deadline - time.monotonic())
+        wait_subscribed(s)
         ids = publish_cli(broker, topic, 3)
         events = s.events_until_end(timeout=10)
     assert [e.id for e in events] == ids
