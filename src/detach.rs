@@ -23,6 +23,8 @@
 //! `pm = static` and `pm.max_requests = 0` so that this happens only at reloads.
 
 use crate::broker::hub::Inbox;
+use crate::fastcgi::send;
+use crate::runtime::sleep_until;
 use sse_core::broker::{Epoch, Position};
 use sse_core::fastcgi::{push_end, push_records};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -227,19 +229,11 @@ fn take_events(live: &mut Live, request_id: u16, queue: &mut Vec<u8>) -> Result<
 fn write_some(socket: &AsyncFd<Socket>, queue: &mut Vec<u8>) -> Result<usize, ()> {
     let mut written = 0;
     while written < queue.len() {
-        // SAFETY: a valid buffer and length on a socket this task owns; MSG_NOSIGNAL turns a
-        // write to a closed peer into EPIPE instead of SIGPIPE.
-        let n = unsafe {
-            libc::send(socket.as_raw_fd(), queue[written..].as_ptr().cast(), queue.len() - written, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL)
-        };
-        if n >= 0 {
-            written += n as usize;
-            continue;
-        }
-        match std::io::Error::last_os_error().kind() {
-            std::io::ErrorKind::Interrupted => continue,
-            std::io::ErrorKind::WouldBlock => break,
-            _ => return Err(()),
+        match send(socket.as_raw_fd(), &queue[written..], libc::MSG_DONTWAIT) {
+            Ok(n) => written += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(_) => return Err(()),
         }
     }
     queue.drain(..written);
@@ -269,13 +263,6 @@ async fn hung_up(socket: &AsyncFd<Socket>) -> bool {
                 _ => return false,
             }
         }
-    }
-}
-
-async fn sleep_until(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at.into()).await,
-        None => std::future::pending().await,
     }
 }
 

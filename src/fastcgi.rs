@@ -147,7 +147,8 @@ impl Socket {
     }
 }
 
-fn send(fd: i32, bytes: &[u8], flags: i32) -> std::io::Result<usize> {
+/// send(2) on a FastCGI socket, never raising SIGPIPE.
+pub fn send(fd: i32, bytes: &[u8], flags: i32) -> std::io::Result<usize> {
     // SAFETY: a valid buffer and length; MSG_NOSIGNAL turns a write to a closed peer into an
     // EPIPE error instead of a process-killing SIGPIPE.
     let n = unsafe { libc::send(fd, bytes.as_ptr().cast(), bytes.len(), flags | libc::MSG_NOSIGNAL) };

@@ -219,7 +219,8 @@ async fn watch_stream(socket: Option<RawFd>, mut deadline: watch::Receiver<Optio
     }
 }
 
-async fn sleep_until(at: Option<Instant>) {
+/// Sleeps until `at`; forever for none.
+pub async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at.into()).await,
         None => std::future::pending().await,
