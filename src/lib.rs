@@ -35,6 +35,14 @@ extern "C" fn module_info(_module: *mut ModuleEntry) {
     info_table_start!();
     info_table_row!("Server-Sent Events support", "enabled");
     info_table_row!("version", env!("CARGO_PKG_VERSION"));
+    info_table_row!("broker (sse.broker)", ffi::ini_string(c"sse.broker").unwrap_or_default());
+    let stats = &detach::STATS;
+    let count = |n: &std::sync::atomic::AtomicU64| n.load(std::sync::atomic::Ordering::Relaxed).to_string();
+    info_table_row!("detached streams open in this process", count(&stats.open));
+    info_table_row!("events written by detached streams", count(&stats.events));
+    info_table_row!("bytes queued for slow clients", count(&stats.bytes_queued));
+    info_table_row!("detached streams closed as too slow", count(&stats.slow_closes));
+    info_table_row!("detached streams ended by hang-ups", count(&stats.hang_ups));
     for engine in broker::engines() {
         let hub = engine.hub();
         let delivered = hub.delivered.load(std::sync::atomic::Ordering::Relaxed);

@@ -86,4 +86,16 @@ final class DetachTest extends TestCase
             SseEmitter::detachedStats(),
         );
     }
+
+    public function testPhpinfoShowsTheBrokerSettingAndTheDetachedStreams(): void
+    {
+        ob_start();
+        phpinfo(INFO_MODULES);
+        $info = (string) ob_get_clean();
+        self::assertMatchesRegularExpression('/broker \(sse\.broker\) => local/', $info);
+        foreach (['detached streams open in this process', 'events written by detached streams', 'bytes queued for slow clients',
+                  'detached streams closed as too slow', 'detached streams ended by hang-ups'] as $row) {
+            self::assertStringContainsString("$row => 0", $info);
+        }
+    }
 }
