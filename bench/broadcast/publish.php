@@ -4,11 +4,18 @@
 //                                                        (T: microtime when publishing began, µs)
 //   php publish.php cost MECH TARGET CALLS               CALLS publishes in a loop: µs per call
 //   php publish.php replay URL TOPIC N                   N events on TOPIC: the id before them
-//   php publish.php end MECH TARGET                      tells the peers' loops to end
+//   php publish.php end MECH TARGET                      ends the peers' loops: a row `end` for
+//                                                        SQLite, CLIENT KILL TYPE pubsub for phpredis
 // MECH / TARGET: broker / a broker URL (topic `bench`), pubsub / a Redis port (phpredis
 // PUBLISH on channel `bench`), sqlite / a database file (INSERT INTO events).
 // Prints one JSON line.
 [, $mode, $mech, $target] = $argv + [null, null, null, null];
+
+function cpu(): float
+{
+    $ru = getrusage();
+    return $ru['ru_utime.tv_sec'] + $ru['ru_utime.tv_usec'] / 1e6 + $ru['ru_stime.tv_sec'] + $ru['ru_stime.tv_usec'] / 1e6;
+}
 
 function publisher(string $mech, string $target): Closure
 {
@@ -35,6 +42,7 @@ switch ($mode) {
         [, , , , $n, $gap, $prefix] = $argv;
         $publish = publisher($mech, $target);
         $calls = [];
+        $cpu0 = cpu();
         for ($i = 0; $i < (int) $n; $i++) {
             if ($i > 0) {
                 usleep((int) $gap);
@@ -44,8 +52,9 @@ switch ($mode) {
             $calls[] = (hrtime(true) - $t0) / 1e3;
         }
         sort($calls);
+        $cpu = cpu() - $cpu0;
         echo json_encode(['events' => count($calls), 'call_p50_us' => $calls[intdiv(count($calls), 2)],
-            'call_max_us' => end($calls)]), "\n";
+            'call_max_us' => end($calls), 'cpu_s' => $cpu]), "\n";
         break;
     case 'cost':
         $calls = (int) $argv[4];
@@ -71,7 +80,13 @@ switch ($mode) {
         echo json_encode(['before' => $before, 'last' => $last, 'publish_s' => (hrtime(true) - $t0) / 1e9]), "\n";
         break;
     case 'end':
-        publisher($mech, $target)('end');
+        if ($mech === 'pubsub') {
+            $redis = new Redis();
+            $redis->connect('127.0.0.1', (int) $target, 2.0);
+            $redis->rawCommand('CLIENT', 'KILL', 'TYPE', 'pubsub');
+        } else {
+            publisher($mech, $target)('end');
+        }
         echo "{}\n";
         break;
     default:

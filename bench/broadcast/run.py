@@ -45,10 +45,11 @@ COUNTS = [int(x) for x in os.environ.get("BCAST_STREAMS", "1,10,100").split(",")
 REPLAY = int(os.environ.get("BCAST_REPLAY", 10_000))
 REPLAY_RUNS = int(os.environ.get("BCAST_REPLAY_RUNS", 5))
 COST_RUNS = 3
+COST_AFTER_CALLS = 2_000
 COST_CALLS = {"local": 20_000, "redis": 5_000, "pubsub": 5_000, "sqlite": 5_000}
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux value, Python lacks the name
 
-MECHS = ["local", "redis", "sqlite", "pubsub"]
+MECHS = ["local", "redis", "sqlite", "pubsub"]  # latency rows; all four always (a partial run would mislead)
 LABEL = {
     "local": "embedded broker (`local://`)",
     "redis": "Redis broker (`redis://`, Redis Streams)",
@@ -204,6 +205,29 @@ def pump(clients, seconds, on_frame, done):
         sel.close()
 
 
+def server_cpu_ns(env):
+    """CPU of nginx, php-fpm (master and workers) and redis-server, all threads."""
+    total = 0
+    for pid in env.stack.all_pids() + [env.redis.proc.pid]:
+        try:
+            total += B.cpu_ns(pid)
+        except OSError:
+            pass
+    return total
+
+
+def following(env):
+    """Workers with a broker reader: an inotify watch (embedded) or a TCP connection (Redis)."""
+    n = 0
+    for pid in env.stack.worker_pids():
+        try:
+            links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+        except OSError:
+            continue
+        n += any("inotify" in x for x in links)
+    return n
+
+
 def open_streams(env, mech, n):
     clients = [Client(env.stack.port, env.path(mech)) for _ in range(n)]
     try:
@@ -228,7 +252,8 @@ def attempt(env, what, fn, *args):
     try:
         return fn(*args)
     except (RuntimeError, OSError, ValueError, subprocess.SubprocessError) as e:
-        why = f"{e}; {php_error(env)}".strip("; ")
+        why = f"{str(e).splitlines()[0]}; {php_error(env)}".strip("; ")
+        why = why.split(" in /")[0]  # the message, not the script's path and stack
         print(f"{what}: FAILED: {why}", file=sys.stderr, flush=True)
         time.sleep(0.5)
         return {"error": why}
@@ -271,6 +296,7 @@ def latency(env, mech, n):
         kern, app_lag, lat_app = [], [], []
         finished = set()
         cpu0 = time.process_time()
+        server0 = server_cpu_ns(env)
 
         def on_frame(i, kernel, app, f):
             d = field(f, b"data")
@@ -291,6 +317,7 @@ def latency(env, mech, n):
         if pub.returncode != 0:
             raise RuntimeError(f"publisher: {err}")
         client_cpu = time.process_time() - cpu0
+        server_cpu = server_cpu_ns(env) - server0
         pubstats = json.loads(out.strip().splitlines()[-1])
     finally:
         end_streams(env, mech, clients)
@@ -303,7 +330,8 @@ def latency(env, mech, n):
         "kernel_stamped": len(kern),
         "app_p50_us": B.pct(lat_app, 50), "app_p99_us": B.pct(lat_app, 99),
         "client_lag_p50_us": B.pct(app_lag, 50), "client_lag_p99_us": B.pct(app_lag, 99),
-        "client_cpu_s": client_cpu,
+        "client_cpu_s": client_cpu, "server_cpu_us_per_event": server_cpu / 1000 / EVENTS,
+        "publisher_cpu_us_per_event": pubstats["cpu_s"] * 1e6 / EVENTS,
         "publish_call_p50_us": pubstats["call_p50_us"], "publish_call_max_us": pubstats["call_max_us"],
         "_raw": kern,
     }
@@ -400,6 +428,17 @@ def main():
                     continue
                 print(f"latency {mech} x{n}: p50 {r['p50_us']:.0f} p99 {r['p99_us']:.0f} max {r['max_us']:.0f} µs, "
                       f"delivered {r['delivered']}/{r['expected']}, client lag p99 {r['client_lag_p99_us']:.0f} µs", flush=True)
+        # 2b. publish cost again, nothing attached, once the workers have served streams: a process
+        # that subscribed once keeps following the broker (one reader per process and URL).
+        for mech in ["local", "redis"]:
+            s0 = server_cpu_ns(env)
+            calls = COST_AFTER_CALLS
+            r = attempt(env, f"cost after {mech}", php, "cost", *env.publisher(mech), calls)
+            if "error" not in r:
+                r["server_cpu_us_per_call"] = (server_cpu_ns(env) - s0) / 1000 / (calls + 100)
+                r["following_workers"] = following(env)
+            res["cost_after"] = res.get("cost_after", {}) | {mech: r}
+            print(f"cost after {mech}: {r}", flush=True)
         # 3. replay
         for engine in ["local", "redis"]:
             runs = []
@@ -430,6 +469,10 @@ def write(res, png):
              "broker's directory and the SQLite database (WAL) under /dev/shm, nginx (1 worker) + php-fpm (pm = static, "
              f"{res['workers']} workers: each attached stream holds one), production php.ini. The publisher is a PHP CLI "
              "process (`bench/broadcast/publish.php`); the stream scripts are in `bench/broadcast/www/`.", ""]
+    busy = float(res["load"].split()[0])
+    if busy > (os.cpu_count() or 1):
+        lines += [f"The machine was shared with other work during this run (load average {busy:.1f} at the start, on "
+                  f"{os.cpu_count()} CPUs): the tails below include waiting for a CPU.", ""]
     # cost
     c = res["cost"]
     lines += ["### Publish cost", "",
@@ -444,6 +487,22 @@ def write(res, png):
         tgt = f"< {TARGET_COST_US[mech]} µs: **{B.yes_no(x['median_us'] < TARGET_COST_US[mech])}**" if mech in TARGET_COST_US else ""
         lines.append(f"| {names[mech]} | {x['calls']:,} | {x['median_us']:.1f} | "
                      f"{', '.join(f'{v:.1f}' for v in x['runs_us'])} | {tgt} |")
+    after = res.get("cost_after", {})
+    if after:
+        lines += ["", "The same loop once the latency runs below are over (no stream attached any more), with the CPU "
+                  "the server side (nginx, php-fpm, redis-server) spent per publish meanwhile: a php-fpm worker that has "
+                  "served a subscribed stream keeps its broker reader (one per process and URL) after the stream "
+                  "ended, and that reader reads every event published.", "",
+                  "| | calls | µs per call | server CPU per publish | workers still following the embedded broker |", "|---|---|---|---|---|"]
+        for mech in ["local", "redis"]:
+            x = after.get(mech)
+            if not x:
+                continue
+            if "error" in x:
+                lines.append(f"| {names[mech]} | {COST_AFTER_CALLS:,} | failed: `{x['error'][:200]}` | | |")
+                continue
+            lines.append(f"| {names[mech]} | {x['calls']:,} | {x['us_per_call']:.1f} | {x['server_cpu_us_per_call']:.1f} µs | "
+                         f"{x['following_workers'] if mech == 'local' else ''} |")
     # latency
     lines += ["", "### Publish to delivery", "",
               f"For each mechanism and stream count, N streams are opened, events are published until every stream has "
@@ -452,19 +511,23 @@ def write(res, png):
               "includes the call). The client (one Python process, epoll over all sockets) reads each stream with "
               "`SO_TIMESTAMPNS`: an event's delivery time is the kernel's receive time of the read that completed it, "
               "CLOCK_REALTIME on both sides of the same machine. The client's own lag behind the kernel (its read time "
-              "minus the kernel's) is shown apart: it is not in the figures.", "",
-              "| | streams | p50 | p90 | p99 | max | delivered / expected | client lag p50 / p99 |",
-              "|---|---|---|---|---|---|---|---|"]
+              "minus the kernel's) is shown apart: it is not in the figures. Publish call: the publisher's own "
+              "`hrtime()` around the call. Server CPU per event: CPU of nginx, php-fpm (master and workers) and "
+              "redis-server, all threads (/proc/PID/task/*/schedstat), over the measured run, divided by the events "
+              "published: on 2 cores it is what bounds the delivery to many streams.", "",
+              "| | streams | p50 | p90 | p99 | max | delivered / expected | publish call p50 | server CPU per event | client lag p50 / p99 |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     fmt = lambda us: f"{us / 1000:.2f} ms" if us >= 10_000 else f"{us:.0f} µs"  # noqa: E731
     for mech in MECHS:
         for n in COUNTS:
             r = L[mech][str(n)]
             if "error" in r:
-                lines.append(f"| {LABEL[mech]} | {n} | not measured: the stream failed (see below) | | | | | |")
+                lines.append(f"| {LABEL[mech]} | {n} | not measured: the stream failed (see below) | | | | | | | |")
                 continue
             ok = "" if r["streams_in_order_no_dup"] == n else f" ({n - r['streams_in_order_no_dup']} streams out of order)"
             lines.append(f"| {LABEL[mech]} | {n} | {fmt(r['p50_us'])} | {fmt(r['p90_us'])} | {fmt(r['p99_us'])} | "
                          f"{fmt(r['max_us'])} | {r['delivered']:,} / {r['expected']:,}{ok} | "
+                         f"{fmt(r['publish_call_p50_us'])} | {fmt(r['server_cpu_us_per_event'])} | "
                          f"{r['client_lag_p50_us']:.0f} / {r['client_lag_p99_us']:.0f} µs |")
     lines.append("")
     failures = {}
@@ -514,9 +577,12 @@ def write(res, png):
         lines.append("")
     if failures:
         lines += ["### Failures", "", "What the run could not measure, with the error it got:", ""]
-        lines += [f"- {what}: `{why}`" for what, why in failures.items()]
+        grouped = {}
+        for what, why in failures.items():
+            grouped.setdefault(why, []).append(what)
+        lines += [f"- {'; '.join(whats)}: `{why}`" for why, whats in grouped.items()]
         lines.append("")
-    if res.get("errors"):
+    elif res.get("errors"):
         lines += ["Errors in the stack's logs (last lines):", "", "```", res["errors"][-1500:], "```", ""]
     B.write_section("broadcast", "\n".join(lines))
 

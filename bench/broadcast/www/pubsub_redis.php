@@ -1,7 +1,8 @@
 <?php
 // Peer: phpredis subscribe(). Blocks in SUBSCRIBE on ?channel and echoes each message as an
-// event, flush. Ends on a message `end`, on a write to a client that left, or when Redis has
-// sent nothing for ?d seconds (the read time-out).
+// event, flush. Ends when Redis closes the connection (the benchmark ends its subscribers with
+// CLIENT KILL TYPE pubsub: phpredis 5.3 goes on looping after exit() or an exception in the
+// callback), on a write to a client that left, or when Redis has sent nothing for ?d seconds.
 header('Content-Type: text/event-stream');
 header('Cache-Control: no-cache');
 header('X-Accel-Buffering: no');
@@ -13,13 +14,10 @@ ob_flush();
 flush();
 try {
     $redis->subscribe([$_GET['channel'] ?? 'bench'], function ($redis, $channel, $message) {
-        if ($message === 'end') {
-            exit;
-        }
         echo "event: e\ndata: $message\n\n";
         ob_flush();
         flush();
     });
 } catch (RedisException $e) {
-    // read time-out: the stream ends
+    // connection closed or read time-out: the stream ends
 }
