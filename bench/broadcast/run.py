@@ -374,6 +374,19 @@ def replay(env, engine, run):
             "publish_s": pub["publish_s"]}
 
 
+def replays(env, res, phase):
+    res["replay"][phase] = {}
+    for engine in ["local", "redis"]:
+        runs = []
+        for k in range(REPLAY_RUNS):
+            runs.append(attempt(env, f"replay {engine}", replay, env, engine, f"{phase}-{engine}-{k}"))
+            if "error" in runs[-1]:
+                break
+        res["replay"][phase][engine] = runs
+        res["replay"][phase]["following"] = following(env)
+        print(f"replay {phase} {engine}: {[round(r['to_last_ms'], 1) for r in runs if 'error' not in r]} ms", flush=True)
+
+
 def plot(res):
     try:
         import matplotlib
@@ -418,6 +431,8 @@ def main():
             runs = [php("cost", *env.publisher(mech), COST_CALLS[mech])["us_per_call"] for _ in range(COST_RUNS)]  # noqa
             res["cost"][mech] = {"calls": COST_CALLS[mech], "runs_us": runs, "median_us": B.median(runs)}
             print(f"cost {mech}: {runs}", flush=True)
+        # 1b. replay, on a pool where no worker has followed a broker yet (but the replaying ones)
+        replays(env, res, "idle")
         # 2. latency
         for mech in MECHS:
             res["latency"][mech] = {}
@@ -439,15 +454,8 @@ def main():
                 r["following_workers"] = following(env)
             res["cost_after"] = res.get("cost_after", {}) | {mech: r}
             print(f"cost after {mech}: {r}", flush=True)
-        # 3. replay
-        for engine in ["local", "redis"]:
-            runs = []
-            for k in range(REPLAY_RUNS):
-                runs.append(attempt(env, f"replay {engine}", replay, env, engine, f"{engine}-{k}"))
-                if "error" in runs[-1]:
-                    break
-            res["replay"][engine] = runs
-            print(f"replay {engine}: {[round(r['to_last_ms'], 1) for r in runs if 'error' not in r]} ms", flush=True)
+        # 3b. replay again, now that every worker follows both brokers
+        replays(env, res, "followed")
         res["errors"] = env.stack.errors()
         res["workers"] = len(env.stack.worker_pids())
     finally:
@@ -551,29 +559,42 @@ def write(res, png):
               f"`php publish.php replay ...` publishes {REPLAY:,} events on a fresh topic (`history` 20000), then one "
               "stream opens with `Last-Event-ID` = the broker's `lastEventId()` from before them; the figure is the time "
               "from the request sent (nginx, php-fpm, `subscribe()`, catch-up included) to the last of them received "
-              f"(kernel receive time), {REPLAY_RUNS} runs each.", "",
-              "| | to the last event: median | max | all runs (ms) | to the first event (median) | received, in order |",
-              "|---|---|---|---|---|---|"]
-    for engine in ["local", "redis"]:
-        runs = res["replay"][engine]
-        if any("error" in r for r in runs):
-            failures[f"{LABEL[engine]}, replay"] = runs[-1]["error"]
-            lines.append(f"| {LABEL[engine]} | not measured: the stream failed (see below) | | | | |")
-            continue
-        t = [r["to_last_ms"] for r in runs]
-        okay = all(r["received"] == REPLAY and r["in_order"] and not r["reset"] for r in runs)
-        lines.append(f"| {LABEL[engine]} | {B.median(t):.1f} ms | {max(t):.1f} ms | {', '.join(f'{v:.1f}' for v in t)} | "
-                     f"{B.median([r['to_first_ms'] for r in runs]):.1f} ms | "
-                     f"{'all ' + format(REPLAY, ',') + ', in order' if okay else 'NO: ' + str([(r['received'], r['in_order'], r['reset']) for r in runs])} |")
+              f"(kernel receive time), {REPLAY_RUNS} runs each. Twice: before the latency runs, when no php-fpm worker "
+              "follows the broker but those the replays themselves used; and after them, when every worker has served a "
+              "subscribed stream and still follows both brokers, so the reader of each reads the same "
+              f"{REPLAY:,} new events while the replaying stream catches up.", "",
+              "| | pool | to the last event: median | max | all runs (ms) | to the first event (median) | received, in order |",
+              "|---|---|---|---|---|---|---|"]
+    pools = {"idle": "before the latency runs", "followed": "after them"}
+    for phase, pool in pools.items():
+        for engine in ["local", "redis"]:
+            runs = res["replay"][phase][engine]
+            where = f"{pool} ({res['replay'][phase]['following']} workers following)" if engine == "local" else pool
+            if any("error" in r for r in runs):
+                failures[f"{LABEL[engine]}, replay"] = runs[-1]["error"]
+                lines.append(f"| {LABEL[engine]} | {pool} | not measured: the stream failed (see below) | | | | |")
+                continue
+            t = [r["to_last_ms"] for r in runs]
+            okay = all(r["received"] == REPLAY and r["in_order"] and not r["reset"] for r in runs)
+            lines.append(f"| {LABEL[engine]} | {where} | {B.median(t):.1f} ms | {max(t):.1f} ms | {', '.join(f'{v:.1f}' for v in t)} | "
+                         f"{B.median([r['to_first_ms'] for r in runs]):.1f} ms | "
+                         f"{'all ' + format(REPLAY, ',') + ', in order' if okay else 'NO: ' + str([(r['received'], r['in_order'], r['reset']) for r in runs])} |")
     lines.append("")
     for engine in ["local", "redis"]:
-        if any("error" in r for r in res["replay"][engine]):
+        parts, verdicts = [], []
+        for phase, pool in pools.items():
+            runs = res["replay"][phase][engine]
+            if any("error" in r for r in runs):
+                parts.append(f"{pool}: not measured")
+                verdicts.append(None)
+                continue
+            worst = max(r["to_last_ms"] for r in runs)
+            parts.append(f"{pool}: worst {worst:.1f} ms, **{B.yes_no(worst < TARGET_REPLAY_MS)}**")
+            verdicts.append(worst < TARGET_REPLAY_MS)
+        if all(v is None for v in verdicts):
             lines.append(f"Target {LABEL[engine]} replay < {TARGET_REPLAY_MS} ms: **not measured** (the stream failed: see below).")
-            lines.append("")
-            continue
-        worst = max(r["to_last_ms"] for r in res["replay"][engine])
-        lines.append(f"Target {LABEL[engine]} replay < {TARGET_REPLAY_MS} ms (every run): **{B.yes_no(worst < TARGET_REPLAY_MS)}** "
-                     f"(worst {worst:.1f} ms).")
+        else:
+            lines.append(f"Target {LABEL[engine]} replay < {TARGET_REPLAY_MS} ms in every run: {'; '.join(parts)}.")
         lines.append("")
     if failures:
         lines += ["### Failures", "", "What the run could not measure, with the error it got:", ""]
