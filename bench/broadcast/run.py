@@ -25,6 +25,7 @@ import json
 import os
 import selectors
 import shutil
+import signal
 import socket
 import sqlite3
 import struct
@@ -45,6 +46,7 @@ COUNTS = [int(x) for x in os.environ.get("BCAST_STREAMS", "1,10,100").split(",")
 REPLAY = int(os.environ.get("BCAST_REPLAY", 10_000))
 REPLAY_RUNS = int(os.environ.get("BCAST_REPLAY_RUNS", 5))
 COST_RUNS = 3
+STRACE_EVENTS = 200
 COST_AFTER_CALLS = 2_000
 COST_CALLS = {"local": 20_000, "redis": 5_000, "pubsub": 5_000, "sqlite": 5_000}
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux value, Python lacks the name
@@ -96,8 +98,8 @@ class Env:
     def publisher(self, mech):
         return ("broker", self.target(mech)) if mech in ("local", "redis") else (mech, self.target(mech))
 
-    def path(self, mech, topic="bench", d=120):
-        q = {"d": d}
+    def path(self, mech, topic="bench", d=120, **extra):
+        q = {"d": d, **extra}
         if mech in ("local", "redis"):
             q.update(url=self.url[mech], topic=topic, script="broker.php")
         elif mech == "sqlite":
@@ -119,7 +121,7 @@ def php(*args, timeout=300):
     argv = ["php", "-d", f"extension={B.extension()}", str(HERE / "publish.php"), *map(str, args)]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
     if out.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv[3:])}: exit {out.returncode}: {out.stderr.strip()}{out.stdout.strip()}")
+        raise RuntimeError(f"publish.php {' '.join(map(str, args))}: exit {out.returncode}: {out.stderr.strip()}{out.stdout.strip()}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -374,6 +376,54 @@ def replay(env, engine, run):
             "publish_s": pub["publish_s"]}
 
 
+def delivery_syscalls(env, mech):
+    """Syscalls of the php-fpm worker serving one subscribed stream (all its threads, strace -c)
+    while STRACE_EVENTS events are published 5 ms apart, and its CPU per event untraced."""
+    pidfile = env.tmp / f"pid-{mech}"
+    c = Client(env.stack.port, env.path(mech, pidfile=pidfile))
+    try:
+        c.start()
+        warm_up(env, mech, [c])
+        pid = int(pidfile.read_text())
+        got = {"last": False}
+
+        def on_frame(i, kernel, app, f):
+            d = field(f, b"data")
+            if d and d.startswith(b"m ") and int(d.split(b" ")[1]) == STRACE_EVENTS - 1:
+                got["last"] = True
+        # untraced first: the worker's CPU per event
+        cpu0 = B.cpu_ns(pid)
+        pub = php_bg("events", *env.publisher(mech), STRACE_EVENTS, 5000, "m")
+        pump([c], 30, on_frame, lambda: got["last"])
+        pub.communicate(timeout=60)
+        cpu = (B.cpu_ns(pid) - cpu0) / 1000 / STRACE_EVENTS
+        got["last"] = False
+        out = env.tmp / f"strace-{mech}.txt"
+        tids = [a for t in sorted(os.listdir(f"/proc/{pid}/task")) for a in ("-p", t)]
+        tracer = subprocess.Popen(["strace", "-c", "-f", *tids, "-o", str(out)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(1.0)  # attached
+            pub = php_bg("events", *env.publisher(mech), STRACE_EVENTS, 5000, "m")
+            pump([c], 30, on_frame, lambda: got["last"])
+            pub.communicate(timeout=60)
+            time.sleep(0.1)
+        finally:
+            tracer.send_signal(signal.SIGINT)
+            tracer.wait(timeout=30)
+        if not got["last"]:
+            raise RuntimeError("the last event never arrived under strace")
+        calls = {}
+        for line in out.read_text().splitlines():
+            parts = line.split()
+            if len(parts) >= 5 and parts[0][0].isdigit() and not line.startswith("100.00"):
+                calls[parts[-1]] = int(parts[3])
+        return {"events": STRACE_EVENTS, "threads": len(tids) // 2, "calls": calls, "cpu_us_per_event": cpu,
+                "per_event": sum(calls.values()) / STRACE_EVENTS}
+    finally:
+        end_streams(env, mech, [c])
+
+
 def replays(env, res, phase):
     res["replay"][phase] = {}
     for engine in ["local", "redis"]:
@@ -443,6 +493,12 @@ def main():
                     continue
                 print(f"latency {mech} x{n}: p50 {r['p50_us']:.0f} p99 {r['p99_us']:.0f} max {r['max_us']:.0f} µs, "
                       f"delivered {r['delivered']}/{r['expected']}, client lag p99 {r['client_lag_p99_us']:.0f} µs", flush=True)
+        # 2a. what one delivery costs the worker of a stream
+        res["syscalls"] = {}
+        if shutil.which("strace"):
+            for mech in ["local", "redis", "pubsub"]:
+                res["syscalls"][mech] = attempt(env, f"syscalls {mech}", delivery_syscalls, env, mech)
+                print(f"syscalls {mech}: {res['syscalls'][mech]}", flush=True)
         # 2b. publish cost again, nothing attached, once the workers have served streams: a process
         # that subscribed once keeps following the broker (one reader per process and URL).
         for mech in ["local", "redis"]:
@@ -554,6 +610,20 @@ def write(res, png):
         failures.update({f"{LABEL[mech]}, {n} stream(s)": L[mech][str(n)]["error"] for n in COUNTS if "error" in L[mech][str(n)]})
     if png:
         lines += [f"![Publish to delivery](bench/plots/{png})", ""]
+    sc = {m: x for m, x in res.get("syscalls", {}).items() if "error" not in x}
+    if sc:
+        lines += ["What one delivery costs the php-fpm worker of a stream: one stream, "
+                  f"{STRACE_EVENTS} events 5 ms apart, the worker's CPU per event (all threads, untraced run), then the "
+                  f"same under `strace -c -f -p <each thread of the worker>`. With one process per stream, this is paid once "
+                  "per stream for each event.", "",
+                  "| | worker threads | worker CPU per event | syscalls per event | most frequent (per event) |", "|---|---|---|---|---|"]
+        for mech, x in sc.items():
+            top = ", ".join(f"{k} {v / x['events']:.2f}" for k, v in sorted(x["calls"].items(), key=lambda kv: -kv[1])[:7])
+            lines.append(f"| {LABEL[mech]} | {x['threads']} | {x['cpu_us_per_event']:.0f} µs | {x['per_event']:.1f} | {top} |")
+        lines.append("")
+    for mech, x in res.get("syscalls", {}).items():
+        if "error" in x:
+            failures[f"{LABEL[mech]}, syscalls per delivery"] = x["error"]
     # replay
     lines += ["### Replay after a reconnect", "",
               f"`php publish.php replay ...` publishes {REPLAY:,} events on a fresh topic (`history` 20000), then one "

@@ -2,6 +2,9 @@
 // Peer: the polling loop users write today. Every second, SELECT the rows after the last one
 // sent, echo them as events, flush. Starts after the newest row (like a live subscription).
 // Ends on a row whose data is `end`, when the client is gone, or after ?d seconds.
+if (isset($_GET['pidfile'])) {
+    file_put_contents($_GET['pidfile'], getmypid()); // for the benchmark's strace
+}
 header('Content-Type: text/event-stream');
 header('Cache-Control: no-cache');
 header('X-Accel-Buffering: no');

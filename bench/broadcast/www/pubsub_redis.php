@@ -3,6 +3,9 @@
 // event, flush. Ends when Redis closes the connection (the benchmark ends its subscribers with
 // CLIENT KILL TYPE pubsub: phpredis 5.3 goes on looping after exit() or an exception in the
 // callback), on a write to a client that left, or when Redis has sent nothing for ?d seconds.
+if (isset($_GET['pidfile'])) {
+    file_put_contents($_GET['pidfile'], getmypid()); // for the benchmark's strace
+}
 header('Content-Type: text/event-stream');
 header('Cache-Control: no-cache');
 header('X-Accel-Buffering: no');
