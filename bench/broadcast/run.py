@@ -613,9 +613,9 @@ def write(res, png):
     if bound and int(most) > 1:
         lines.append(f"At {most} streams, the server side spent per event: "
                      + ", ".join(f"{fmt(r['server_cpu_us_per_event'])} ({LABEL[m]})" for m, r in bound.items())
-                     + f". On {cpus} CPUs that is that time divided by {cpus} with every CPU busy, for each event: "
-                     f"the order of the median latency at {most} streams. A p99 under 2 ms at {most} streams would need "
-                     f"less than {2000 * cpus / int(most):.0f} µs of server CPU per stream and event.")
+                     + f". That keeps all {cpus} CPUs busy for 1/{cpus} of it per event, the order of the median "
+                     f"latency at {most} streams. A p99 under 2 ms at {most} streams would need less than "
+                     f"{2000 * cpus / int(most):.0f} µs of server CPU per stream and event.")
         lines.append("")
     for mech in ["sqlite", "pubsub"]:
         failures.update({f"{LABEL[mech]}, {n} stream(s)": L[mech][str(n)]["error"] for n in COUNTS if "error" in L[mech][str(n)]})
