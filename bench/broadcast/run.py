@@ -10,15 +10,22 @@ persistence, its own embedded broker directory under /dev/shm, its own SQLite da
 /dev/shm, and one nginx + php-fpm stack (pm = static, enough workers for 100 streams: each
 attached stream holds a worker). Removes all of them at the end.
 
+In this order, on the same stack:
 1. Publish cost: a CLI loop of publishes, µs per call (no stream attached).
-2. Publish-to-delivery latency with 1, 10 and 100 streams: a CLI php process publishes
-   BCAST_EVENTS events BCAST_GAP_US apart, each carrying microtime() taken just before the
-   publish call; the client reads every stream with SO_TIMESTAMPNS, so an event's arrival is the
-   kernel's receive time of the bytes that completed it (CLOCK_REALTIME on both sides, same
-   machine), not the moment the Python client got round to that socket. The client's own lag
-   (its read time minus the kernel's) is recorded too.
-3. Replay: BCAST_REPLAY events published, then a stream opened with Last-Event-ID = the id from
-   before them; time from the request sent to the last one received.
+2. Replay: BCAST_REPLAY events published, then a stream opened with Last-Event-ID = the id from
+   before them; time from the request sent to the last one received (BCAST_REPLAY_RUNS runs).
+3. Publish-to-delivery latency with BCAST_STREAMS (1, 10, 100) streams, for the two brokers and
+   the two peers: a CLI php process publishes BCAST_EVENTS events BCAST_GAP_US apart, each
+   carrying microtime() taken just before the publish call; the client reads every stream with
+   SO_TIMESTAMPNS, so an event's arrival is the kernel's receive time of the bytes that completed
+   it (CLOCK_REALTIME on both sides, same machine), not the moment the Python client got round to
+   that socket. The client's own lag (its read time minus the kernel's) is recorded too, and the
+   CPU of the server side (nginx, php-fpm, redis-server) per event.
+4. Syscalls and CPU of the worker of one stream per delivered event (strace -c, every thread).
+5. Publish cost again, now that every worker has served a stream and still follows the brokers.
+6. Replay again (embedded broker) with every worker following it.
+Environment: SSE_EXT, BENCH_RESULTS, BCAST_EVENTS (500), BCAST_GAP_US (10000), BCAST_STREAMS,
+BCAST_REPLAY (10000), BCAST_REPLAY_RUNS (5).
 Writes bench/results/broadcast.md, broadcast.json, broadcast.png.
 """
 import json
