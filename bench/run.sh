@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the benchmarks of ext-sse and rewrites their sections of BENCHMARKS.md.
-#   bench/run.sh              framing runtime throughput latency load memcheck (~10 min)
+#   bench/run.sh              framing runtime throughput latency load broadcast memcheck (~13 min)
 #   bench/run.sh all          the same plus fuzz (10 million inputs per target, ~10 min more)
-#   bench/run.sh NAME...      only those: framing runtime throughput latency load
+#   bench/run.sh NAME...      only those: framing runtime throughput latency load broadcast
 #                             memcheck-ci memcheck fuzz
 # Each one is also runnable alone: python3 bench/<name>/run.py, bench/framing/run.sh,
 # bench/memcheck.sh [--ci], tests/fuzz/run.sh --runs N. The extension is
@@ -39,6 +39,10 @@ run_runtime()    { "$PYTHON" bench/runtime/run.py; }
 run_throughput() { nice "$PYTHON" bench/throughput/run.py; }
 run_latency()    { "$PYTHON" bench/latency/run.py; }
 run_load()       { nice "$PYTHON" bench/load/run.py; }
+# Broadcast measures delivery latency too: normal priority. It installs redis-server,
+# php8.2-redis and php8.2-sqlite3 if missing (bench/broadcast/install.sh) and starts its own
+# redis-server on a free loopback port.
+run_broadcast()  { "$PYTHON" bench/broadcast/run.py; }
 
 memory_section() { # $1 = command shown, $2 = output of bench/memcheck.sh
   {
@@ -81,7 +85,7 @@ run_fuzz() {
   return $s
 }
 
-default=(framing runtime throughput latency load memcheck)
+default=(framing runtime throughput latency load broadcast memcheck)
 if [ "${1:-}" = all ]; then
   selected=("${default[@]}" fuzz)
 else

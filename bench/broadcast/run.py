@@ -1,0 +1,705 @@
+#!/usr/bin/env python3
+"""Broadcast through a broker (issue 10): the embedded broker and Redis against the loops users
+write today (SQLite polled every second, phpredis subscribe()).
+
+    python3 bench/broadcast/run.py
+
+Installs what it needs first (bench/broadcast/install.sh: redis-server, php8.2-redis,
+php8.2-sqlite3; idempotent), starts its own redis-server on a free loopback port with no
+persistence, its own embedded broker directory under /dev/shm, its own SQLite database under
+/dev/shm, and one nginx + php-fpm stack (pm = static, enough workers for 100 streams: each
+attached stream holds a worker). Removes all of them at the end.
+
+In this order, on the same stack:
+1. Publish cost: a CLI loop of publishes, µs per call (no stream attached).
+2. Replay: BCAST_REPLAY events published, then a stream opened with Last-Event-ID = the id from
+   before them; time from the request sent to the last one received (BCAST_REPLAY_RUNS runs).
+3. Publish-to-delivery latency with BCAST_STREAMS (1, 10, 100) streams, for the two brokers and
+   the two peers: a CLI php process publishes BCAST_EVENTS events BCAST_GAP_US apart, each
+   carrying microtime() taken just before the publish call; the client reads every stream with
+   SO_TIMESTAMPNS, so an event's arrival is the kernel's receive time of the bytes that completed
+   it (CLOCK_REALTIME on both sides, same machine), not the moment the Python client got round to
+   that socket. The client's own lag (its read time minus the kernel's) is recorded too, and the
+   CPU of the server side (nginx, php-fpm, redis-server) per event.
+4. Syscalls and CPU of the worker of one stream per delivered event (strace -c, every thread).
+5. Publish cost again, now that every worker has served a stream and still follows the brokers.
+6. Replay again (embedded broker) with every worker following it.
+Environment: SSE_EXT, BENCH_RESULTS, BCAST_EVENTS (500), BCAST_GAP_US (10000), BCAST_STREAMS,
+BCAST_REPLAY (10000), BCAST_REPLAY_RUNS (5).
+Writes bench/results/broadcast.md, broadcast.json, broadcast.png.
+"""
+import json
+import os
+import selectors
+import shutil
+import signal
+import socket
+import sqlite3
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+import benchlib as B  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+EVENTS = int(os.environ.get("BCAST_EVENTS", 500))
+GAP_US = int(os.environ.get("BCAST_GAP_US", 10_000))
+COUNTS = [int(x) for x in os.environ.get("BCAST_STREAMS", "1,10,100").split(",")]
+REPLAY = int(os.environ.get("BCAST_REPLAY", 10_000))
+REPLAY_RUNS = int(os.environ.get("BCAST_REPLAY_RUNS", 5))
+COST_RUNS = 3
+STRACE_EVENTS = 200
+COST_AFTER_CALLS = 500
+COST_CALLS = {"local": 20_000, "redis": 5_000, "pubsub": 5_000, "sqlite": 5_000}
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux value, Python lacks the name
+
+MECHS = ["local", "redis", "sqlite", "pubsub"]  # latency rows; all four always (a partial run would mislead)
+LABEL = {
+    "local": "embedded broker (`local://`)",
+    "redis": "Redis broker (`redis://`, Redis Streams)",
+    "sqlite": "peer: SQLite polled every second",
+    "pubsub": "peer: phpredis `subscribe()`",
+}
+TARGET_P99_US = {"local": 2000, "redis": 5000}
+TARGET_COST_US = {"local": 20, "redis": 200}
+TARGET_REPLAY_MS = 100
+
+
+class Env:
+    """Everything the run starts: redis-server, the broker dir, the SQLite db, the stack."""
+
+    def __init__(self):
+        self.tmp = Path(tempfile.mkdtemp(prefix="sse-bench-broadcast-"))
+        self.shm = Path(tempfile.mkdtemp(prefix="sse-bench-broadcast-", dir="/dev/shm"))
+        self.shm.chmod(0o777)
+        self.redis_port = B.free_port()
+        (self.tmp / "redis").mkdir()
+        self.redis = B.Service("redis-server", [
+            "redis-server", "--bind", "127.0.0.1", "--port", self.redis_port, "--save", "", "--appendonly", "no",
+            "--dir", self.tmp / "redis", "--daemonize", "no", "--protected-mode", "yes"], self.tmp)
+        self.redis.start()
+        B.wait_connectable(("127.0.0.1", self.redis_port))
+        self.url = {"local": f"local://{self.shm / 'broker'}", "redis": f"redis://127.0.0.1:{self.redis_port}/0"}
+        self.db = self.shm / "events.sqlite"
+        with sqlite3.connect(self.db) as db:
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT NOT NULL)")
+        self.db.chmod(0o666)
+        B.WWW = HERE / "www"  # the stack's document root
+        self.stack = None
+        try:
+            self.stack = B.Stack("broadcast", workers=max(COUNTS) + 10)
+        except BaseException:
+            self.stop()
+            raise
+
+    def target(self, mech):
+        return {"local": self.url["local"], "redis": self.url["redis"], "pubsub": str(self.redis_port),
+                "sqlite": str(self.db)}[mech]
+
+    def publisher(self, mech):
+        return ("broker", self.target(mech)) if mech in ("local", "redis") else (mech, self.target(mech))
+
+    def path(self, mech, topic="bench", d=120, **extra):
+        q = {"d": d, **extra}
+        if mech in ("local", "redis"):
+            q.update(url=self.url[mech], topic=topic, script="broker.php")
+        elif mech == "sqlite":
+            q.update(db=self.db, script="poll_sqlite.php")
+        else:
+            q.update(port=self.redis_port, channel="bench", script="pubsub_redis.php")
+        return "/" + q.pop("script") + "?" + urllib.parse.urlencode(q)
+
+    def stop(self):
+        if self.stack:
+            self.stack.stop()
+        self.redis.stop()
+        shutil.rmtree(self.shm, ignore_errors=True)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def php(*args, timeout=120):
+    """Runs publish.php in the PHP CLI with the extension under test; its JSON line."""
+    argv = ["php", "-d", f"extension={B.extension()}", str(HERE / "publish.php"), *map(str, args)]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    if out.returncode != 0:
+        raise RuntimeError(f"publish.php {' '.join(map(str, args))}: exit {out.returncode}: {out.stderr.strip()}{out.stdout.strip()}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def php_bg(*args):
+    argv = ["php", "-d", f"extension={B.extension()}", str(HERE / "publish.php"), *map(str, args)]
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+class Client(B.Stream):
+    """A stream whose reads carry the kernel's receive time (SO_TIMESTAMPNS, CLOCK_REALTIME)."""
+
+    def __init__(self, port, path, headers=None):
+        self.sent_real_ns = time.time_ns()
+        super().__init__(port, path, timeout=30, headers=headers)
+        self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        self.closed = False
+
+    def start(self):
+        self.read_head()
+        if self.status != 200:
+            raise RuntimeError(f"HTTP status {self.status}")
+        self.sock.setblocking(False)
+        # Body bytes that came with the head: no kernel time for them (only opening comments).
+        pending, self.raw = self.raw, b""
+        self.early = self._split(self._dechunk(pending)) if pending else []
+        return self
+
+    def _split(self, body):
+        self.body_pending += body
+        if b"\n\n" not in self.body_pending:
+            return []
+        *complete, self.body_pending = self.body_pending.split(b"\n\n")
+        return complete
+
+    def read(self):
+        """One recvmsg: (kernel_ns, app_ns, frames); frames None when the stream ended."""
+        try:
+            data, anc, _, _ = self.sock.recvmsg(262144, socket.CMSG_SPACE(16))
+        except BlockingIOError:
+            return None, None, []
+        except ConnectionResetError:
+            data, anc = b"", []
+        app = time.time_ns()
+        kernel = None
+        for level, kind, raw in anc:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                sec, nsec = struct.unpack("qq", raw[:16])
+                kernel = sec * 1_000_000_000 + nsec
+        if not data:
+            self.closed = True
+            return kernel, app, None
+        frames = self._split(self._dechunk(data))
+        if self.done:
+            self.closed = True
+        return kernel, app, frames
+
+
+def field(frame, name):
+    for line in frame.split(b"\n"):
+        if line.startswith(name + b": "):
+            return line[len(name) + 2:]
+    return None
+
+
+def pump(clients, seconds, on_frame, done):
+    """Reads every client until done() or `seconds` pass; on_frame(i, kernel_ns, app_ns, frame)."""
+    sel = selectors.DefaultSelector()
+    for i, c in enumerate(clients):
+        if not c.closed:
+            sel.register(c.sock, selectors.EVENT_READ, i)
+    deadline = time.monotonic() + seconds
+    try:
+        while not done() and time.monotonic() < deadline:
+            for key, _ in sel.select(timeout=0.2):
+                i = key.data
+                kernel, app, frames = clients[i].read()
+                if frames is None:
+                    sel.unregister(clients[i].sock)
+                    continue
+                for f in frames:
+                    on_frame(i, kernel, app, f)
+    finally:
+        sel.close()
+
+
+def server_cpu_ns(env):
+    """CPU of nginx, php-fpm (master and workers) and redis-server, all threads."""
+    total = 0
+    for pid in env.stack.all_pids() + [env.redis.proc.pid]:
+        try:
+            total += B.cpu_ns(pid)
+        except OSError:
+            pass
+    return total
+
+
+def following(env):
+    """Workers with a broker reader: an inotify watch (embedded) or a TCP connection (Redis)."""
+    n = 0
+    for pid in env.stack.worker_pids():
+        try:
+            links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+        except OSError:
+            continue
+        n += any("inotify" in x for x in links)
+    return n
+
+
+def open_streams(env, mech, n):
+    clients = [Client(env.stack.port, env.path(mech)) for _ in range(n)]
+    try:
+        for c in clients:
+            c.start()
+    except BaseException:
+        for c in clients:
+            c.close()
+        raise
+    return clients
+
+
+def php_error(env):
+    """The last PHP error the stack logged (why a stream script failed)."""
+    log = env.stack.tmp / "php_errors.log"
+    lines = [ln for ln in log.read_text(errors="replace").splitlines() if "PHP " in ln] if log.exists() else []
+    return lines[-1].split("] ", 1)[-1] if lines else ""
+
+
+def attempt(env, what, fn, *args):
+    """fn(*args), or {"error": why} when the mechanism failed (recorded, the run goes on)."""
+    try:
+        return fn(*args)
+    except (RuntimeError, OSError, ValueError, subprocess.SubprocessError) as e:
+        why = f"{str(e).splitlines()[0]}; {php_error(env)}".strip("; ")
+        why = why.split(" in /")[0]  # the message, not the script's path and stack
+        print(f"{what}: FAILED: {why}", file=sys.stderr, flush=True)
+        time.sleep(0.5)
+        return {"error": why}
+
+
+def warm_up(env, mech, clients):
+    """Publishes `w` events until every stream has one: every subscription is in place."""
+    got = set()
+
+    def on_frame(i, kernel, app, f):
+        d = field(f, b"data")
+        if d and d.startswith(b"w "):
+            got.add(i)
+    deadline = time.monotonic() + 30
+    k = 0
+    while len(got) < len(clients) and time.monotonic() < deadline:
+        php("events", *env.publisher(mech), 1, 0, "w")
+        k += 1
+        pump(clients, 1.5 if mech == "sqlite" else 0.5, on_frame, lambda: len(got) == len(clients))
+    if len(got) < len(clients):
+        raise RuntimeError(f"{mech}: {len(clients) - len(got)} of {len(clients)} streams got no warm-up event")
+    return k
+
+
+def end_streams(env, mech, clients):
+    for c in clients:
+        c.close()
+    if mech in ("sqlite", "pubsub"):
+        php("end", *env.publisher(mech))  # the peers' loops exit on it
+        time.sleep(1.5 if mech == "sqlite" else 0.3)
+    else:
+        time.sleep(0.3)
+
+
+def latency(env, mech, n):
+    clients = open_streams(env, mech, n)
+    try:
+        warm = warm_up(env, mech, clients)
+        seen = [[] for _ in clients]
+        kern, app_lag, lat_app = [], [], []
+        finished = set()
+        cpu0 = time.process_time()
+        server0 = server_cpu_ns(env)
+
+        def on_frame(i, kernel, app, f):
+            d = field(f, b"data")
+            if not d or not d.startswith(b"m "):
+                return
+            _, seq, t_us = d.split(b" ")
+            seq, t_ns = int(seq), int(t_us) * 1000
+            seen[i].append(seq)
+            if kernel is not None:
+                kern.append((kernel - t_ns) / 1000)
+                app_lag.append((app - kernel) / 1000)
+            lat_app.append((app - t_ns) / 1000)
+            if seq == EVENTS - 1:
+                finished.add(i)
+        pub = php_bg("events", *env.publisher(mech), EVENTS, GAP_US, "m")
+        pump(clients, EVENTS * GAP_US / 1e6 + 15, on_frame, lambda: len(finished) == n)
+        out, err = pub.communicate(timeout=60)
+        if pub.returncode != 0:
+            raise RuntimeError(f"publisher: {err}")
+        client_cpu = time.process_time() - cpu0
+        server_cpu = server_cpu_ns(env) - server0
+        pubstats = json.loads(out.strip().splitlines()[-1])
+    finally:
+        end_streams(env, mech, clients)
+    delivered = sum(len(s) for s in seen)
+    in_order = sum(1 for s in seen if s == sorted(set(s)))
+    return {
+        "streams": n, "events": EVENTS, "warm_up_publishes": warm,
+        "expected": EVENTS * n, "delivered": delivered, "streams_in_order_no_dup": in_order,
+        "p50_us": B.pct(kern, 50), "p90_us": B.pct(kern, 90), "p99_us": B.pct(kern, 99), "max_us": max(kern, default=float("nan")),
+        "kernel_stamped": len(kern),
+        "app_p50_us": B.pct(lat_app, 50), "app_p99_us": B.pct(lat_app, 99),
+        "client_lag_p50_us": B.pct(app_lag, 50), "client_lag_p99_us": B.pct(app_lag, 99),
+        "client_cpu_s": client_cpu, "server_cpu_us_per_event": server_cpu / 1000 / EVENTS,
+        "publisher_cpu_us_per_event": pubstats["cpu_s"] * 1e6 / EVENTS,
+        "publish_call_p50_us": pubstats["call_p50_us"], "publish_call_max_us": pubstats["call_max_us"],
+        "_raw": kern,
+    }
+
+
+def replay(env, engine, run):
+    topic = f"replay-{run}"
+    pub = php("replay", env.url[engine], topic, REPLAY)
+    c = Client(env.stack.port, env.path(engine, topic=topic), headers={"Last-Event-ID": pub["before"]})
+    state = {"n": 0, "first": None, "last": None, "ids_ok": True, "reset": False}
+    last_id = pub["last"].encode()
+
+    def on_frame(i, kernel, app, f):
+        if field(f, b"event") == b"sse-reset":
+            state["reset"] = True
+        d = field(f, b"data")
+        if not d or not d.startswith(b"replay "):
+            return
+        if int(d.split(b" ")[1]) != state["n"]:
+            state["ids_ok"] = False
+        state["n"] += 1
+        t = kernel if kernel is not None else app
+        if state["first"] is None:
+            state["first"] = t
+        if field(f, b"id") == last_id:
+            state["last"] = t
+    try:
+        c.start()
+        for f in c.early:
+            on_frame(0, None, time.time_ns(), f)
+        pump([c], 30, on_frame, lambda: state["last"] is not None)
+    finally:
+        c.close()
+    time.sleep(0.2)
+    if state["last"] is None:
+        raise RuntimeError(f"replay {engine}: the last event never arrived ({state['n']} of {REPLAY}, reset {state['reset']})")
+    return {"received": state["n"], "in_order": state["ids_ok"], "reset": state["reset"],
+            "to_last_ms": (state["last"] - c.sent_real_ns) / 1e6,
+            "to_first_ms": (state["first"] - c.sent_real_ns) / 1e6,
+            "publish_s": pub["publish_s"]}
+
+
+def delivery_syscalls(env, mech):
+    """Syscalls of the php-fpm worker serving one subscribed stream (all its threads, strace -c)
+    while STRACE_EVENTS events are published 5 ms apart, and its CPU per event untraced."""
+    pidfile = env.tmp / f"pid-{mech}"
+    c = Client(env.stack.port, env.path(mech, pidfile=pidfile))
+    try:
+        c.start()
+        warm_up(env, mech, [c])
+        pid = int(pidfile.read_text())
+        got = {"last": False}
+
+        def on_frame(i, kernel, app, f):
+            d = field(f, b"data")
+            if d and d.startswith(b"m ") and int(d.split(b" ")[1]) == STRACE_EVENTS - 1:
+                got["last"] = True
+        # untraced first: the worker's CPU per event
+        cpu0 = B.cpu_ns(pid)
+        pub = php_bg("events", *env.publisher(mech), STRACE_EVENTS, 5000, "m")
+        pump([c], 30, on_frame, lambda: got["last"])
+        pub.communicate(timeout=60)
+        cpu = (B.cpu_ns(pid) - cpu0) / 1000 / STRACE_EVENTS
+        got["last"] = False
+        out = env.tmp / f"strace-{mech}.txt"
+        tids = [a for t in sorted(os.listdir(f"/proc/{pid}/task")) for a in ("-p", t)]
+        tracer = subprocess.Popen(["strace", "-c", "-f", *tids, "-o", str(out)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(1.0)  # attached
+            pub = php_bg("events", *env.publisher(mech), STRACE_EVENTS, 5000, "m")
+            pump([c], 30, on_frame, lambda: got["last"])
+            pub.communicate(timeout=60)
+            time.sleep(0.1)
+        finally:
+            tracer.send_signal(signal.SIGINT)
+            tracer.wait(timeout=30)
+        if not got["last"]:
+            raise RuntimeError("the last event never arrived under strace")
+        calls = {}
+        for line in out.read_text().splitlines():
+            parts = line.split()
+            if len(parts) >= 5 and parts[0][0].isdigit() and not line.startswith("100.00"):
+                calls[parts[-1]] = int(parts[3])
+        return {"events": STRACE_EVENTS, "threads": len(tids) // 2, "calls": calls, "cpu_us_per_event": cpu,
+                "per_event": sum(calls.values()) / STRACE_EVENTS}
+    finally:
+        end_streams(env, mech, [c])
+
+
+def replays(env, res, phase, engines=("local", "redis")):
+    res["replay"][phase] = {}
+    for engine in engines:
+        runs = []
+        for k in range(REPLAY_RUNS):
+            runs.append(attempt(env, f"replay {engine}", replay, env, engine, f"{phase}-{engine}-{k}"))
+            if "error" in runs[-1]:
+                break
+        res["replay"][phase][engine] = runs
+        res["replay"][phase]["following"] = following(env)
+        print(f"replay {phase} {engine}: {[round(r['to_last_ms'], 1) for r in runs if 'error' not in r]} ms", flush=True)
+
+
+def plot(res):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib missing: no plot", file=sys.stderr)
+        return None
+    fig, axes = plt.subplots(1, len(COUNTS), figsize=(4 * len(COUNTS), 3.8), dpi=110, sharey=True)
+    for ax, n in zip(axes if len(COUNTS) > 1 else [axes], COUNTS):
+        for mech in MECHS:
+            xs = sorted(res["latency"][mech][str(n)].get("_raw", []))
+            if not xs:
+                continue
+            ys = [100 * (i + 1) / len(xs) for i in range(len(xs))]
+            ax.plot(xs, ys, label=LABEL[mech].replace("`", ""))
+        ax.set_xscale("log")
+        ax.set_title(f"{n} stream{'s' if n > 1 else ''}")
+        ax.set_xlabel("publish to delivery (µs, log)")
+        ax.grid(alpha=0.3, which="both")
+    (axes[0] if len(COUNTS) > 1 else axes).set_ylabel("events (cumulative %)")
+    (axes[0] if len(COUNTS) > 1 else axes).legend(loc="upper left", fontsize=7)
+    fig.tight_layout()
+    fig.savefig(B.RESULTS / "broadcast.png")
+    return "broadcast.png"
+
+
+def main():
+    subprocess.run([str(HERE / "install.sh")], check=True)
+    ext = B.extension()
+    res = {"load": B.load(), "events": EVENTS, "gap_us": GAP_US, "cost": {}, "latency": {}, "replay": {}}
+    res["redis_version"] = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.split()[2]
+    res["phpredis"] = subprocess.run(["php", "-r", "echo phpversion('redis');"], capture_output=True, text=True).stdout
+    res["sqlite"] = subprocess.run(["php", "-r", "echo (new PDO('sqlite::memory:'))->query('select sqlite_version()')->fetchColumn();"],
+                                   capture_output=True, text=True).stdout
+    env = Env()
+    try:
+        print(f"broadcast: stack on 127.0.0.1:{env.stack.port} ({len(env.stack.worker_pids())} workers), "
+              f"redis-server on {env.redis_port}, extension {ext}", flush=True)
+        # 1. publish cost, nothing attached
+        for mech in ["local", "redis", "pubsub", "sqlite"]:
+            runs = [php("cost", *env.publisher(mech), COST_CALLS[mech])["us_per_call"] for _ in range(COST_RUNS)]  # noqa
+            res["cost"][mech] = {"calls": COST_CALLS[mech], "runs_us": runs, "median_us": B.median(runs)}
+            print(f"cost {mech}: {runs}", flush=True)
+        # 1b. replay, on a pool where no worker has followed a broker yet (but the replaying ones)
+        replays(env, res, "idle")
+        # 2. latency
+        for mech in MECHS:
+            res["latency"][mech] = {}
+            for n in COUNTS:
+                r = attempt(env, f"latency {mech} x{n}", latency, env, mech, n)
+                res["latency"][mech][str(n)] = r
+                if "error" in r:
+                    continue
+                print(f"latency {mech} x{n}: p50 {r['p50_us']:.0f} p99 {r['p99_us']:.0f} max {r['max_us']:.0f} µs, "
+                      f"delivered {r['delivered']}/{r['expected']}, client lag p99 {r['client_lag_p99_us']:.0f} µs", flush=True)
+        # 2a. what one delivery costs the worker of a stream
+        res["syscalls"] = {}
+        if shutil.which("strace"):
+            for mech in ["local", "redis", "pubsub"]:
+                res["syscalls"][mech] = attempt(env, f"syscalls {mech}", delivery_syscalls, env, mech)
+                print(f"syscalls {mech}: {res['syscalls'][mech]}", flush=True)
+        # 2b. publish cost again, nothing attached, once the workers have served streams: a process
+        # that subscribed once keeps following the broker (one reader per process and URL).
+        for mech in ["local", "redis"]:
+            s0 = server_cpu_ns(env)
+            calls = COST_AFTER_CALLS
+            r = attempt(env, f"cost after {mech}", php, "cost", *env.publisher(mech), calls)
+            if "error" not in r:
+                r["server_cpu_us_per_call"] = (server_cpu_ns(env) - s0) / 1000 / (calls + 100)
+                r["following_workers"] = following(env)
+            res["cost_after"] = res.get("cost_after", {}) | {mech: r}
+            print(f"cost after {mech}: {r}", flush=True)
+        # 3b. replay again, now that every worker follows the embedded broker. Not Redis: with every
+        # worker following it, publishing the 10,000 events alone takes minutes (see cost_after).
+        replays(env, res, "followed", ("local",))
+        res["errors"] = env.stack.errors()
+        res["workers"] = len(env.stack.worker_pids())
+    finally:
+        env.stop()
+    png = plot(res)
+    B.save("broadcast", {k: v for k, v in res.items() if k != "latency"} |
+           {"latency": {m: {n: {k: v for k, v in r.items() if k != "_raw"} for n, r in x.items()} for m, x in res["latency"].items()}})
+    write(res, png)
+
+
+def write(res, png):
+    L = res["latency"]
+    lines = ["## Broadcast", "",
+             f"Machine: {B.machine()}; load average at start {res['load']}. redis-server {res['redis_version']}, "
+             f"phpredis {res['phpredis']}, SQLite {res['sqlite']} (Debian packages).", "",
+             "Command: `python3 bench/broadcast/run.py` (alone; part of `bench/run.sh`; installs redis-server, php8.2-redis "
+             "and php8.2-sqlite3 first if missing, with `bench/broadcast/install.sh`). Everything on 127.0.0.1: a redis-server "
+             "the script starts on a free port (`--save '' --appendonly no`, its own dir, stopped at the end), the embedded "
+             "broker's directory and the SQLite database (WAL) under /dev/shm, nginx (1 worker) + php-fpm (pm = static, "
+             f"{res['workers']} workers: each attached stream holds one), production php.ini. The publisher is a PHP CLI "
+             "process (`bench/broadcast/publish.php`); the stream scripts are in `bench/broadcast/www/`.", ""]
+    busy = float(res["load"].split()[0])
+    if busy > (os.cpu_count() or 1):
+        lines += [f"The machine was shared with other work during this run (load average {busy:.1f} at the start, on "
+                  f"{os.cpu_count()} CPUs): the tails below include waiting for a CPU.", ""]
+    # cost
+    c = res["cost"]
+    lines += ["### Publish cost", "",
+              "`php publish.php cost ...`: a loop of publishes of a small event (`event: e`, a 25-byte `data`) from one "
+              "CLI process, no stream attached, after 100 warm-up calls; µs per call, median of "
+              f"{COST_RUNS} runs (all runs in brackets).", "",
+              "| | calls per run | µs per call | runs | target |", "|---|---|---|---|---|"]
+    names = {"local": "embedded broker `publish()`", "redis": "Redis broker `publish()` (XADD)",
+             "pubsub": "peer: phpredis `publish()` (PUBLISH)", "sqlite": "peer: PDO SQLite `INSERT` (autocommit, WAL)"}
+    for mech in ["local", "redis", "pubsub", "sqlite"]:
+        x = c[mech]
+        tgt = f"< {TARGET_COST_US[mech]} µs: **{B.yes_no(x['median_us'] < TARGET_COST_US[mech])}**" if mech in TARGET_COST_US else ""
+        lines.append(f"| {names[mech]} | {x['calls']:,} | {x['median_us']:.1f} | "
+                     f"{', '.join(f'{v:.1f}' for v in x['runs_us'])} | {tgt} |")
+    after = res.get("cost_after", {})
+    if after:
+        lines += ["", "The same loop once the latency runs below are over (no stream attached any more), with the CPU "
+                  "the server side (nginx, php-fpm, redis-server) spent per publish meanwhile: a php-fpm worker that has "
+                  "served a subscribed stream keeps its broker reader (one per process and URL) after the stream "
+                  "ended, and that reader reads every event published.", "",
+                  "| | calls | µs per call | server CPU per publish | workers still following the embedded broker |", "|---|---|---|---|---|"]
+        for mech in ["local", "redis"]:
+            x = after.get(mech)
+            if not x:
+                continue
+            if "error" in x:
+                lines.append(f"| {names[mech]} | {COST_AFTER_CALLS:,} | failed: `{x['error'][:200]}` | | |")
+                continue
+            lines.append(f"| {names[mech]} | {x['calls']:,} | {x['us_per_call']:.1f} | {x['server_cpu_us_per_call']:.1f} µs | "
+                         f"{x['following_workers'] if mech == 'local' else ''} |")
+    # latency
+    lines += ["", "### Publish to delivery", "",
+              f"For each mechanism and stream count, N streams are opened, events are published until every stream has "
+              f"received one (the subscriptions are in place), then the CLI publisher publishes {EVENTS} events "
+              f"{GAP_US / 1000:g} ms apart, each carrying `microtime()` taken just before the publish call (so the figure "
+              "includes the call). The client (one Python process, epoll over all sockets) reads each stream with "
+              "`SO_TIMESTAMPNS`: an event's delivery time is the kernel's receive time of the read that completed it, "
+              "CLOCK_REALTIME on both sides of the same machine. The client's own lag behind the kernel (its read time "
+              "minus the kernel's) is shown apart: it is not in the figures. Publish call: the publisher's own "
+              "`hrtime()` around the call. Server CPU per event: CPU of nginx, php-fpm (master and workers) and "
+              "redis-server, all threads (/proc/PID/task/*/schedstat), over the measured run, divided by the events "
+              "published: on 2 cores it is what bounds the delivery to many streams.", "",
+              "| | streams | p50 | p90 | p99 | max | delivered / expected | publish call p50 | server CPU per event | client lag p50 / p99 |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    fmt = lambda us: f"{us / 1000:.2f} ms" if us >= 10_000 else f"{us:.0f} µs"  # noqa: E731
+    for mech in MECHS:
+        for n in COUNTS:
+            r = L[mech][str(n)]
+            if "error" in r:
+                lines.append(f"| {LABEL[mech]} | {n} | not measured: the stream failed (see below) | | | | | | | |")
+                continue
+            ok = "" if r["streams_in_order_no_dup"] == n else f" ({n - r['streams_in_order_no_dup']} streams out of order)"
+            lines.append(f"| {LABEL[mech]} | {n} | {fmt(r['p50_us'])} | {fmt(r['p90_us'])} | {fmt(r['p99_us'])} | "
+                         f"{fmt(r['max_us'])} | {r['delivered']:,} / {r['expected']:,}{ok} | "
+                         f"{fmt(r['publish_call_p50_us'])} | {fmt(r['server_cpu_us_per_event'])} | "
+                         f"{r['client_lag_p50_us']:.0f} / {r['client_lag_p99_us']:.0f} µs |")
+    lines.append("")
+    failures = {}
+    for mech, tgt in TARGET_P99_US.items():
+        rows = [L[mech][str(n)] for n in COUNTS]
+        if any("error" in r for r in rows):
+            failures.update({f"{LABEL[mech]}, {n} stream(s)": r["error"] for n, r in zip(COUNTS, rows) if "error" in r})
+            lines.append(f"Target {LABEL[mech]} p99 < {tgt / 1000:g} ms: **not measured** (the stream failed: see below).")
+            lines.append("")
+            continue
+        worst = max(r["p99_us"] for r in rows)
+        per = ", ".join(f"{r['p99_us']:.0f} µs at {n}" for n, r in zip(COUNTS, rows))
+        lines.append(f"Target {LABEL[mech]} p99 < {tgt / 1000:g} ms at every stream count: **{B.yes_no(worst < tgt)}** ({per}).")
+        lines.append("")
+    most = str(max(COUNTS))
+    cpus = os.cpu_count() or 1
+    bound = {m: L[m][most] for m in ["local", "redis", "pubsub"] if "error" not in L[m][most]}
+    if bound and int(most) > 1:
+        lines.append(f"At {most} streams, the server side spent per event: "
+                     + ", ".join(f"{fmt(r['server_cpu_us_per_event'])} ({LABEL[m]})" for m, r in bound.items())
+                     + f". That keeps all {cpus} CPUs busy for 1/{cpus} of it per event, the order of the median "
+                     f"latency at {most} streams. A p99 under 2 ms at {most} streams would need less than "
+                     f"{2000 * cpus / int(most):.0f} µs of server CPU per stream and event.")
+        lines.append("")
+    for mech in ["sqlite", "pubsub"]:
+        failures.update({f"{LABEL[mech]}, {n} stream(s)": L[mech][str(n)]["error"] for n in COUNTS if "error" in L[mech][str(n)]})
+    if png:
+        lines += [f"![Publish to delivery](bench/plots/{png})", ""]
+    sc = {m: x for m, x in res.get("syscalls", {}).items() if "error" not in x}
+    if sc:
+        lines += ["What one delivery costs the php-fpm worker of a stream: one stream, "
+                  f"{STRACE_EVENTS} events 5 ms apart, the worker's CPU per event (all threads, untraced run), then the "
+                  f"same under `strace -c -f -p <each thread of the worker>`. With one process per stream, this is paid once "
+                  "per stream for each event.", "",
+                  "| | worker threads | worker CPU per event | syscalls per event | most frequent (per event) |", "|---|---|---|---|---|"]
+        for mech, x in sc.items():
+            top = ", ".join(f"{k} {v / x['events']:.2f}" for k, v in sorted(x["calls"].items(), key=lambda kv: -kv[1])[:7])
+            lines.append(f"| {LABEL[mech]} | {x['threads']} | {x['cpu_us_per_event']:.0f} µs | {x['per_event']:.1f} | {top} |")
+        lines.append("")
+    for mech, x in res.get("syscalls", {}).items():
+        if "error" in x:
+            failures[f"{LABEL[mech]}, syscalls per delivery"] = x["error"]
+    # replay
+    lines += ["### Replay after a reconnect", "",
+              f"`php publish.php replay ...` publishes {REPLAY:,} events on a fresh topic (`history` 20000), then one "
+              "stream opens with `Last-Event-ID` = the broker's `lastEventId()` from before them; the figure is the time "
+              "from the request sent (nginx, php-fpm, `subscribe()`, catch-up included) to the last of them received "
+              f"(kernel receive time), {REPLAY_RUNS} runs each. Twice: before the latency runs, when no php-fpm worker "
+              "follows the broker but those the replays themselves used; and after them, when every worker has served a "
+              "subscribed stream and still follows the embedded broker, so the reader of each reads the same "
+              f"{REPLAY:,} new events while the replaying stream catches up (the embedded broker only: with every worker "
+              "following Redis, publishing the 10,000 events alone would take minutes, see the publish cost above).", "",
+              "| | pool | to the last event: median | max | all runs (ms) | to the first event (median) | received, in order |",
+              "|---|---|---|---|---|---|---|"]
+    pools = {"idle": "before the latency runs", "followed": "after them"}
+    for phase, pool in pools.items():
+        for engine in ["local", "redis"]:
+            if engine not in res["replay"][phase]:
+                continue
+            runs = res["replay"][phase][engine]
+            where = f"{pool} ({res['replay'][phase]['following']} workers following)" if engine == "local" else pool
+            if any("error" in r for r in runs):
+                failures[f"{LABEL[engine]}, replay"] = runs[-1]["error"]
+                lines.append(f"| {LABEL[engine]} | {pool} | not measured: the stream failed (see below) | | | | |")
+                continue
+            t = [r["to_last_ms"] for r in runs]
+            okay = all(r["received"] == REPLAY and r["in_order"] and not r["reset"] for r in runs)
+            lines.append(f"| {LABEL[engine]} | {where} | {B.median(t):.1f} ms | {max(t):.1f} ms | {', '.join(f'{v:.1f}' for v in t)} | "
+                         f"{B.median([r['to_first_ms'] for r in runs]):.1f} ms | "
+                         f"{'all ' + format(REPLAY, ',') + ', in order' if okay else 'NO: ' + str([(r['received'], r['in_order'], r['reset']) for r in runs])} |")
+    lines.append("")
+    for engine in ["local", "redis"]:
+        parts, verdicts = [], []
+        for phase, pool in pools.items():
+            if engine not in res["replay"][phase]:
+                continue
+            runs = res["replay"][phase][engine]
+            if any("error" in r for r in runs):
+                parts.append(f"{pool}: not measured")
+                verdicts.append(None)
+                continue
+            worst = max(r["to_last_ms"] for r in runs)
+            parts.append(f"{pool}: worst {worst:.1f} ms, **{B.yes_no(worst < TARGET_REPLAY_MS)}**")
+            verdicts.append(worst < TARGET_REPLAY_MS)
+        if all(v is None for v in verdicts):
+            lines.append(f"Target {LABEL[engine]} replay < {TARGET_REPLAY_MS} ms: **not measured** (the stream failed: see below).")
+        else:
+            lines.append(f"Target {LABEL[engine]} replay < {TARGET_REPLAY_MS} ms in every run: {'; '.join(parts)}.")
+        lines.append("")
+    if failures:
+        lines += ["### Failures", "", "What the run could not measure, with the error it got:", ""]
+        grouped = {}
+        for what, why in failures.items():
+            grouped.setdefault(why, []).append(what)
+        lines += [f"- {'; '.join(whats)}: `{why}`" for why, whats in grouped.items()]
+        lines.append("")
+    elif res.get("errors"):
+        lines += ["Errors in the stack's logs (last lines):", "", "```", res["errors"][-1500:], "```", ""]
+    B.write_section("broadcast", "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
