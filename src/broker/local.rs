@@ -13,19 +13,20 @@ use inotify::{Inotify, WatchMask};
 use sse_core::broker::local_log::LocalLog;
 use sse_core::broker::{Batch, Epoch, EventId, History, Position};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use parking_lot::Mutex;
 use std::sync::Arc;
 use std::time::Duration;
 
 pub struct LocalEngine {
     name: String,
     shared: Arc<Shared>,
-    following: AtomicBool,
 }
 
 struct Shared {
     log: LocalLog,
     hub: Hub,
+    /// Whether this process's follower task runs.
+    following: Mutex<bool>,
 }
 
 /// The live reader delivers whatever is in the log; history limits apply to catching up only.
@@ -36,31 +37,25 @@ impl LocalEngine {
         let log = LocalLog::open(dir)?;
         Ok(LocalEngine {
             name: format!("local://{}", dir.display()),
-            shared: Arc::new(Shared { log, hub: Hub::default() }),
-            following: AtomicBool::new(false),
+            shared: Arc::new(Shared { log, hub: Hub::default(), following: Mutex::new(false) }),
         })
     }
 
-    /// Starts the task that follows the log, once per process.
+    /// Starts the task that follows the log, unless it runs. Called after the caller's inbox
+    /// is registered (see `follow` for why that order matters).
     fn follow(&self) -> Result<()> {
-        if self.following.swap(true, Ordering::AcqRel) {
+        let mut following = self.shared.following.lock();
+        if *following {
             return Ok(());
         }
         // Set up here, on the PHP thread, so that a failure is the caller's exception.
-        let inotify = watch(&self.shared.log).map_err(|e| Error::unavailable(&self.name, format!("cannot watch {}: {e}", self.shared.log.head_path().display())));
-        let start = self.shared.log.last_position();
-        let (inotify, start) = match (inotify, start) {
-            (Ok(inotify), Ok(start)) => (inotify, start),
-            (Err(e), _) | (_, Err(e)) => {
-                self.following.store(false, Ordering::Release);
-                return Err(e.into());
-            }
-        };
+        let inotify = watch(&self.shared.log)
+            .map_err(|e| Error::unavailable(&self.name, format!("cannot watch {}: {e}", self.shared.log.head_path().display())))?;
+        let start = self.shared.log.last_position()?;
         let shared = Arc::clone(&self.shared);
-        runtime::spawn(follow(shared, inotify, start)).map_err(|e| {
-            self.following.store(false, Ordering::Release);
-            Error::unavailable(&self.name, format!("cannot start the runtime: {e}"))
-        })?;
+        runtime::spawn(follow(shared, inotify, start))
+            .map_err(|e| Error::unavailable(&self.name, format!("cannot start the runtime: {e}")))?;
+        *following = true;
         Ok(())
     }
 }
@@ -71,25 +66,33 @@ fn watch(log: &LocalLog) -> std::io::Result<Inotify> {
     Ok(inotify)
 }
 
-/// Reads and dispatches everything new each time `head` changes.
+/// Reads and dispatches everything new each time `head` changes, for as long as a stream of
+/// this process is subscribed: a worker whose streams are gone stops following (and is not
+/// woken by every publish any more) until one subscribes again.
 async fn follow(shared: Arc<Shared>, inotify: Inotify, start: Position) {
     let mut reader = shared.log.follow(start);
     let mut changes = match inotify.into_event_stream([0u8; 1024]) {
         Ok(changes) => changes,
-        Err(_) => return,
+        Err(_) => {
+            *shared.following.lock() = false;
+            return;
+        }
     };
     loop {
         loop {
-            match reader.read(256, &LIVE) {
-                Ok(batch) if batch.events.is_empty() => break,
+            match reader.read(BATCH, &LIVE) {
                 Ok(batch) => {
                     if batch.gap {
                         // This process fell behind the history: its streams catch up from
                         // the log, which tells them what is lost.
                         shared.hub.overflow_all();
                     }
+                    let full = batch.events.len() == BATCH;
                     let events: Vec<_> = batch.events.into_iter().map(Arc::new).collect();
                     shared.hub.dispatch(&events);
+                    if !full {
+                        break;
+                    }
                 }
                 Err(_) => {
                     // The directory is being replaced or is unreadable for now: try again soon.
@@ -98,11 +101,24 @@ async fn follow(shared: Arc<Shared>, inotify: Inotify, start: Position) {
                 }
             }
         }
+        {
+            // Decided under the lock `subscribe` takes after registering its inbox: either a
+            // new subscriber is seen here, or it sees that no follower runs and starts one.
+            let mut following = shared.following.lock();
+            if !shared.hub.has_subscribers() {
+                *following = false;
+                return;
+            }
+        }
         if changes.next().await.is_none() {
+            *shared.following.lock() = false;
             return;
         }
     }
 }
+
+/// Events read from the log at once.
+const BATCH: usize = 256;
 
 impl Engine for LocalEngine {
     fn name(&self) -> &str {

@@ -25,7 +25,6 @@ use redis::{Client, Value};
 use sse_core::broker::stored::now_ms;
 use sse_core::broker::url::redact;
 use sse_core::broker::{Batch, Epoch, EventId, History, Position, StoredEvent};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,7 +36,6 @@ const BLOCK_MS: u64 = 5_000;
 
 pub struct RedisEngine {
     shared: Arc<Shared>,
-    following: AtomicBool,
 }
 
 struct Shared {
@@ -46,14 +44,16 @@ struct Shared {
     /// The blocking connection of publishes and catch-ups, opened on demand.
     connection: Mutex<Option<redis::Connection>>,
     hub: Hub,
+    /// Whether this process's reader task runs.
+    following: Mutex<bool>,
 }
 
 impl RedisEngine {
     pub fn open(url: &str) -> Result<RedisEngine> {
         let name = redact(url);
         let client = Client::open(url).map_err(|e| Error::invalid_argument("url", format!("\"{name}\" is not a valid Redis URL: {e}")))?;
-        let shared = Shared { name, client, connection: Mutex::new(None), hub: Hub::default() };
-        Ok(RedisEngine { shared: Arc::new(shared), following: AtomicBool::new(false) })
+        let shared = Shared { name, client, connection: Mutex::new(None), hub: Hub::default(), following: Mutex::new(false) };
+        Ok(RedisEngine { shared: Arc::new(shared) })
     }
 }
 
@@ -173,21 +173,23 @@ impl Engine for RedisEngine {
 
     fn subscribe(&self, topics: Vec<String>) -> Result<Arc<Inbox>> {
         let inbox = self.shared.hub.register(topics);
-        if !self.following.swap(true, Ordering::AcqRel) {
-            // The reader starts after the newest event now in Redis; anything older is the
-            // subscriber's catch-up. Asked here so that an unreachable Redis is an exception.
-            let start = match self.last_position().and_then(|p| self.epoch().map(|_| p)) {
-                Ok(start) => start,
-                Err(e) => {
-                    self.following.store(false, Ordering::Release);
-                    return Err(e);
-                }
-            };
+        if *self.shared.following.lock() {
+            return Ok(inbox);
+        }
+        // The reader starts after the newest event now in Redis; anything older is the
+        // subscriber's catch-up. Asked here, outside the lock the reader takes (it runs on the
+        // runtime thread, which must never wait for the network), and so that an unreachable
+        // Redis is the caller's exception.
+        let start = self.last_position()?;
+        self.epoch()?;
+        // After the registration, under the lock the reader takes to stop (see
+        // `still_followed`): either it sees this inbox, or it has stopped and a new one starts.
+        let mut following = self.shared.following.lock();
+        if !*following {
             let shared = Arc::clone(&self.shared);
-            runtime::spawn(follow(shared, start)).map_err(|e| {
-                self.following.store(false, Ordering::Release);
-                Error::unavailable(&self.shared.name, format!("cannot start the runtime: {e}"))
-            })?;
+            runtime::spawn(follow(shared, start))
+                .map_err(|e| Error::unavailable(&self.shared.name, format!("cannot start the runtime: {e}")))?;
+            *following = true;
         }
         Ok(inbox)
     }
@@ -197,13 +199,15 @@ impl Engine for RedisEngine {
     }
 }
 
-/// The live path: `XREAD BLOCK` from the last id handed out, forever, reconnecting as needed.
+/// The live path: `XREAD BLOCK` from the last id handed out, reconnecting as needed, for as
+/// long as a stream of this process is subscribed (checked after each read, so at most
+/// `BLOCK_MS` after the last one left).
 async fn follow(shared: Arc<Shared>, mut cursor: Position) {
     let config = redis::AsyncConnectionConfig::new()
         .set_connection_timeout(Some(Duration::from_secs(2)))
         .set_response_timeout(Some(Duration::from_millis(BLOCK_MS + 5_000)));
     let mut backoff = Duration::from_millis(100);
-    loop {
+    while still_followed(&shared) {
         let mut connection = match shared.client.get_multiplexed_async_connection_with_config(&config).await {
             Ok(connection) => connection,
             Err(_) => {
@@ -221,17 +225,32 @@ async fn follow(shared: Arc<Shared>, mut cursor: Position) {
             let Ok(reply) = read else { break };
             backoff = Duration::from_millis(100);
             let events: Vec<Arc<StoredEvent>> = match reply {
-                Value::Nil => continue,
+                Value::Nil => Vec::new(),
                 reply => xread_entries(reply).into_iter().map(Arc::new).collect(),
             };
             if let Some(last) = events.last() {
                 cursor = last.position;
             }
             shared.hub.dispatch(&events);
+            if !still_followed(&shared) {
+                return;
+            }
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(5));
     }
+}
+
+/// Whether the reader should go on: a stream of this process is subscribed. When none is, the
+/// reader is marked stopped under the lock `subscribe` takes, so a new subscriber either is
+/// seen here or starts a reader of its own.
+fn still_followed(shared: &Shared) -> bool {
+    let mut following = shared.following.lock();
+    if shared.hub.has_subscribers() {
+        return true;
+    }
+    *following = false;
+    false
 }
 
 /// How a try on the blocking connection failed.

@@ -78,4 +78,16 @@ final class CrossProcessTest extends TestCase
             self::assertSame(count($positions), count(array_unique($positions)));
         }
     }
+
+    public function testAProcessFollowsTheBrokerAgainAfterItsStreamsEnded(): void
+    {
+        [$process, $pipes] = $this->php('twice', 'local://' . $this->dir, '1.5', self::extension());
+        $events = EventStreamParser::parse(stream_get_contents($pipes[1]));
+        $errors = stream_get_contents($pipes[2]);
+        self::assertSame(0, proc_close($process), $errors);
+        self::assertSame(
+            ['stream1', 'stream1', 'stream1', 'stream2', 'stream2', 'stream2'],
+            array_column($events, 'event'),
+        );
+    }
 }
