@@ -54,6 +54,7 @@ final class OptionsTest extends TestCase
      * @dataProvider badOptions
      * @param array<mixed> $options
      */
+    #[\PHPUnit\Framework\Attributes\DataProvider('badOptions')]
     public function testABadOptionIsRefusedByName(array $options, string $name): void
     {
         try {
@@ -106,6 +107,7 @@ final class OptionsTest extends TestCase
      * @dataProvider goodOptions
      * @param array<mixed> $options
      */
+    #[\PHPUnit\Framework\Attributes\DataProvider('goodOptions')]
     public function testGoodOptionsAreAccepted(array $options): void
     {
         $sse = new SseEmitter($options);

@@ -13,7 +13,6 @@ use PHPUnit\Framework\TestCase;
  */
 final class CliServerTest extends TestCase
 {
-    private const PRODUCTION_INI = '/usr/lib/php/8.2/php.ini-production';
 
     /** @var resource|null */
     private static $server = null;
@@ -21,9 +20,15 @@ final class CliServerTest extends TestCase
     private static string $storage = '';
     private static string $log = '';
 
+    /** Debian's production php.ini of the PHP running the tests. */
+    private static function productionIni(): string
+    {
+        return '/usr/lib/php/' . PHP_MAJOR_VERSION . '.' . PHP_MINOR_VERSION . '/php.ini-production';
+    }
+
     public static function setUpBeforeClass(): void
     {
-        if (!class_exists(\Illuminate\Foundation\Application::class) || !is_file(self::PRODUCTION_INI)) {
+        if (!class_exists(\Illuminate\Foundation\Application::class) || !is_file(self::productionIni())) {
             return;
         }
         $repo = dirname(__DIR__, 3);
@@ -38,7 +43,7 @@ final class CliServerTest extends TestCase
         fclose($probe);
 
         $public = $repo . '/tests/laravel-app/public';
-        $command = [PHP_BINARY, '-c', self::PRODUCTION_INI, '-d', "extension=$ext",
+        $command = [PHP_BINARY, '-c', self::productionIni(), '-d', "extension=$ext",
             '-S', '127.0.0.1:' . self::$port, '-t', $public, $public . '/index.php'];
         $env = ['SSE_APP_STORAGE' => self::$storage, 'PATH' => getenv('PATH') ?: '/usr/bin:/bin'];
         self::$server = proc_open($command, [0 => ['file', '/dev/null', 'r'], 1 => ['file', self::$log, 'a'], 2 => ['file', self::$log, 'a']], $pipes, null, $env);
