@@ -8,7 +8,7 @@
 # (EXT_SSE_ROOTS overrides the directory) for the next run. Its packages are those of
 # scripts/setup.sh with php8.2 replaced by php<VERSION>, plus what the host provides otherwise
 # (Node.js, a C compiler). A marker written after a successful build records that list: a root
-# without it (half built) or with another list is made again, about two minutes.
+# without it (half built) or with another list is made again (a few minutes).
 #
 # Inside, the repo, /tmp, /proc, /sys, /dev and the host's Rust toolchain (~/.cargo, ~/.rustup)
 # are bind-mounted at their own paths, in a mount namespace of the command's own (unshare), so
@@ -58,7 +58,7 @@ ensure_root() {
   if [ -e "$root" ]; then
     echo "php-root: $root is incomplete or its package list changed: making it again" >&2
   fi
-  echo "php-root: making a Debian $suite root with PHP $version in $root (about two minutes)" >&2
+  echo "php-root: making a Debian $suite root with PHP $version in $root (a few minutes)" >&2
   mkdir -p "$roots"
   rm -rf "$root" "$root.new"
   mmdebstrap --quiet --variant=apt --include="$(paste -sd, <<<"$wanted")" \
