@@ -84,11 +84,17 @@ shift
 # In a mount namespace of its own: these mounts vanish when the command ends, even if killed.
 cargo_home=${CARGO_HOME:-$HOME/.cargo}
 rustup_home=${RUSTUP_HOME:-$HOME/.rustup}
+# The network as the host sees it (npm, cargo and pip fetch from the registries): its resolver,
+# the certificate authorities it trusts, its proxy settings.
 cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt" 2>/dev/null || true
 # Suites may read these; everything else of the host's environment stays outside.
 pass=()
 while IFS='=' read -r name _; do
-  case "$name" in SSE_*|FUZZ_*|BENCH_*|UPDATE_SCREENSHOT|CI) pass+=("$name=${!name}") ;; esac
+  case "$name" in
+    SSE_*|FUZZ_*|BENCH_*|UPDATE_SCREENSHOT|CI|[hH][tT][tT][pP]_[pP][rR][oO][xX][yY]|[hH][tT][tT][pP][sS]_[pP][rR][oO][xX][yY]|[nN][oO]_[pP][rR][oO][xX][yY])
+      pass+=("$name=${!name}") ;;
+  esac
 done < <(env)
 exec unshare --mount --propagation private -- /bin/bash -euc '
   root=$1 repo=$2 cargo_home=$3 rustup_home=$4; shift 4
