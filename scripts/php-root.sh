@@ -7,11 +7,13 @@
 # (the mirror apt on this machine uses) and kept in /var/cache/ext-sse/<suite>-php<VERSION>
 # (EXT_SSE_ROOTS overrides the directory) for the next run. Its packages are those of
 # scripts/setup.sh with php8.2 replaced by php<VERSION>, plus what the host provides otherwise
-# (Node.js, a C compiler). A marker written after a successful build records that list: a root
-# without it (half built) or with another list is made again (a few minutes).
+# (Node.js, a C compiler, make). A marker written after a successful build records that list: a
+# root without it (half built) is made again (a few minutes); packages added to the list since
+# are installed into it with apt.
 #
 # Inside, the repo, /tmp, /proc, /sys, /dev and the host's Rust toolchain (~/.cargo, ~/.rustup)
-# are bind-mounted at their own paths, in a mount namespace of the command's own (unshare), so
+# are bind-mounted at their own paths (tools that `cargo install` adds there go to the root's
+# /usr/local: built against Debian 13's libc, they might not run on the host), in a mount namespace of the command's own (unshare), so
 # the mounts go away with it however it ends and concurrent runs do not see each other's.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,7 +32,7 @@ marker=$root/.ext-sse-root
 # from elsewhere (nodesource's Node.js) or by default (gcc, git, certificates).
 packages() {
   { "$repo/scripts/setup.sh" --packages | sed "s/^php8\.2-/php$version-/; s/^libapache2-mod-php8\.2\$/libapache2-mod-php$version/"
-    printf '%s\n' nodejs npm gcc libc6-dev git unzip ca-certificates openssl procps iproute2
+    printf '%s\n' nodejs npm gcc libc6-dev make git unzip ca-certificates openssl procps iproute2
   } | sort -u
 }
 
@@ -43,11 +45,39 @@ mirror() {
   echo "${uri%/}"
 }
 
+# Deletes a root; anything still mounted below it (a build that was killed) is unmounted first.
+remove() {
+  findmnt -rn -o TARGET | grep -E "^$1(/|\$)" | sort -r | while read -r m; do umount -l "$m"; done
+  rm -rf --one-file-system "$1"
+}
+
+# Runs a command in the root with /proc mounted (apt and package scripts need it).
+in_root() {
+  unshare --mount --propagation private -- /bin/sh -ec \
+    'mount -t proc proc "$1/proc"; mount --rbind /dev "$1/dev"; root=$1; shift; exec chroot "$root" "$@"' sh "$root" \
+    /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive "$@"
+}
+
+# The network as the host sees it (npm, cargo and pip fetch from the registries; apt from the
+# mirror): its resolver and the certificate authorities it trusts.
+host_network() {
+  cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+  cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt" 2>/dev/null || true
+}
+
 ensure_root() {
-  local wanted
+  local wanted missing
   wanted=$(packages)
-  if [ -f "$marker" ] && [ "$(cat "$marker")" = "$wanted" ]; then
-    return 0
+  if [ -f "$marker" ]; then
+    missing=$(comm -13 "$marker" - <<<"$wanted")
+    [ -z "$missing" ] && return 0
+    echo "php-root: adding $(paste -sd' ' <<<"$missing") to $root" >&2
+    host_network
+    if in_root apt-get update -qq && in_root apt-get install -y -qq --no-install-recommends $missing >&2; then
+      sort -u "$marker" - <<<"$missing" >"$marker.new" && mv "$marker.new" "$marker"
+      return 0
+    fi
+    echo "php-root: could not add them: making the root again" >&2
   fi
   command -v mmdebstrap >/dev/null || {
     echo "php-root: installing mmdebstrap" >&2
@@ -60,9 +90,13 @@ ensure_root() {
   fi
   echo "php-root: making a Debian $suite root with PHP $version in $root (a few minutes)" >&2
   mkdir -p "$roots"
-  rm -rf "$root" "$root.new"
+  remove "$root"
+  remove "$root.new"
   mmdebstrap --quiet --variant=apt --include="$(paste -sd, <<<"$wanted")" \
     "$suite" "$root.new" "deb $url $suite main" >&2
+  # Services are never started by package scripts in here: the tests start their own.
+  printf '#!/bin/sh\nexit 101\n' >"$root.new/usr/sbin/policy-rc.d"
+  chmod 755 "$root.new/usr/sbin/policy-rc.d"
   printf '%s\n' "$wanted" >"$root.new/.ext-sse-root"
   mv "$root.new" "$root"
   echo "php-root: made $root in $(( $(date +%s) - start )) s ($(du -shx "$root" | cut -f1))" >&2
@@ -84,11 +118,8 @@ shift
 # In a mount namespace of its own: these mounts vanish when the command ends, even if killed.
 cargo_home=${CARGO_HOME:-$HOME/.cargo}
 rustup_home=${RUSTUP_HOME:-$HOME/.rustup}
-# The network as the host sees it (npm, cargo and pip fetch from the registries): its resolver,
-# the certificate authorities it trusts, its proxy settings.
-cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
-cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt" 2>/dev/null || true
-# Suites may read these; everything else of the host's environment stays outside.
+host_network
+# Suites may read these, and the proxy settings; the rest of the host's environment stays out.
 pass=()
 while IFS='=' read -r name _; do
   case "$name" in
@@ -109,5 +140,5 @@ exec unshare --mount --propagation private -- /bin/bash -euc '
 ' php-root "$root" "$repo" "$cargo_home" "$rustup_home" \
   HOME="$HOME" TERM="${TERM:-dumb}" LANG=C.UTF-8 \
   PATH="$cargo_home/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
-  CARGO_HOME="$cargo_home" RUSTUP_HOME="$rustup_home" "${pass[@]}" \
+  CARGO_HOME="$cargo_home" RUSTUP_HOME="$rustup_home" CARGO_INSTALL_ROOT=/usr/local "${pass[@]}" \
   /bin/sh -c 'cd "$1" && shift && exec "$@"' sh "$repo" "$@"
