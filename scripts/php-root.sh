@@ -7,7 +7,7 @@
 # (the mirror apt on this machine uses) and kept in /var/cache/ext-sse/<suite>-php<VERSION>
 # (EXT_SSE_ROOTS overrides the directory) for the next run. Its packages are those of
 # scripts/setup.sh with php8.2 replaced by php<VERSION>, plus what the host provides otherwise
-# (Node.js, a C compiler, make). A marker written after a successful build records that list: a
+# (Node.js, C and C++ compilers, make). A marker written after a successful build records that list: a
 # root without it (half built) is made again (a few minutes); packages added to the list since
 # are installed into it with apt.
 #
@@ -32,7 +32,7 @@ marker=$root/.ext-sse-root
 # from elsewhere (nodesource's Node.js) or by default (gcc, git, certificates).
 packages() {
   { "$repo/scripts/setup.sh" --packages | sed "s/^php8\.2-/php$version-/; s/^libapache2-mod-php8\.2\$/libapache2-mod-php$version/"
-    printf '%s\n' nodejs npm gcc libc6-dev make git unzip ca-certificates openssl procps iproute2
+    printf '%s\n' nodejs npm gcc g++ libc6-dev make git unzip ca-certificates openssl procps iproute2
   } | sort -u
 }
 
@@ -73,7 +73,7 @@ ensure_root() {
     [ -z "$missing" ] && return 0
     echo "php-root: adding $(paste -sd' ' <<<"$missing") to $root" >&2
     host_network
-    if in_root apt-get update -qq && in_root apt-get install -y -qq --no-install-recommends $missing >&2; then
+    if in_root apt-get update -qq && in_root apt-get install -y -qq --no-install-recommends $missing >/dev/null; then
       sort -u "$marker" - <<<"$missing" >"$marker.new" && mv "$marker.new" "$marker"
       return 0
     fi
