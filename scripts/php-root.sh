@@ -7,15 +7,17 @@
 # (the mirror apt on this machine uses) and kept in /var/cache/ext-sse/<suite>-php<VERSION>
 # (EXT_SSE_ROOTS overrides the directory) for the next run. Its packages are those of
 # scripts/setup.sh with php8.2 replaced by php<VERSION>, plus what the host provides otherwise
-# (Node.js, C and C++ compilers, make). A marker written after a successful build records that list: a
-# root without it (half built) is made again (a few minutes); packages added to the list since
-# are installed into it with apt.
+# (Node.js, C and C++ compilers, make). A marker written after a successful build records that
+# list: a root without it (half built) is made again (a few minutes); packages added to the
+# list since are installed into it with apt.
 #
 # Inside, the repo, /tmp, /proc, /sys, /dev and the host's Rust toolchain (~/.cargo, ~/.rustup)
-# are bind-mounted at their own paths (tools that `cargo install` adds there go to the root's
-# /usr/local: built against Debian 13's libc, they might not run on the host), in a mount namespace of the command's own (unshare), so
+# are bind-mounted at their own paths, in a mount namespace of the command's own (unshare), so
 # the mounts go away with it however it ends and concurrent runs do not see each other's.
+# Tools that `cargo install` adds inside go to the root's /usr/local, not to ~/.cargo/bin:
+# built against Debian 13's libc, they might not run on the host.
 set -euo pipefail
+export LC_ALL=C # one sort order for the package lists compared below
 repo=$(cd "$(dirname "$0")/.." && pwd)
 version=${1:?usage: scripts/php-root.sh VERSION [run CMD...]}
 shift
@@ -47,7 +49,7 @@ mirror() {
 
 # Deletes a root; anything still mounted below it (a build that was killed) is unmounted first.
 remove() {
-  findmnt -rn -o TARGET | grep -E "^$1(/|\$)" | sort -r | while read -r m; do umount -l "$m"; done
+  findmnt -rn -o TARGET | grep -E "^${1//./\\.}(/|\$)" | sort -r | while read -r m; do umount -l "$m"; done
   rm -rf --one-file-system "$1"
 }
 
@@ -86,7 +88,7 @@ ensure_root() {
   local url start=$(date +%s)
   url=$(mirror)
   if [ -e "$root" ]; then
-    echo "php-root: $root is incomplete or its package list changed: making it again" >&2
+    echo "php-root: $root is incomplete: making it again" >&2
   fi
   echo "php-root: making a Debian $suite root with PHP $version in $root (a few minutes)" >&2
   mkdir -p "$roots"
