@@ -49,7 +49,9 @@ mirror() {
 
 # Deletes a root; anything still mounted below it (a build that was killed) is unmounted first.
 remove() {
-  findmnt -rn -o TARGET | grep -E "^${1//./\\.}(/|\$)" | sort -r | while read -r m; do umount -l "$m"; done
+  local mounts
+  mounts=$(findmnt -rn -o TARGET | grep -E "^${1//./\\.}(/|\$)" | sort -r || true)
+  for m in $mounts; do umount -l "$m"; done
   rm -rf --one-file-system "$1"
 }
 
