@@ -2,9 +2,11 @@
 # Installs the built extension system-wide, the Debian way, for every SAPI (cli, fpm, apache2):
 # the .so into PHP's extension dir, an ini in mods-available, enabled with phpenmod. The
 # system's php-fpm / apache2 services are reloaded if they run, so they pick it up.
-#   scripts/install.sh [path/to/libsse.so]   (default: $SSE_EXT, else target/release/libsse.so)
+#   scripts/install.sh [path/to/libsse.so]   (default: $SSE_EXT, else target/php<version>/release/
+#                                            libsse.so if built, else target/release/libsse.so)
 #   scripts/install.sh --uninstall           (what scripts/uninstall.sh runs)
-# PHP_CONFIG selects another PHP installation (default: php-config).
+# PHP_CONFIG selects another PHP installation (default: php-config), e.g.
+#   PHP_CONFIG=/usr/bin/php-config8.4 scripts/install.sh target/php8.4/release/libsse.so
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 php_config=${PHP_CONFIG:-php-config}
@@ -35,12 +37,18 @@ if [ "${1:-}" = "--uninstall" ]; then
   exit 0
 fi
 
-so=${1:-${SSE_EXT:-$repo/target/release/libsse.so}}
+# The build for this PHP version, as the README builds for another PHP (CARGO_TARGET_DIR).
+so=${1:-${SSE_EXT:-}}
+if [ -z "$so" ]; then
+  so=$repo/target/php$version/release/libsse.so
+  [ -f "$so" ] || so=$repo/target/release/libsse.so
+fi
 [ -f "$so" ] || { echo "install: $so not found; build it first (cargo build --release)" >&2; exit 1; }
 php_bin=$("$php_config" --php-binary)
 # Refuse a .so this PHP cannot load: an enabled broken extension breaks every PHP process.
 if ! "$php_bin" -n -d "extension=$so" -r 'exit(extension_loaded("sse") ? 0 : 1);'; then
-  echo "install: $so does not load into $php_bin (PHP $version)" >&2
+  echo "install: $so does not load into $php_bin (PHP $version); to build it for this PHP:" >&2
+  echo "install:   PHP_CONFIG=$(command -v "$php_config") CARGO_TARGET_DIR=target/php$version cargo build --release" >&2
   exit 1
 fi
 

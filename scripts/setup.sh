@@ -2,6 +2,7 @@
 # Installs everything ext-sse needs on a Debian 12 machine and builds the extension.
 # Idempotent: packages already present are not reinstalled, the build is incremental.
 # Prints nothing but progress; the built extension is target/release/libsse.so.
+#   scripts/setup.sh --packages   only lists the Debian packages (scripts/php-root.sh reads it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,10 @@ APT_PACKAGES=(
   redis-server                                 # the broker across machines (tests start their own)
   chromium curl strace valgrind python3-pytest python3-matplotlib  # browser, tools, bench
 )
+if [ "${1:-}" = --packages ]; then
+  printf '%s\n' "${APT_PACKAGES[@]}"
+  exit 0
+fi
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -20,7 +20,7 @@ DefaultRuntimeDir $work
 Mutex file:$work default
 LoadModule mpm_prefork_module $mods/mod_mpm_prefork.so
 LoadModule authz_core_module $mods/mod_authz_core.so
-LoadModule php_module $mods/libphp8.2.so
+LoadModule php_module $mods/libphp$(php-config --version | cut -d. -f1,2).so
 StartServers 1
 MinSpareServers 1
 MaxSpareServers 2

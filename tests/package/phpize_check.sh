@@ -7,7 +7,7 @@
 set -euo pipefail
 work=$1
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-cache=$repo/target/phpize-check
+cache=${CARGO_TARGET_DIR:-$repo/target}/phpize-check # target/php8.4/phpize-check under --php 8.4
 src=$cache/src
 stage=$work/stage
 mkdir -p "$src" "$stage" "$work/root"

@@ -12,6 +12,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 here=$repo/tests/package
 export SSE_EXT=${SSE_EXT:-$repo/target/release/libsse.so}
 ext_dir=$(php-config --extension-dir)
+version=$(php-config --version | cut -d. -f1,2) # Debian's paths and binaries carry it
 work=$(mktemp -d)
 chmod 755 "$work" # apache's www-data children read a docroot below it
 passed=0
@@ -48,10 +49,10 @@ lint_all() {
     tests/laravel-app tests/package -name '*.php' 2>/dev/null)
   return $status
 }
-gone() { [ ! -e "$ext_dir/sse.so" ] && [ ! -e /etc/php/8.2/mods-available/sse.ini ] \
-  && ! ls /etc/php/8.2/*/conf.d/*-sse.ini >/dev/null 2>&1; }
+gone() { [ ! -e "$ext_dir/sse.so" ] && [ ! -e /etc/php/$version/mods-available/sse.ini ] \
+  && ! ls /etc/php/$version/*/conf.d/*-sse.ini >/dev/null 2>&1; }
 
-export repo here ext_dir work
+export repo here ext_dir version work
 export -f lists_sse not_lists_sse apache_says lint_all gone
 
 if [ -e "$ext_dir/sse.so" ]; then
@@ -67,14 +68,14 @@ check "README's PHPUnit recipes, run as written from a scratch directory" \
   "$here/readme_phpunit_check.sh" "$(mktemp -d -p "$work")"
 check "scripts/install.sh $SSE_EXT" "$repo/scripts/install.sh" "$SSE_EXT"
 check "php -m lists sse" lists_sse php
-check "php-fpm8.2 -m lists sse" lists_sse php-fpm8.2
+check "php-fpm$version -m lists sse" lists_sse php-fpm$version
 check "apache2 + mod_php serves a script with sse loaded" apache_says "sse loaded (apache2handler)"
 check "composer install from a path repository; Laravel discovers SseServiceProvider" \
   "$here/composer_check.sh" "$(mktemp -d -p "$work")"
 check "scripts/uninstall.sh" "$repo/scripts/uninstall.sh"
 check "after uninstall: .so, mods-available ini and conf.d links are gone" gone
 check "after uninstall: php -m does not list sse" not_lists_sse php
-check "after uninstall: php-fpm8.2 -m does not list sse" not_lists_sse php-fpm8.2
+check "after uninstall: php-fpm$version -m does not list sse" not_lists_sse php-fpm$version
 check "after uninstall: apache2 + mod_php no longer loads sse" apache_says "sse missing"
 
 if [ -e "$work/previous-sse.so" ]; then

@@ -37,6 +37,7 @@ def storm_stack():
                             pool_extra=f"pm.status_path = /{STATUS}\n")
     try:
         check_loaded(stack)
+        wait_for_children(stack)
     except BaseException:
         stack.stop()
         raise
@@ -48,6 +49,17 @@ def fpm_status(stack) -> dict:
     r = client.get(stack, f"{STATUS}?json&full", timeout=5)
     assert r.status == 200, f"status page: {r.status} {r.body[:300]!r}"
     return json.loads(r.body)
+
+
+def wait_for_children(stack, timeout: float = 20.0):
+    """php-fpm answers before it has forked every static child (on a busy machine the status
+    page lists some slots with pid 0 for a while): the storm starts once all CHILDREN run."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pids = {p["pid"] for p in fpm_status(stack)["processes"] if p["pid"]}
+        if len(pids) == CHILDREN or time.monotonic() > deadline:
+            return
+        time.sleep(0.1)
 
 
 class Client:

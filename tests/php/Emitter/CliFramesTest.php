@@ -203,6 +203,7 @@ final class CliFramesTest extends TestCase
     }
 
     /** @dataProvider badEvents */
+    #[\PHPUnit\Framework\Attributes\DataProvider('badEvents')]
     public function testABadEventThrowsAndWritesNothing(mixed $event, string $message): void
     {
         $sse = new SseEmitter(['retry' => 1000, 'heartbeat' => 0]);

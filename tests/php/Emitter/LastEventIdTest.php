@@ -89,6 +89,7 @@ final class LastEventIdTest extends TestCase
     }
 
     /** @dataProvider unacceptable */
+    #[\PHPUnit\Framework\Attributes\DataProvider('unacceptable')]
     public function testAnUnacceptableHeaderGivesNull(string $raw): void
     {
         $_SERVER['HTTP_LAST_EVENT_ID'] = $raw;
@@ -97,6 +98,7 @@ final class LastEventIdTest extends TestCase
     }
 
     /** @dataProvider unacceptable */
+    #[\PHPUnit\Framework\Attributes\DataProvider('unacceptable')]
     public function testAnUnacceptableQueryParameterGivesNull(string $raw): void
     {
         $_GET['lastEventId'] = $raw;

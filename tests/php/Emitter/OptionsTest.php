@@ -63,6 +63,7 @@ final class OptionsTest extends TestCase
      * @dataProvider badOptions
      * @param array<mixed> $options
      */
+    #[\PHPUnit\Framework\Attributes\DataProvider('badOptions')]
     public function testABadOptionIsRefusedByName(array $options, string $name): void
     {
         try {
@@ -131,6 +132,7 @@ final class OptionsTest extends TestCase
      * @dataProvider goodOptions
      * @param array<mixed> $options
      */
+    #[\PHPUnit\Framework\Attributes\DataProvider('goodOptions')]
     public function testGoodOptionsAreAccepted(array $options): void
     {
         $sse = new SseEmitter($options);

@@ -21,6 +21,7 @@ final class RejectTest extends TestCase
     }
 
     /** @dataProvider badStatuses */
+    #[\PHPUnit\Framework\Attributes\DataProvider('badStatuses')]
     public function testABadStatusIsRefused(int $status): void
     {
         try {

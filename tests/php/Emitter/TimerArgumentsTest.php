@@ -23,6 +23,7 @@ final class TimerArgumentsTest extends TestCase
     }
 
     /** @dataProvider badIntervals */
+    #[\PHPUnit\Framework\Attributes\DataProvider('badIntervals')]
     public function testABadIntervalIsRefused(string $method, float $seconds): void
     {
         $sse = new SseEmitter(['clock' => 'virtual']);
@@ -65,6 +66,7 @@ final class TimerArgumentsTest extends TestCase
     }
 
     /** @dataProvider notCallable */
+    #[\PHPUnit\Framework\Attributes\DataProvider('notCallable')]
     public function testANonCallableIsRefusedByEvery(mixed $callback): void
     {
         $this->expectException(\InvalidArgumentException::class);
@@ -74,6 +76,7 @@ final class TimerArgumentsTest extends TestCase
     }
 
     /** @dataProvider notCallable */
+    #[\PHPUnit\Framework\Attributes\DataProvider('notCallable')]
     public function testANonCallableIsRefusedByAfter(mixed $callback): void
     {
         $this->expectException(\InvalidArgumentException::class);
@@ -83,6 +86,7 @@ final class TimerArgumentsTest extends TestCase
     }
 
     /** @dataProvider notCallable */
+    #[\PHPUnit\Framework\Attributes\DataProvider('notCallable')]
     public function testANonCallableIsRefusedByOnClose(mixed $callback): void
     {
         $this->expectException(\InvalidArgumentException::class);
@@ -100,6 +104,7 @@ final class TimerArgumentsTest extends TestCase
     }
 
     /** @dataProvider badSleeps */
+    #[\PHPUnit\Framework\Attributes\DataProvider('badSleeps')]
     public function testABadSleepIsRefused(float $seconds): void
     {
         $this->expectException(\InvalidArgumentException::class);

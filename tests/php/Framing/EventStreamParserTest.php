@@ -73,6 +73,7 @@ final class EventStreamParserTest extends TestCase
      * @dataProvider specExamples
      * @param list<array{event: string, data: string, id: string}> $events
      */
+    #[\PHPUnit\Framework\Attributes\DataProvider('specExamples')]
     public function testSpecExample(string $stream, array $events, string $lastEventId): void
     {
         self::assertSame($events, EventStreamParser::parse($stream));
@@ -86,6 +87,7 @@ final class EventStreamParserTest extends TestCase
      * @dataProvider specExamples
      * @param list<array{event: string, data: string, id: string}> $events
      */
+    #[\PHPUnit\Framework\Attributes\DataProvider('specExamples')]
     public function testSpecExampleSplitAtEveryBytePosition(string $stream, array $events): void
     {
         for ($at = 0; $at <= strlen($stream); $at++) {

@@ -62,6 +62,7 @@ final class InvalidEventTest extends TestCase
      * @dataProvider refusedFields
      * @param array<mixed> $fields
      */
+    #[\PHPUnit\Framework\Attributes\DataProvider('refusedFields')]
     public function testRefused(array $fields, string $message): void
     {
         self::assertRefused(static fn () => new ServerSentEvents($fields), $message);

@@ -58,6 +58,7 @@ final class WorkermanCompatibilityTest extends TestCase
      * @dataProvider inputsWorkermanHandles
      * @param array<string, mixed> $fields
      */
+    #[\PHPUnit\Framework\Attributes\DataProvider('inputsWorkermanHandles')]
     public function testSameBytesAsWorkerman(array $fields): void
     {
         self::assertSame((string) new WorkermanServerSentEvents($fields), (string) new ServerSentEvents($fields));

@@ -18,9 +18,14 @@ final class TestApp
     public readonly Application $app;
     public readonly Kernel $kernel;
     public readonly string $storage;
+    /** PHP's handlers before Laravel's HandleExceptions bootstrapper installs its own. */
+    private mixed $errorHandler;
+    private mixed $exceptionHandler;
 
     public function __construct()
     {
+        $this->errorHandler = self::errorHandler();
+        $this->exceptionHandler = self::exceptionHandler();
         $this->storage = sys_get_temp_dir() . '/sse-laravel-test-' . bin2hex(random_bytes(6));
         $_SERVER['SSE_APP_STORAGE'] = $this->storage;
         $this->app = require dirname(__DIR__, 2) . '/laravel-app/bootstrap/app.php';
@@ -43,5 +48,27 @@ final class TestApp
         unset($_SERVER['SSE_APP_STORAGE']);
         $this->app->flush();
         (new \Illuminate\Filesystem\Filesystem())->deleteDirectory($this->storage);
+        // Laravel leaves its handlers installed; PHPUnit 11 reports a test that does as risky.
+        for ($i = 0; $i < 10 && self::errorHandler() !== $this->errorHandler; $i++) {
+            restore_error_handler();
+        }
+        for ($i = 0; $i < 10 && self::exceptionHandler() !== $this->exceptionHandler; $i++) {
+            restore_exception_handler();
+        }
+    }
+
+    private static function errorHandler(): mixed
+    {
+        $current = set_error_handler(static fn (): bool => false);
+        restore_error_handler();
+        return $current;
+    }
+
+    private static function exceptionHandler(): mixed
+    {
+        $current = set_exception_handler(static function (\Throwable $e): void {
+        });
+        restore_exception_handler();
+        return $current;
     }
 }

@@ -3,7 +3,7 @@
 mod_deflate is switched on for text/event-stream on purpose: a stock Apache with it on would
 buffer and gzip the stream, so the emitter has to opt out (`no-gzip`) and the tests prove it did.
 """
-from .phpini import scan_dir_env, write_php_ini
+from .phpini import PHP_VERSION, scan_dir_env, write_php_ini
 from .procs import Service, free_port, wait_until_connectable
 from .stack import WWW, Stack, make_tmp
 
@@ -40,7 +40,7 @@ def start(name: str = "apache", ini: dict | None = None) -> Stack:
     write_php_ini(tmp, ini)
     conf = tmp / "apache2.conf"
     conf.write_text(server_head(tmp, port, "mpm_prefork") + f"""\
-LoadModule php_module {MODULES}/libphp8.2.so
+LoadModule php_module {MODULES}/libphp{PHP_VERSION}.so
 
 StartServers {WORKERS}
 MinSpareServers {WORKERS}

@@ -1,5 +1,5 @@
 """Apache 2.4 (mpm_event) in front of php-fpm through mod_proxy_fcgi, as Debian's
-conf-available/php8.2-fpm.conf sets it up, with mod_deflate on for Debian's default types.
+conf-available/php8.x-fpm.conf sets it up, with mod_deflate on for Debian's default types.
 
 Unlike mod_php, PHP cannot reach Apache's environment here (no apache_setenv()), so nothing
 the emitter sends keeps mod_deflate off a stream: `deflate_event_stream=True` shows what

@@ -5,7 +5,7 @@ so the pool size is the number of concurrent streams (tests rely on knowing it).
 """
 from pathlib import Path
 
-from .phpini import scan_dir_env, write_php_ini
+from .phpini import PHP_VERSION, scan_dir_env, write_php_ini
 from .procs import Service
 
 CHILDREN = 2
@@ -42,6 +42,6 @@ catch_workers_output = yes
 decorate_workers_output = no
 clear_env = no
 {pool_extra}""")
-    svc = Service("php-fpm", ["php-fpm8.2", "-F", "-R", "-y", conf, "-c", php_ini], tmp,
+    svc = Service("php-fpm", [f"php-fpm{PHP_VERSION}", "-F", "-R", "-y", conf, "-c", php_ini], tmp,
                   env=scan_dir_env(tmp, "fpm"))
     return svc, sock

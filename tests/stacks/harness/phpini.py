@@ -6,10 +6,15 @@ Later lines win in php.ini, so variants are appended after the production text.
 import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
-PRODUCTION_INI = Path("/usr/lib/php/8.2/php.ini-production")
-SYSTEM_CONF_D = Path("/etc/php/8.2")
+# The PHP under test is the `php` on PATH (8.2 on the machine, 8.4 inside scripts/php-root.sh's
+# root); Debian's paths and binaries carry its major.minor version.
+PHP_VERSION = subprocess.run(["php", "-n", "-r", 'echo PHP_MAJOR_VERSION, ".", PHP_MINOR_VERSION;'],
+                             capture_output=True, text=True, check=True).stdout
+PRODUCTION_INI = Path(f"/usr/lib/php/{PHP_VERSION}/php.ini-production")
+SYSTEM_CONF_D = Path(f"/etc/php/{PHP_VERSION}")
 LOADS_SSE = re.compile(r"""^\s*extension\s*=\s*["']?(?:[^\n"']*/)?(?:lib)?sse(?:\.so)?["']?\s*$""", re.MULTILINE)
 REPO = Path(__file__).resolve().parents[3]
 

@@ -23,6 +23,7 @@ final class FatalErrorTest extends TestCase
     }
 
     /** @dataProvider timeLimitModes */
+    #[\PHPUnit\Framework\Attributes\DataProvider('timeLimitModes')]
     public function testTheTimeLimitStillEndsACallbackThatSpins(string $mode): void
     {
         $result = PhpProcess::start('time_limit.php', [$mode])->wait(30);
