@@ -10,7 +10,7 @@ fn main() {
     let output = match Command::new(&php_config).arg("--includes").output() {
         Ok(output) if output.status.success() => output,
         _ => {
-            eprintln!("error: `{php_config} --includes` failed; install php8.2-dev or set PHP_CONFIG");
+            eprintln!("error: `{php_config} --includes` failed; install your PHP's -dev package (php8.2-dev, php8.4-dev) or set PHP_CONFIG to its php-config");
             std::process::exit(1);
         }
     };
