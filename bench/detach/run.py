@@ -489,6 +489,9 @@ def section(results, vers, load):
         if r["plain"]["ok"] else f"no answer ({r['plain']['timeouts']} timeouts of 5 s)"))
     row("private memory before → open", lambda r: f"{r['mem_before_kb']['private'] / 1024:.1f} → "
         f"{r['mem_open_kb']['private'] / 1024:.1f} MB")
+    row("private memory 3 s after the client left", lambda r: f"{r['mem_after_kb']['private'] / 1024:.1f} MB")
+    row("open descriptors before / open / after", lambda r: " / ".join(
+        f"{sum(v or 0 for v in r[k].values()):,}" for k in ("fds_before", "fds_open", "fds_after")))
     row("private memory per stream", lambda r: f"{r['private_per_stream_b'] / 1024:.2f} KiB")
     row("nginx + fpm master private memory per stream", lambda r: f"{r['nginx_private_per_stream_b'] / 1024:.2f} KiB")
     row(f"streams that got each event (of {PUBLISHES})", lambda r: ", ".join(f"{p['streams']:,}" for p in r["publishes"]))
