@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Detached streams (issue 11): thousands of open streams on a pool of 4 php-fpm workers.
 
-    python3 bench/detach/run.py    # STREAMS=10000 IDLE_SECONDS=30 PUBLISHES=5 PIN=1 PRIO=-10 CASES=...
+    python3 bench/detach/run.py    # STREAMS=10000 ALSO_AT=5000 IDLE_SECONDS=30 PUBLISHES=5 PIN=1 PRIO=-10 CASES=...
 
 Side by side, in this order, each server alone on the machine while measured:
   detach      nginx (2 workers, reuseport) + php-fpm (pm = static, 4 workers):
@@ -23,7 +23,9 @@ the streams are open); the server's private memory (Private_Clean + Private_Dirt
 /proc/PID/smaps_rollup) before the streams and with them open, per stream; PUBLISHES events, one a
 second, and the time until the last stream has each; CPU (all threads, schedstat) over
 IDLE_SECONDS with the streams idle (heartbeats only, every 15 s); then the client leaves and the
-detached-stream counters and the workers' descriptors are read again.
+detached-stream counters and the workers' descriptors are read again. Then the three servers again
+at each count of ALSO_AT (5000: the count of the figures measured earlier), open, memory and the
+publishes only.
 """
 import json
 import os
@@ -51,6 +53,9 @@ PUBLISHES = int(os.environ.get("PUBLISHES", 5))
 POOL = 4
 PIN = os.environ.get("PIN", "1") != "0"
 NGINX_WORKERS = 2
+STARLETTE_ARGV = [VENV / "bin/python", "-m", "uvicorn", "starlette_app:app", "--host", "127.0.0.1", "--port", "{port}",
+                  "--backlog", "4096", "--log-level", "warning", "--no-access-log", "--loop", "uvloop",
+                  "--http", "httptools"]
 STARLETTE_PINS = ["sse-starlette==3.7.0", "uvicorn==0.54.0", "uvloop==0.23.0", "httptools==0.9.0"]
 
 
@@ -337,7 +342,8 @@ class Client:
 
 # ---------------------------------------------------------------- one server
 
-def measure(name, server, stream_path, plain_path, streams):
+def measure(name, server, stream_path, plain_path, streams, quick=False):
+    """quick: open, memory and the publishes only (no plain page, no idle time)."""
     res = {"name": name, "streams_asked": streams, "load": B.load()}
     try:
         server.warm()
@@ -370,7 +376,8 @@ def measure(name, server, stream_path, plain_path, streams):
             res["fds_open"] = {p: fd_count(p) for p in pids}
             if isinstance(server, FpmStack) and name != "attached":
                 res["stats_open"] = server.worker_stats()
-            res["plain"] = client.ask(f"plain {plain_path} 200", timeout=120)["plain"]
+            if not quick:
+                res["plain"] = client.ask(f"plain {plain_path} 200", timeout=120)["plain"]
             sent = []
             c0 = sum(B.cpu_ns(p) for p in pids)
             o0 = sum(B.cpu_ns(p) for p in server.other_pids())
@@ -387,6 +394,10 @@ def measure(name, server, stream_path, plain_path, streams):
             got = {e["sent"]: e for e in st["published"]}
             res["publishes"] = [got.get(s, {"sent": s, "streams": 0}) for s in sent]
             res["open_at_publish"] = st["open"]
+            res["open_end"] = st["open"]
+            res["closed_during_run"] = st["closed_after_open"]
+            if quick:
+                return res
             # Idle: heartbeats only.
             hb0 = st["heartbeats"]
             c0 = sum(B.cpu_ns(p) for p in pids)
@@ -564,6 +575,29 @@ def section(results, vers, load):
     return "\n".join(lines)
 
 
+def extra_table(extra):
+    if not extra:
+        return ""
+    lines = ["", f"The same servers at {', '.join(f'{n:,}' for n in sorted({r['streams_asked'] for r in extra}))} "
+             "streams, right after (open, memory, the publishes only), to compare with the figures at that count:", "",
+             "| | streams open | private memory per stream | publish → last stream, median / worst | "
+             "publish → p50 stream | CPU per event: measured / nginx / client | load average |",
+             "|---|---|---|---|---|---|---|"]
+    for r in extra:
+        try:
+            maxes = sorted(p.get("max_us", float("inf")) for p in r["publishes"])
+            p50 = sorted(p.get("p50_us", float("inf")) for p in r["publishes"])[len(maxes) // 2]
+            pc = r["publish_cpu_ms"]
+            lines.append(
+                f"| {r['name']} | {r['open']:,} of {r['streams_asked']:,} | {r['private_per_stream_b'] / 1024:.2f} KiB"
+                + (f" (+ nginx {r['nginx_private_per_stream_b'] / 1024:.2f} KiB)" if "nginx_private_per_stream_b" in r else "")
+                + f" | {fmt_ms(maxes[len(maxes) // 2])} / {fmt_ms(maxes[-1])} | {fmt_ms(p50)} | "
+                f"{pc['measured']:.0f} / {pc['other']:.0f} / {pc['client']:.0f} ms | {r['load']} |")
+        except (KeyError, TypeError, ValueError, OverflowError):
+            lines.append(f"| {r['name']} | failed to measure | | | | | |")
+    return "\n".join(lines) + "\n"
+
+
 def main():
     prepare()
     vers = versions()
@@ -580,13 +614,25 @@ def main():
             srv = PeerServer(name, ["node", PEERS / "better-sse.mjs", "{port}"], PEERS)
             results.append(measure(name, srv, "/stream", "/plain", STREAMS))
         elif name == "sse-starlette":
-            srv = PeerServer(name, [VENV / "bin/python", "-m", "uvicorn", "starlette_app:app", "--host", "127.0.0.1",
-                                    "--port", "{port}", "--backlog", "4096", "--log-level", "warning",
-                                    "--no-access-log", "--loop", "uvloop", "--http", "httptools"], PEERS)
+            srv = PeerServer(name, STARLETTE_ARGV, PEERS)
             results.append(measure(name, srv, "/stream", "/plain", STREAMS))
         time.sleep(2)
-    B.save("detach", {"versions": vers, "results": results})
-    B.write_section("detach", section(results, vers, load))
+    extra = []
+    for count in [int(x) for x in os.environ.get("ALSO_AT", "5000").split() if int(x) != STREAMS]:
+        for name in [c for c in cases if c != "attached"]:
+            print(f"detach bench: {name} at {count} ({time.strftime('%T')})", flush=True)
+            if name == "detach":
+                srv = FpmStack("detach")
+                extra.append(measure(name, srv, "/stream.php", "/plain.php", count, quick=True))
+            elif name == "better-sse":
+                srv = PeerServer(name, ["node", PEERS / "better-sse.mjs", "{port}"], PEERS)
+                extra.append(measure(name, srv, "/stream", "/plain", count, quick=True))
+            elif name == "sse-starlette":
+                srv = PeerServer(name, STARLETTE_ARGV, PEERS)
+                extra.append(measure(name, srv, "/stream", "/plain", count, quick=True))
+            time.sleep(2)
+    B.save("detach", {"versions": vers, "results": results, "also": extra})
+    B.write_section("detach", section(results, vers, load) + extra_table(extra))
 
 
 if __name__ == "__main__":
