@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs the benchmarks of ext-sse and rewrites their sections of BENCHMARKS.md.
-#   bench/run.sh              framing runtime throughput latency load broadcast memcheck (~13 min)
+#   bench/run.sh              framing runtime throughput latency load broadcast detach memcheck (~20 min)
 #   bench/run.sh all          the same plus fuzz (10 million inputs per target, ~10 min more)
 #   bench/run.sh NAME...      only those: framing runtime throughput latency load broadcast
-#                             memcheck-ci memcheck fuzz
+#                             detach memcheck-ci memcheck fuzz
 # Each one is also runnable alone: python3 bench/<name>/run.py, bench/framing/run.sh,
 # bench/memcheck.sh [--ci], tests/fuzz/run.sh --runs N. The extension is
 # target/release/libsse.so or SSE_EXT; build it first (scripts/setup.sh does).
@@ -43,6 +43,8 @@ run_load()       { nice "$PYTHON" bench/load/run.py; }
 # php8.2-redis and php8.2-sqlite3 if missing (bench/broadcast/install.sh) and starts its own
 # redis-server on a free loopback port.
 run_broadcast()  { "$PYTHON" bench/broadcast/run.py; }
+# Detached streams: its servers and client set their own priority and CPUs (see bench/detach/run.py).
+run_detach()     { "$PYTHON" bench/detach/run.py; }
 
 memory_section() { # $1 = command shown, $2 = output of bench/memcheck.sh
   {
@@ -85,7 +87,7 @@ run_fuzz() {
   return $s
 }
 
-default=(framing runtime throughput latency load broadcast memcheck)
+default=(framing runtime throughput latency load broadcast detach memcheck)
 if [ "${1:-}" = all ]; then
   selected=("${default[@]}" fuzz)
 else

@@ -16,17 +16,17 @@ import benchlib as B  # noqa: E402
 TARGET = B.REPO / "BENCHMARKS.md"
 PLOTS = B.BENCH / "plots"
 ORDER = ["Framing", "Emitter throughput and hang-up", "Latency of isolated events", "concurrent streams",
-         "Broadcast", "Runtime", "Fuzzing", "Memory (valgrind memcheck)"]
+         "Broadcast", "Detached streams", "Runtime", "Fuzzing", "Memory (valgrind memcheck)"]
 
 HEADER = """# Benchmarks
 
 Every figure below was measured on the machine its section names, with the command it names,
 against the peer it is compared with in the same run. To regenerate:
 
-    bench/run.sh                 # every benchmark but the long fuzz run (about 13 minutes)
+    bench/run.sh                 # every benchmark but the long fuzz run (about 20 minutes)
     bench/run.sh all             # plus the fuzz run of 10 million inputs per target
     bench/run.sh latency load    # only the named ones: framing runtime throughput latency load
-                                 # broadcast memcheck memcheck-ci fuzz
+                                 # broadcast detach memcheck memcheck-ci fuzz
 
 The extension is `target/release/libsse.so` (or `SSE_EXT`); servers run on 127.0.0.1 on free
 ports from temp dirs that the scripts start and remove. The Framing section is kept as
@@ -35,6 +35,8 @@ bench/framing/ writes it; bench/run.sh rewrites the others. Raw results go to `b
 php8.2-fpm, nginx, strace, valgrind, python3 with python3-matplotlib (Debian packages), and
 cargo-fuzz with a nightly toolchain for the fuzzing section; the Broadcast section also uses
 redis-server, php8.2-redis and php8.2-sqlite3 (installed by bench/broadcast/install.sh).
+For the detached-streams section: cargo (its client), Node with npm (better-sse) and
+python3-venv (sse-starlette, uvicorn).
 """
 
 

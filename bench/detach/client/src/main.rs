@@ -1,0 +1,364 @@
+//! bench/detach client: opens N HTTP/1.1 event streams to one address, reads them all on one
+//! thread, and reports on standard output (one JSON object per line).
+//!
+//!     detach-client --addr 127.0.0.1:PORT --path /stream.php --streams N [--ramp 200]
+//!
+//! Every stream is a GET with `Accept: text/event-stream`; the body is de-chunked when the
+//! response is chunked and parsed as an event stream. An event whose data is an integer
+//! (optionally in double quotes, as a JSON serializer writes it) is taken as its publish time
+//! in CLOCK_MONOTONIC nanoseconds (PHP `hrtime(true)`, Node `process.hrtime.bigint()`, Python
+//! `time.monotonic_ns()`); the client stamps the read that completed it with the same clock.
+//! Comment-only frames count as heartbeats.
+//!
+//! Once every connection attempt has ended (headers received or failed) it prints
+//! `{"ready": ...}`. Then it answers commands read from standard input, one per line:
+//!   stats               counters and, per publish time seen, how many streams got it and when
+//!   plain PATH COUNT    COUNT sequential GETs of PATH (new connection each, 5 s timeout), times
+//!   quit                exits (every socket is closed by the exit)
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
+
+fn now_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes into the timespec we pass.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+#[derive(Default)]
+struct Shared {
+    attempts_done: usize,
+    open: usize,
+    opened_total: usize,
+    closed_after_open: usize,
+    failed: usize,
+    failures: BTreeMap<String, usize>,
+    heartbeats: u64,
+    events: u64,
+    other_events: u64,
+    bytes: u64,
+    /// publish time -> receive times, one per stream that got it
+    received: BTreeMap<u64, Vec<u64>>,
+}
+
+type State = Rc<RefCell<Shared>>;
+
+/// De-chunks an HTTP/1.1 chunked body, fed in pieces.
+enum Chunk {
+    Size(Vec<u8>),
+    Data(usize),
+    Crlf(usize),
+    Done,
+}
+
+struct Parser {
+    chunked: bool,
+    chunk: Chunk,
+    line: Vec<u8>,
+    data: Option<Vec<u8>>,
+    comment: bool,
+}
+
+impl Parser {
+    fn new(chunked: bool) -> Self {
+        Parser { chunked, chunk: Chunk::Size(Vec::new()), line: Vec::new(), data: None, comment: false }
+    }
+
+    /// Feeds raw body bytes received at `t`; returns false once the chunked body has ended.
+    fn feed(&mut self, mut buf: &[u8], t: u64, st: &mut Shared) -> bool {
+        if !self.chunked {
+            self.sse(buf, t, st);
+            return true;
+        }
+        while !buf.is_empty() {
+            match &mut self.chunk {
+                Chunk::Size(acc) => {
+                    let nl = buf.iter().position(|&b| b == b'\n');
+                    let take = nl.map_or(buf.len(), |i| i + 1);
+                    acc.extend_from_slice(&buf[..take]);
+                    buf = &buf[take..];
+                    if nl.is_some() {
+                        let text = String::from_utf8_lossy(acc);
+                        let hex = text.trim().split(';').next().unwrap_or("").to_string();
+                        if hex.is_empty() {
+                            acc.clear(); // the CRLF after a chunk's data, if it arrived split
+                            continue;
+                        }
+                        let size = usize::from_str_radix(&hex, 16).unwrap_or(0);
+                        self.chunk = if size == 0 { Chunk::Done } else { Chunk::Data(size) };
+                    }
+                }
+                Chunk::Data(left) => {
+                    let take = (*left).min(buf.len());
+                    let (piece, rest) = buf.split_at(take);
+                    *left -= take;
+                    let finished = *left == 0;
+                    self.sse(piece, t, st);
+                    buf = rest;
+                    if finished {
+                        self.chunk = Chunk::Crlf(2);
+                    }
+                }
+                Chunk::Crlf(left) => {
+                    let take = (*left).min(buf.len());
+                    *left -= take;
+                    buf = &buf[take..];
+                    if *left == 0 {
+                        self.chunk = Chunk::Size(Vec::new());
+                    }
+                }
+                Chunk::Done => return false,
+            }
+        }
+        !matches!(self.chunk, Chunk::Done)
+    }
+
+    fn sse(&mut self, buf: &[u8], t: u64, st: &mut Shared) {
+        for &b in buf {
+            if b != b'\n' {
+                self.line.push(b);
+                continue;
+            }
+            if self.line.last() == Some(&b'\r') {
+                self.line.pop();
+            }
+            if self.line.is_empty() {
+                self.dispatch(t, st);
+            } else if self.line[0] == b':' {
+                self.comment = true;
+            } else if let Some(rest) = self.line.strip_prefix(b"data:") {
+                let rest = rest.strip_prefix(b" ").unwrap_or(rest);
+                let d = self.data.get_or_insert_with(Vec::new);
+                if !d.is_empty() {
+                    d.push(b'\n');
+                }
+                d.extend_from_slice(rest);
+            }
+            self.line.clear();
+        }
+    }
+
+    fn dispatch(&mut self, t: u64, st: &mut Shared) {
+        match self.data.take() {
+            Some(d) => {
+                let s = String::from_utf8_lossy(&d);
+                match s.trim().trim_matches('"').parse::<u64>() {
+                    Ok(sent) => {
+                        st.events += 1;
+                        st.received.entry(sent).or_default().push(t);
+                    }
+                    Err(_) => st.other_events += 1,
+                }
+            }
+            None if self.comment => st.heartbeats += 1,
+            None => {}
+        }
+        self.comment = false;
+    }
+}
+
+fn fail(st: &State, why: &str) {
+    let mut s = st.borrow_mut();
+    s.failed += 1;
+    s.attempts_done += 1;
+    *s.failures.entry(why.to_string()).or_default() += 1;
+}
+
+async fn stream(addr: SocketAddr, path: Rc<String>, st: State, ramp: Arc<Semaphore>) {
+    let permit = ramp.acquire_owned().await.expect("semaphore");
+    let mut sock = match tokio::time::timeout(Duration::from_secs(30), TcpStream::connect(addr)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return fail(&st, &format!("connect: {}", e.kind())),
+        Err(_) => return fail(&st, "connect: timeout"),
+    };
+    let _ = sock.set_nodelay(true);
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n"
+    );
+    if sock.write_all(req.as_bytes()).await.is_err() {
+        return fail(&st, "write");
+    }
+    let mut buf = vec![0u8; 4096];
+    let mut head = Vec::new();
+    let body_start;
+    loop {
+        let n = match tokio::time::timeout(Duration::from_secs(60), sock.read(&mut buf)).await {
+            Ok(Ok(0)) => return fail(&st, "closed before headers"),
+            Ok(Ok(n)) => n,
+            Ok(Err(e)) => return fail(&st, &format!("read: {}", e.kind())),
+            Err(_) => return fail(&st, "headers: timeout"),
+        };
+        head.extend_from_slice(&buf[..n]);
+        if let Some(i) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+            body_start = i + 4;
+            break;
+        }
+        if head.len() > 65536 {
+            return fail(&st, "headers too long");
+        }
+    }
+    let t = now_ns();
+    let text = String::from_utf8_lossy(&head[..body_start]).to_ascii_lowercase();
+    let status = text.split_whitespace().nth(1).unwrap_or("").to_string();
+    if status != "200" {
+        return fail(&st, &format!("status {status}"));
+    }
+    let chunked = text.lines().any(|l| l.starts_with("transfer-encoding:") && l.contains("chunked"));
+    let mut parser = Parser::new(chunked);
+    {
+        let mut s = st.borrow_mut();
+        s.open += 1;
+        s.opened_total += 1;
+        s.attempts_done += 1;
+        s.bytes += head.len() as u64;
+        let rest = head[body_start..].to_vec();
+        parser.feed(&rest, t, &mut s);
+    }
+    drop(permit);
+    drop(head);
+    buf.truncate(2048);
+    buf.shrink_to_fit();
+    loop {
+        let n = match sock.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let t = now_ns();
+        let mut s = st.borrow_mut();
+        s.bytes += n as u64;
+        if !parser.feed(&buf[..n], t, &mut s) {
+            break;
+        }
+    }
+    let mut s = st.borrow_mut();
+    s.open -= 1;
+    s.closed_after_open += 1;
+}
+
+fn pct(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let k = ((p / 100.0 * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[k]
+}
+
+fn stats_json(st: &Shared) -> String {
+    let mut ev = Vec::new();
+    for (sent, recv) in &st.received {
+        let mut lat: Vec<u64> = recv.iter().map(|r| r.saturating_sub(*sent)).collect();
+        lat.sort_unstable();
+        ev.push(format!(
+            "{{\"sent\":{sent},\"streams\":{},\"min_us\":{},\"p50_us\":{},\"p99_us\":{},\"max_us\":{}}}",
+            lat.len(),
+            lat[0] / 1000,
+            pct(&lat, 50.0) / 1000,
+            pct(&lat, 99.0) / 1000,
+            lat[lat.len() - 1] / 1000
+        ));
+    }
+    let failures: Vec<String> = st.failures.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+    format!(
+        "{{\"open\":{},\"opened_total\":{},\"closed_after_open\":{},\"failed\":{},\"failures\":{{{}}},\"heartbeats\":{},\"events\":{},\"other_events\":{},\"bytes\":{},\"published\":[{}]}}",
+        st.open,
+        st.opened_total,
+        st.closed_after_open,
+        st.failed,
+        failures.join(","),
+        st.heartbeats,
+        st.events,
+        st.other_events,
+        st.bytes,
+        ev.join(",")
+    )
+}
+
+/// One plain GET on a new connection: the time from connect to the end of the response.
+async fn plain_once(addr: SocketAddr, path: &str) -> Result<u64, String> {
+    let t0 = now_ns();
+    let mut sock = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+    let _ = sock.set_nodelay(true);
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    sock.write_all(req.as_bytes()).await.map_err(|e| e.to_string())?;
+    let mut body = Vec::new();
+    sock.read_to_end(&mut body).await.map_err(|e| e.to_string())?;
+    if !body.starts_with(b"HTTP/1.1 200") && !body.starts_with(b"HTTP/1.0 200") {
+        return Err(format!("not 200: {:?}", String::from_utf8_lossy(&body[..body.len().min(40)])));
+    }
+    Ok(now_ns() - t0)
+}
+
+async fn plain(addr: SocketAddr, path: &str, count: usize) -> String {
+    let mut times = Vec::new();
+    let mut timeouts = 0;
+    let mut errors = 0;
+    for _ in 0..count {
+        match tokio::time::timeout(Duration::from_secs(5), plain_once(addr, path)).await {
+            Ok(Ok(ns)) => times.push(ns),
+            Ok(Err(_)) => errors += 1,
+            Err(_) => timeouts += 1,
+        }
+        if timeouts >= 3 {
+            break; // nothing answers: no point waiting 5 s more times
+        }
+    }
+    times.sort_unstable();
+    format!(
+        "{{\"plain\":{{\"ok\":{},\"timeouts\":{timeouts},\"errors\":{errors},\"p50_us\":{},\"p99_us\":{},\"max_us\":{}}}}}",
+        times.len(),
+        pct(&times, 50.0) / 1000,
+        pct(&times, 99.0) / 1000,
+        times.last().copied().unwrap_or(0) / 1000
+    )
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let get = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let addr: SocketAddr = get("--addr").expect("--addr HOST:PORT").parse().expect("--addr");
+    let path = Rc::new(get("--path").unwrap_or_else(|| "/".into()));
+    let streams: usize = get("--streams").map_or(1, |s| s.parse().expect("--streams"));
+    let ramp: usize = get("--ramp").map_or(200, |s| s.parse().expect("--ramp"));
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async move {
+        let st: State = Rc::new(RefCell::new(Shared::default()));
+        let sem = Arc::new(Semaphore::new(ramp));
+        let t0 = now_ns();
+        for _ in 0..streams {
+            tokio::task::spawn_local(stream(addr, path.clone(), st.clone(), sem.clone()));
+        }
+        while st.borrow().attempts_done < streams {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        {
+            let s = st.borrow();
+            println!(
+                "{{\"ready\":true,\"open\":{},\"failed\":{},\"seconds\":{:.3}}}",
+                s.open,
+                s.failed,
+                (now_ns() - t0) as f64 / 1e9
+            );
+        }
+        let mut lines = BufReader::new(tokio::io::stdin()).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            match words.as_slice() {
+                ["stats"] => println!("{}", stats_json(&st.borrow())),
+                ["plain", p, n] => println!("{}", plain(addr, p, n.parse().unwrap_or(100)).await),
+                ["quit"] => break,
+                [] => {}
+                _ => println!("{{\"error\":\"unknown command\"}}"),
+            }
+        }
+    });
+    std::process::exit(0);
+}
