@@ -9,6 +9,18 @@
 set -euo pipefail
 work=$1
 repo=$(cd "$(dirname "$0")/../.." && pwd)
+# The recipes load $EXT_SSE/target/release/libsse.so, the file a plain `cargo build --release`
+# makes. When the build under test is another one (SSE_EXT: e.g. target/php8.4 under
+# `scripts/test.sh --php 8.4`), EXT_SSE is a view of this checkout in which that path is it.
+ext_sse=$repo
+if [ -n "${SSE_EXT:-}" ] && [ "$(realpath "$SSE_EXT")" != "$(realpath -m "$repo/target/release/libsse.so")" ]; then
+  ext_sse=$work/checkout
+  mkdir -p "$ext_sse/target/release"
+  for entry in "$repo"/* "$repo"/.[!.]*; do
+    [ "$(basename "$entry")" = target ] || ln -s "$entry" "$ext_sse/"
+  done
+  ln -s "$(realpath "$SSE_EXT")" "$ext_sse/target/release/libsse.so"
+fi
 export COMPOSER_HOME=$work/composer-home COMPOSER_ALLOW_SUPERUSER=1 COMPOSER_NO_INTERACTION=1
 
 # The fenced blocks of the section, each into blocks/N.LANG.
@@ -35,7 +47,7 @@ for recipe in "${recipes[@]}"; do
   cp "$php_block" "$project/$test_file"
   # "In a project with a composer.json", as the Composer recipe says.
   echo '{"name": "scratch/app", "type": "project", "license": "MIT"}' >"$project/composer.json"
-  sed "s#^EXT_SSE=/path/to/ext-sse\$#EXT_SSE=$repo#" "$recipe" >"$work/run-$name.sh"
+  sed "s#^EXT_SSE=/path/to/ext-sse\$#EXT_SSE=$ext_sse#" "$recipe" >"$work/run-$name.sh"
   echo "--- recipe $name in $project"
   cat "$recipe"
   # The README's commands, run by a plain shell that stops at the first failing one.
