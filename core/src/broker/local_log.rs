@@ -87,10 +87,6 @@ impl LocalLog {
         &self.epoch
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// The file that changes on every publish: watch it to learn of new events.
     pub fn head_path(&self) -> PathBuf {
         self.dir.join("head")
@@ -346,11 +342,6 @@ impl Reader {
 
     fn segment_exists(&self, start: u64) -> bool {
         self.segments.join(format!("{start:020}.log")).exists()
-    }
-
-    /// The sequence number this reader reads next.
-    pub fn next_position(&self) -> Position {
-        Position::seq(self.next_seq)
     }
 }
 
