@@ -1,13 +1,14 @@
 """Issue 11 in a real browser: a page's EventSource on a detached stream, while the php-fpm
 worker holding it is recycled (pm.max_requests) again and again; the page reconnects through
 the workers that replaced it and gets every published event once, in order."""
+import shutil
 import time
 from urllib.parse import quote
 
 import pytest
 
 from harness import nginx_fpm
-from harness.fixtures import check_loaded
+from harness.fixtures import checked
 from harness.stack import make_tmp
 from published import publish_one, record_while_publishing
 
@@ -17,11 +18,9 @@ def recycling_pool():
     broker = make_tmp("browser-detach") / "broker"
     stack = nginx_fpm.start(name="detach-browser", ini={"sse.broker": f"local://{broker}"}, children=2,
                             pool_extra="pm.max_requests = 6", fpm_global="process_control_timeout = 10s")
-    try:
-        check_loaded(stack)
-        yield stack
-    finally:
-        stack.stop()
+    yield checked(stack)
+    stack.stop()
+    shutil.rmtree(broker.parent, ignore_errors=True)
 
 
 def test_a_page_resumes_through_recycled_workers_losing_nothing(recycling_pool):

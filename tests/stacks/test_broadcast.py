@@ -14,18 +14,12 @@ import pytest
 from harness import client, nginx_fpm
 from harness import redis as redis_harness
 from harness.broadcast import publish_cli, take, wait_subscribed
-from harness.fixtures import check_loaded
+from harness.fixtures import checked
 from harness.stack import CRASH, make_tmp
 
 
 def start_stack(name, broker, children=6):
-    stack = nginx_fpm.start(name=name, ini={"sse.broker": broker}, children=children)
-    try:
-        check_loaded(stack)
-    except BaseException:
-        stack.stop()
-        raise
-    return stack
+    return checked(nginx_fpm.start(name=name, ini={"sse.broker": broker}, children=children))
 
 
 def publish(stack, topics, n=1, event="news", prefix="", **extra):

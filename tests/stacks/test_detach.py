@@ -8,6 +8,7 @@ on the SAPIs that cannot hand a connection over.
 """
 import json
 import os
+import shutil
 import signal
 import socket
 import time
@@ -16,7 +17,7 @@ import pytest
 
 from harness import client, nginx_fpm
 from harness.broadcast import publish, publish_cli, take, wait_subscribed
-from harness.fixtures import check_loaded, marks, stack, wait_for_file  # noqa: F401 - fixtures
+from harness.fixtures import checked, marks, stack, wait_for_file  # noqa: F401 - fixtures
 from harness.stack import CRASH, make_tmp
 
 WORKERS = 2
@@ -31,18 +32,14 @@ def start(name, pool_extra="", worker_connections=2048):
                             # Time for workers to end their streams at a reload or graceful stop
                             # before the master's SIGTERM (its default is none).
                             fpm_global="process_control_timeout = 10s")
-    try:
-        check_loaded(stack)
-    except BaseException:
-        stack.stop()
-        raise
     stack.broker_dir = broker.parent
-    return stack
+    return checked(stack)
 
 
 def stop(stack):
     logs = "\n".join(p.read_text(errors="replace") for p in stack.log_files())
     stack.stop()
+    shutil.rmtree(stack.broker_dir, ignore_errors=True)
     found = CRASH.search(logs)
     assert not found, f"{stack.name}: {found.group(0)!r} in the logs"
 

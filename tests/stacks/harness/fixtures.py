@@ -71,17 +71,21 @@ def check_loaded(stack):
         pytest.fail(f"{stack.name}: " + "; ".join(problems) + f"\n{stack.describe()}", pytrace=False)
 
 
-def start_checked(name: str):
-    if not extension_path().exists():
-        pytest.fail(f"SSE_EXT={extension_path()} does not exist: build with cargo build --release",
-                    pytrace=False)
-    stack = STACKS[name]()
+def checked(stack):
+    """The stack, once check_loaded() passed; stopped (and the failure passed on) otherwise."""
     try:
         check_loaded(stack)
     except BaseException:
         stack.stop()
         raise
     return stack
+
+
+def start_checked(name: str):
+    if not extension_path().exists():
+        pytest.fail(f"SSE_EXT={extension_path()} does not exist: build with cargo build --release",
+                    pytrace=False)
+    return checked(STACKS[name]())
 
 
 @pytest.fixture(scope="session", params=list(STACKS))
