@@ -24,7 +24,6 @@
 
 use crate::broker::hub::Inbox;
 use crate::fastcgi::send;
-use crate::runtime::sleep_until;
 use sse_core::broker::{Epoch, Position};
 use sse_core::fastcgi::{push_end, push_records};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -123,19 +122,67 @@ impl AsRawFd for Socket {
 
 async fn serve(stream: Detached) {
     let Detached { socket, request_id, mut live, heartbeat, ends_at, retry } = stream;
+    // Watched for reading only (hang-ups). With write interest as well, every read by the web
+    // server, which frees room in the socket, would wake this runtime for nothing; writability
+    // is watched only while bytes wait ([`Backlog`]).
     // SAFETY: the registration owns the socket (an `OwnedFd` in `Socket`), so the descriptor
     // stays this open socket until the registration is dropped.
-    let Ok(socket) = (unsafe { AsyncFd::register_with_interest(Socket(socket), Interest::READABLE | Interest::WRITABLE) }) else { return };
+    let Ok(socket) = (unsafe { AsyncFd::register_with_interest(Socket(socket), Interest::READABLE) }) else { return };
     let mut queue: Vec<u8> = Vec::new();
+    let mut backlog: Option<Backlog> = None;
     let mut last_write = Instant::now();
     let mut last_progress = Instant::now();
     let mut counted = 0;
     let inbox = live.as_ref().map(|live| Arc::clone(&live.inbox));
     let shutdown = SHUTDOWN.notified();
     tokio::pin!(shutdown);
+    // One timer for the heartbeat, the maximum duration and the stall limit, only ever moved to
+    // an earlier time: a write that postpones the heartbeat costs no timer work (the timer then
+    // fires early once and is set again).
+    let timer = tokio::time::sleep_until(never().into());
+    tokio::pin!(timer);
     let end = loop {
+        let now = Instant::now();
+        let stall_at = (!queue.is_empty()).then(|| last_progress + STALL_TIMEOUT);
+        if ends_at.is_some_and(|at| at <= now) {
+            break End::MaxDuration;
+        }
+        if stall_at.is_some_and(|at| at <= now) {
+            break End::SlowClient;
+        }
+        if heartbeat.is_some_and(|every| last_write + every <= now) {
+            push_records(&mut queue, request_id, HEARTBEAT);
+        }
+        if !queue.is_empty() {
+            match write_some(&socket, &mut queue) {
+                Ok(0) => {}
+                Ok(_) => {
+                    last_write = Instant::now();
+                    last_progress = last_write;
+                }
+                Err(()) => break End::Failed,
+            }
+            count_queued(&mut counted, queue.len());
+            if queue.len() > QUEUE_LIMIT {
+                break End::SlowClient;
+            }
+        }
+        if queue.is_empty() {
+            backlog = None;
+        } else if backlog.is_none() {
+            // The client is slow: from now on, also wait for the socket to take more.
+            match Backlog::watch(&socket) {
+                Ok(watching) => backlog = Some(watching),
+                Err(_) => break End::Failed,
+            }
+        }
         let next_heartbeat = heartbeat.map(|every| last_write + every);
         let stall_at = (!queue.is_empty()).then(|| last_progress + STALL_TIMEOUT);
+        if let Some(next) = [next_heartbeat, ends_at, stall_at].into_iter().flatten().min() {
+            if next < timer.deadline().into_std() {
+                timer.as_mut().reset(next.into());
+            }
+        }
         let events = async {
             match &inbox {
                 Some(inbox) => inbox.notify.notified().await,
@@ -150,30 +197,13 @@ async fn serve(stream: Detached) {
                     }
                 }
             }
-            () = sleep_until(next_heartbeat) => push_records(&mut queue, request_id, HEARTBEAT),
-            () = sleep_until(ends_at) => break End::MaxDuration,
-            () = sleep_until(stall_at) => break End::SlowClient,
+            () = &mut timer => timer.as_mut().reset(never().into()),
             () = &mut shutdown => break End::Shutdown,
             closed = hung_up(&socket) => break if closed { End::HungUp } else { End::Failed },
-            writable = socket.writable(), if !queue.is_empty() => {
-                if let Ok(mut guard) = writable {
-                    guard.clear_ready();
-                }
-            }
-        }
-        match write_some(&socket, &mut queue) {
-            Ok(0) => {}
-            Ok(_) => {
-                last_write = Instant::now();
-                last_progress = last_write;
-            }
-            Err(()) => break End::Failed,
-        }
-        count_queued(&mut counted, queue.len());
-        if queue.len() > QUEUE_LIMIT {
-            break End::SlowClient;
+            () = room(backlog.as_ref()) => {}
         }
     };
+    drop(backlog);
     count_queued(&mut counted, 0);
     match end {
         End::HungUp => {
@@ -264,6 +294,33 @@ async fn hung_up(socket: &AsyncFd<Socket>) -> bool {
             }
         }
     }
+}
+
+/// A slow client's socket watched for room to write: a second descriptor of the same socket,
+/// registered for writability only while bytes wait (see `serve`), dropped when they are gone.
+struct Backlog(AsyncFd<OwnedFd>);
+
+impl Backlog {
+    fn watch(socket: &AsyncFd<Socket>) -> std::io::Result<Backlog> {
+        let second = socket.get_ref().0.try_clone()?;
+        // SAFETY: the registration owns this second descriptor (an `OwnedFd`), so it stays the
+        // same open socket until the registration is dropped.
+        let watched = unsafe { AsyncFd::register_with_interest(second, Interest::WRITABLE) };
+        watched.map(Backlog).map_err(|e| e.into_parts().1)
+    }
+}
+
+/// Resolves when the socket may take more bytes; never without a backlog.
+async fn room(backlog: Option<&Backlog>) {
+    let Some(Backlog(socket)) = backlog else { return std::future::pending().await };
+    if let Ok(mut guard) = socket.writable().await {
+        guard.clear_ready();
+    }
+}
+
+/// A time no stream reaches: the timer's rest position.
+fn never() -> Instant {
+    Instant::now() + Duration::from_secs(365 * 24 * 3600)
 }
 
 fn set_nonblocking(socket: &OwnedFd) -> std::io::Result<()> {

@@ -220,7 +220,7 @@ async fn watch_stream(socket: Option<RawFd>, mut deadline: watch::Receiver<Optio
 }
 
 /// Sleeps until `at`; forever for none.
-pub async fn sleep_until(at: Option<Instant>) {
+async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at.into()).await,
         None => std::future::pending().await,

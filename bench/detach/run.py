@@ -383,11 +383,19 @@ def measure(name, server, stream_path, plain_path, streams, quick=False):
             o0 = sum(B.cpu_ns(p) for p in server.other_pids())
             k0 = B.cpu_ns(client.proc.pid)
             win0 = time.monotonic()
+            perf = None
+            if os.environ.get("PERF") and name == "detach":
+                # PERF=1: a CPU profile of CPU 0 over the publishes, for `perf report -i`.
+                perf = subprocess.Popen(["perf", "record", "-q", "-g", "-C", "0", "-e", "cpu-clock", "-o",
+                                         str(B.RESULTS / "detach-perf.data")])
             for _ in range(PUBLISHES):
                 sent.append(server.publish(client))
                 time.sleep(1.0)
             time.sleep(1.0)
             res["publish_window_s"] = time.monotonic() - win0
+            if perf:
+                perf.send_signal(2)
+                perf.wait()
             res["publish_cpu_ms"] = {  # per event, heartbeats in the same seconds included
                 "measured": (sum(B.cpu_ns(p) for p in pids) - c0) / 1e6 / PUBLISHES,
                 "other": (sum(B.cpu_ns(p) for p in server.other_pids()) - o0) / 1e6 / PUBLISHES,

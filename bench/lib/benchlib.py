@@ -165,9 +165,10 @@ def wait_connectable(address, timeout=20.0):
 
 
 class Stack:
-    """nginx (1 worker) + php-fpm (pm = static, `workers` children), production php.ini."""
+    """nginx (`nginx_workers` worker processes, 1 by default) + php-fpm (pm = static, `workers`
+    children), production php.ini."""
 
-    def __init__(self, name="bench", workers=1, ini=None):
+    def __init__(self, name="bench", workers=1, ini=None, nginx_workers=1):
         self.tmp = Path(tempfile.mkdtemp(prefix=f"sse-bench-{name}-"))
         self.tmp.chmod(0o777)
         self.port = free_port()
@@ -202,7 +203,7 @@ clear_env = no
         nginx_conf = self.tmp / "nginx.conf"
         nginx_conf.write_text(f"""daemon off;
 master_process on;
-worker_processes 1;
+worker_processes {nginx_workers};
 worker_rlimit_nofile 4096;
 user root;
 pid {self.tmp / 'nginx.pid'};
@@ -218,7 +219,7 @@ http {{
     scgi_temp_path {self.tmp / 'scgi_temp'};
     gzip on;
     server {{
-        listen 127.0.0.1:{self.port} backlog=1024;
+        listen 127.0.0.1:{self.port} backlog=1024{" reuseport" if nginx_workers != 1 else ""};
         root {WWW};
         location ~ \\.php$ {{
             fastcgi_split_path_info ^(.+?\\.php)(/.*)$;

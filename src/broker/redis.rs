@@ -42,7 +42,11 @@ struct Shared {
     name: String,
     client: Client,
     /// The blocking connection of publishes and catch-ups, opened on demand.
-    connection: Mutex<Option<redis::Connection>>,
+    connection: Mutex<Option<Kept>>,
+    /// The epoch this process proposes if `sse:epoch` is missing: made once and kept until
+    /// Redis takes it, so a publish costs no trip to the kernel's random source, and an epoch
+    /// is never proposed twice (a flushed Redis must get a new one).
+    candidate: Mutex<Option<Epoch>>,
     hub: Hub,
     /// Whether this process's reader task runs.
     following: Mutex<bool>,
@@ -52,7 +56,7 @@ impl RedisEngine {
     pub fn open(url: &str) -> Result<RedisEngine> {
         let name = redact(url);
         let client = Client::open(url).map_err(|e| Error::invalid_argument("url", format!("\"{name}\" is not a valid Redis URL: {e}")))?;
-        let shared = Shared { name, client, connection: Mutex::new(None), hub: Hub::default(), following: Mutex::new(false) };
+        let shared = Shared { name, client, connection: Mutex::new(None), candidate: Mutex::new(None), hub: Hub::default(), following: Mutex::new(false) };
         Ok(RedisEngine { shared: Arc::new(shared) })
     }
 }
@@ -82,13 +86,12 @@ impl Shared {
         })
     }
 
-    fn run_on<T>(&self, slot: &mut Option<redis::Connection>, timeout: Duration, body: &impl Fn(&mut redis::Connection) -> redis::RedisResult<T>) -> std::result::Result<T, Attempt> {
-        let connection = match slot {
-            Some(connection) => connection,
-            None => slot.insert(self.client.get_connection_with_timeout(timeout).map_err(Attempt::Connect)?),
+    fn run_on<T>(&self, slot: &mut Option<Kept>, timeout: Duration, body: &impl Fn(&mut redis::Connection) -> redis::RedisResult<T>) -> std::result::Result<T, Attempt> {
+        let kept = match slot {
+            Some(kept) => kept,
+            None => slot.insert(Kept { connection: self.client.get_connection_with_timeout(timeout).map_err(Attempt::Connect)?, timeout: None }),
         };
-        let timeouts = connection.set_read_timeout(Some(timeout)).and_then(|()| connection.set_write_timeout(Some(timeout)));
-        let result = timeouts.and_then(|()| body(connection));
+        let result = kept.set_timeout(timeout).and_then(|()| body(&mut kept.connection));
         if result.is_err() {
             *slot = None;
         }
@@ -97,11 +100,48 @@ impl Shared {
 
     /// The log's epoch, created by whoever comes first (a flushed Redis gets a new one).
     fn current_epoch(&self, timeout: Duration) -> Result<Epoch> {
-        let candidate = Epoch::generate().map_err(|e| Error::unavailable(&self.name, format!("no random epoch: {e}")))?;
+        let candidate = self.candidate()?;
         let (text,): (String,) = self.with_connection(timeout, "cannot read the epoch", |c| {
             redis::pipe().cmd("SET").arg(EPOCH).arg(candidate.as_str()).arg("NX").ignore().cmd("GET").arg(EPOCH).query(c)
         })?;
-        Ok(Epoch::parse(&text).ok_or_else(|| Error::unavailable(&self.name, format!("{EPOCH} holds \"{text}\", not an epoch")))?)
+        self.epoch_in_redis(&text, &candidate)
+    }
+
+    /// The epoch to propose with `SET NX`.
+    fn candidate(&self) -> Result<Epoch> {
+        let mut slot = self.candidate.lock();
+        if let Some(candidate) = slot.as_ref() {
+            return Ok(candidate.clone());
+        }
+        let fresh = Epoch::generate().map_err(|e| Error::unavailable(&self.name, format!("no random epoch: {e}")))?;
+        Ok(slot.insert(fresh).clone())
+    }
+
+    /// Parses the epoch Redis holds; when it is the one proposed, that one is used up.
+    fn epoch_in_redis(&self, text: &str, proposed: &Epoch) -> Result<Epoch> {
+        let epoch = Epoch::parse(text).ok_or_else(|| Error::unavailable(&self.name, format!("{EPOCH} holds \"{text}\", not an epoch")))?;
+        if &epoch == proposed {
+            *self.candidate.lock() = None;
+        }
+        Ok(epoch)
+    }
+}
+
+/// The blocking connection with the time-out last set on its socket (set again only when it
+/// changes: two system calls saved on every publish).
+struct Kept {
+    connection: redis::Connection,
+    timeout: Option<Duration>,
+}
+
+impl Kept {
+    fn set_timeout(&mut self, timeout: Duration) -> redis::RedisResult<()> {
+        if self.timeout != Some(timeout) {
+            self.connection.set_read_timeout(Some(timeout))?;
+            self.connection.set_write_timeout(Some(timeout))?;
+            self.timeout = Some(timeout);
+        }
+        Ok(())
     }
 }
 
@@ -117,7 +157,7 @@ impl Engine for RedisEngine {
 
     fn publish(&self, topics: &[String], frame: &[u8], id_slot: usize, settings: &Settings) -> Result<EventId> {
         let shared = &self.shared;
-        let candidate = Epoch::generate().map_err(|e| Error::unavailable(&shared.name, format!("no random epoch: {e}")))?;
+        let candidate = shared.candidate()?;
         let oldest_kept = now_ms().saturating_sub(settings.history.max_age.as_millis() as u64);
         // One transaction: the epoch the id belongs to is read with the id itself, and the
         // trims by count and by age happen with the append.
@@ -131,7 +171,7 @@ impl Engine for RedisEngine {
                 .cmd("XTRIM").arg(EVENTS).arg("MINID").arg("~").arg(oldest_kept).ignore()
                 .query(c)
         })?;
-        let epoch = Epoch::parse(&epoch).ok_or_else(|| Error::unavailable(&shared.name, format!("{EPOCH} holds \"{epoch}\", not an epoch")))?;
+        let epoch = shared.epoch_in_redis(&epoch, &candidate)?;
         let position = Position::parse(&id).ok_or_else(|| Error::unavailable(&shared.name, format!("XADD answered \"{id}\", not a stream id")))?;
         Ok(EventId { epoch, position })
     }

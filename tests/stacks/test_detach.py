@@ -88,6 +88,37 @@ def test_hundreds_of_streams_on_two_workers_and_pages_still_served(pool):
             stream.close()
 
 
+def test_a_detached_stream_keeps_its_heartbeat_and_maximum_duration(pool):
+    """The runtime writes a heartbeat when the stream was quiet for `heartbeat` seconds (an event
+    postpones it) and ends the stream, with its retry, at `maxDuration`."""
+    topic = f"beat-{time.monotonic_ns()}"
+    s = open_stream(pool, topic, heartbeat=0.4, seconds=3)
+    try:
+        opened = time.monotonic()
+        wait_subscribed(s)
+        before = len(s.parser.comments)
+        s.wait_comments(before + 1, timeout=2)  # the first heartbeat, at about 0.4 s
+        first_beat = time.monotonic() - opened
+        # Events every 0.2 s for 1.2 s: no heartbeat is due meanwhile.
+        ids = []
+        for _ in range(6):
+            ids += publish(pool, topic, n=1)
+            time.sleep(0.2)
+        during = len(s.parser.comments)
+        assert [e.id for e in take(s, 6)] == ids
+        events = s.events_until_end(timeout=5)
+        lasted = time.monotonic() - opened
+    finally:
+        s.close()
+    assert 0.3 <= first_beat <= 1.5, f"first heartbeat after {first_beat:.2f} s (heartbeat 0.4 s): {s.parser.comments}"
+    assert len(s.parser.comments) - during >= 1, "no heartbeat once the events stopped"
+    assert [e.id for e in events] == ids
+    beats_while_publishing = during - before - 1
+    assert beats_while_publishing <= 1, f"{beats_while_publishing} heartbeats while events came every 0.2 s"
+    assert s.ended and s.parser.retry == 200
+    assert 2.8 <= lasted <= 4.5, f"maxDuration 3 s, the stream lasted {lasted:.2f} s"
+
+
 def quiet(stack):
     """Waits until the streams of earlier tests are gone."""
     deadline = time.monotonic() + 5
