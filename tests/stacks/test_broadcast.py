@@ -6,6 +6,7 @@ streams, resume, sse-reset), and two stacks on their own ports sharing one real 
 on every stream: nothing lost, nothing repeated, one order.
 """
 import json
+import socket
 import shutil
 import time
 
@@ -186,3 +187,27 @@ def test_streams_resume_across_machines(two_machines):
         events = take(on_b, 6)
         assert take(on_b, 1, timeout=0.3) == []
     assert [e.id for e in events] == first["ids"][3:] + more["ids"]
+
+
+def flush_redis(server):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as conn:
+        conn.sendall(b"*1\r\n$8\r\nFLUSHALL\r\n")
+        assert conn.recv(100) == b"+OK\r\n"
+
+
+def test_a_flushed_redis_gets_a_new_epoch_and_old_ids_start_with_sse_reset(two_machines):
+    server, (a, b) = two_machines
+    status, before = publish(a, "flushed", n=2)
+    assert status == 200, before
+    flush_redis(server)
+    status, after_a = publish(a, "flushed", n=1)
+    status, after_b = publish(b, "flushed", n=1)
+    old_epoch = before["ids"][0].split(":")[0]
+    new_epochs = {i.split(":")[0] for i in after_a["ids"] + after_b["ids"]}
+    assert len(new_epochs) == 1 and old_epoch not in new_epochs, (before, after_a, after_b)
+    with subscribe(b, "flushed", headers={"Last-Event-ID": before["ids"][-1]}) as s:
+        first = take(s, 1)
+        status, live = publish(a, "flushed", n=1)
+        second = take(s, 1)
+    assert [(e.type, json.loads(e.data)) for e in first] == [("sse-reset", {"reason": "unknown-id"})]
+    assert [e.id for e in second] == live["ids"]
