@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Detached streams (issue 11): thousands of open streams on a pool of 4 php-fpm workers.
 
-    python3 bench/detach/run.py    # STREAMS=10000 ALSO_AT=5000 IDLE_SECONDS=30 PUBLISHES=5 PIN=1 PRIO=-10 CASES=...
+    python3 bench/detach/run.py    # STREAMS=10000 ALSO_AT=5000 IDLE_SECONDS=30 PUBLISHES=5 PIN=0 PRIO=-10 CASES=...
 
 Side by side, in this order, each server alone on the machine while measured:
   detach      nginx (2 workers, reuseport) + php-fpm (pm = static, 4 workers):
@@ -13,10 +13,12 @@ Side by side, in this order, each server alone on the machine while measured:
               streams as the pool has workers (4)
 
 The client (bench/detach/client, Rust, tokio, one thread) opens the streams 200 at a time and reads
-them all; each event's data is its publish time (CLOCK_MONOTONIC ns, taken just before the publish
-call) and the client stamps the read that completes it with the same clock. With PIN=1 the servers
-run on CPU 0 and the client and the publisher on CPU 1 (taskset); all of them run at nice PRIO
-(-10 by default, as root) so that other work on the machine disturbs the figures less.
+them all; each event's data is its publish time (CLOCK_REALTIME ns, taken just before the publish
+call) and the read that completes it is stamped with the kernel's receive time of its bytes
+(SO_TIMESTAMPNS, the same clock). The servers share both CPUs and the client runs at SCHED_IDLE, so
+it takes no CPU from them (PIN=1 instead: servers on CPU 0, client and publisher on CPU 1).
+Servers and publisher run at nice PRIO (-10 by default, as root) so that other work on the machine
+disturbs the figures less.
 
 Per server: streams open; an ordinary page's time (200 sequential GETs on new connections while
 the streams are open); the server's private memory (Private_Clean + Private_Dirty from
@@ -51,7 +53,7 @@ STREAMS = int(os.environ.get("STREAMS", 10000))
 IDLE = float(os.environ.get("IDLE_SECONDS", 30))
 PUBLISHES = int(os.environ.get("PUBLISHES", 5))
 POOL = 4
-PIN = os.environ.get("PIN", "1") != "0"
+PIN = os.environ.get("PIN", "0") != "0"
 NGINX_WORKERS = 2
 STARLETTE_ARGV = [VENV / "bin/python", "-m", "uvicorn", "starlette_app:app", "--host", "127.0.0.1", "--port", "{port}",
                   "--backlog", "4096", "--log-level", "warning", "--no-access-log", "--loop", "uvloop",
@@ -71,6 +73,12 @@ def server_cpu(argv):
 
 
 def client_cpu(argv):
+    """The client: on CPU 1 with PIN=1; otherwise at SCHED_IDLE, so that it runs only on a CPU
+    no server wants (its arrival times are the kernel's, so its own lateness is not measured)."""
+    return (prio() + ["taskset", "-c", "1"] if PIN else ["chrt", "--idle", "0"]) + [str(a) for a in argv]
+
+
+def publisher_cpu(argv):
     return prio() + (["taskset", "-c", "1"] if PIN else []) + [str(a) for a in argv]
 
 
@@ -225,7 +233,7 @@ http {{
             B.get(self.port, "/plain.php")
 
     def publish(self, client):
-        out = subprocess.run(client_cpu(["php", "-n", "-d", f"extension={B.extension()}", HERE / "publish.php",
+        out = subprocess.run(publisher_cpu(["php", "-n", "-d", f"extension={B.extension()}", HERE / "publish.php",
                                          self.broker]), capture_output=True, text=True, timeout=30)
         if out.returncode:
             raise RuntimeError(f"publish failed: {out.stdout} {out.stderr}")
@@ -449,10 +457,12 @@ def section(results, vers, load):
     by = {r["name"]: r for r in results}
     d = by.get("detach")
     pin = ("The servers run on CPU 0 and the client and the publisher on CPU 1 (`taskset`), so every server "
-           "has one core, and the client has its own to time the arrivals. " if PIN else "No CPU pinning. ")
+           "has one core, and the client has its own. " if PIN else
+           "The servers share the machine's 2 CPUs; the client runs at `SCHED_IDLE` (`chrt --idle 0`), so it "
+           "reads only when no server wants a CPU and takes nothing from a fan-out it times. ")
     if PRIO:
-        pin += (f"Servers, client and publisher run at `nice -n {PRIO}` so that other work on the machine "
-                "(see the load average) disturbs them less. ")
+        pin += (f"Servers{', client' if PIN else ''} and publisher run at `nice -n {PRIO}` so that other work on the "
+                "machine (see the load average) disturbs them less. ")
     lines = ["## Detached streams", "",
              f"Machine: {B.machine()}; load average at start {load}.", "",
              "Command: `python3 bench/detach/run.py` (alone; part of `bench/run.sh`; it builds the client and "
@@ -468,18 +478,19 @@ def section(results, vers, load):
              "production php.ini. `bench/detach/www/stream.php`: `new Sse\\Broker('local://DIR')`, "
              "`new Sse\\SseEmitter(['retry' => 2000, 'heartbeat' => 15])`, `subscribe('all', $broker)`, `detach()`. "
              "Events are published by `php bench/detach/publish.php DIR` (PHP CLI, the embedded broker), data "
-             "`hrtime(true)` taken just before `publish()`.",
+             "the time (`microtime(true)`, in ns) taken just before `publish()`.",
              f"- **better-sse** {vers['better-sse']} on Node {vers['node']} (`bench/detach/peers/better-sse.mjs`): "
              "`createSession(req, res, {retry: 2000, keepAlive: 15000})` registered on one `createChannel()`; "
-             "`GET /publish` calls `channel.broadcast(process.hrtime.bigint())`.",
+             "`GET /publish` calls `channel.broadcast(t)`, `t` the time (ns) just before.",
              f"- **sse-starlette** {vers['sse-starlette']} on uvicorn {vers['uvicorn']} (uvloop {vers['uvloop']}, "
              f"httptools {vers['httptools']}, Python {vers['python']}; `bench/detach/peers/starlette_app.py`): "
              "`EventSourceResponse(generator, ping=15)`, one `asyncio.Queue` per stream; `GET /publish` puts the "
-             "event, data `time.monotonic_ns()`, on every queue.",
+             "event, data `time.time_ns()`, on every queue.",
              f"- **attached**: the detach stack with `bench/detach/www/attached.php`, `run()` instead of `detach()`: "
              f"{POOL} streams, as many as the pool has workers.",
              "",
-             "Publish times and receive times are both CLOCK_MONOTONIC; \"last stream\" is the latest arrival "
+             "Publish times and receive times are both CLOCK_REALTIME (a receive time is the kernel's, `SO_TIMESTAMPNS`, "
+             "of the read that completed the event); \"last stream\" is the latest arrival "
              f"among all streams of one event ({PUBLISHES} events a second apart; median and worst of the "
              f"{PUBLISHES}). The plain page (`plain.php`, or `/plain` of the peers) is fetched 200 times one after "
              "the other on new connections while the streams are open. Memory is the measured processes' private "
@@ -569,8 +580,10 @@ def section(results, vers, load):
             f"stream's task, framing, one write to its FastCGI socket) and {ng:.0f} ms in nginx "
             f"({ng * 1000 / max(1, d['open']):.0f} µs per stream: reading the FastCGI record, writing the chunk to the "
             "client), the CPU per event of the table less what the same seconds cost when idle"
-            + (f"; all of it on one core (CPU 0), so this work alone takes about {wk + ng:.0f} ms. " if PIN else ". ")
-            + f"The client spent {pc['client']:.0f} ms of CPU per event reading the {d['open']:,} sockets on its own core.",
+            + (f"; all of it on one core (CPU 0), so this work alone takes about {wk + ng:.0f} ms. " if PIN else
+               f"; on 2 CPUs this work alone takes at least {(wk + ng) / 2:.0f} ms. ")
+            + f"The client spent {pc['client']:.0f} ms of CPU per event reading the {d['open']:,} sockets"
+            + (" on its own core." if PIN else ", when the servers left a CPU idle."),
             ""]
         sb, so, sa = d.get("stats_before", {}), d.get("stats_open", {}), d.get("stats_after", {})
 

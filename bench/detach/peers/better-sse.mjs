@@ -1,6 +1,6 @@
 // node bench/detach/peers/better-sse.mjs PORT: better-sse streams on one channel.
 //   /stream   a session (retry 2000, keep-alive comment every 15 s) registered on the channel
-//   /publish  one broadcast of event `e` whose data is process.hrtime.bigint() (CLOCK_MONOTONIC ns)
+//   /publish  one broadcast of event `e` whose data is the time (CLOCK_REALTIME ns, to the µs)
 //   /plain    an ordinary response
 import http from "node:http";
 import { createChannel, createSession } from "better-sse";
@@ -13,7 +13,7 @@ const server = http.createServer(async (req, res) => {
     const session = await createSession(req, res, { retry: 2000, keepAlive: 15000 });
     channel.register(session);
   } else if (req.url.startsWith("/publish")) {
-    const t = process.hrtime.bigint();
+    const t = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
     channel.broadcast(String(t), "e");
     res.writeHead(200, { "content-type": "application/json" });
     res.end(JSON.stringify({ sent: String(t), sessions: channel.sessionCount }));

@@ -1,7 +1,7 @@
 """sse-starlette streams on uvicorn: python -m uvicorn starlette_app:app (from this directory).
 
     /stream   an EventSourceResponse (ping every 15 s, retry 2000) fed by its own queue
-    /publish  puts event `e` whose data is time.monotonic_ns() (CLOCK_MONOTONIC ns) on every queue
+    /publish  puts event `e` whose data is time.time_ns() (CLOCK_REALTIME ns) on every queue
     /plain    an ordinary response
 """
 import asyncio
@@ -31,7 +31,7 @@ async def stream(request):
 
 
 async def publish(request):
-    t = time.monotonic_ns()
+    t = time.time_ns()
     event = ServerSentEvent(data=str(t), event="e")
     for queue in list(queues):
         try:

@@ -6,8 +6,9 @@
 //! Every stream is a GET with `Accept: text/event-stream`; the body is de-chunked when the
 //! response is chunked and parsed as an event stream. An event whose data is an integer
 //! (optionally in double quotes, as a JSON serializer writes it) is taken as its publish time
-//! in CLOCK_MONOTONIC nanoseconds (PHP `hrtime(true)`, Node `process.hrtime.bigint()`, Python
-//! `time.monotonic_ns()`); the client stamps the read that completed it with the same clock.
+//! in CLOCK_REALTIME nanoseconds (taken just before the publish call); the read that completed it
+//! is stamped with the kernel's receive time of its bytes (`SO_TIMESTAMPNS`, the same clock), so
+//! how late the client itself gets round to a socket is not in the figures.
 //! Comment-only frames count as heartbeats.
 //!
 //! Once every connection attempt has ended (headers received or failed) it prints
@@ -29,7 +30,7 @@ use tokio::sync::Semaphore;
 fn now_ns() -> u64 {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: clock_gettime writes into the timespec we pass.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
@@ -180,6 +181,9 @@ async fn stream(addr: SocketAddr, path: Rc<String>, st: State, ramp: Arc<Semapho
         Err(_) => return fail(&st, "connect: timeout"),
     };
     let _ = sock.set_nodelay(true);
+    if let Err(e) = receive_times(&sock) {
+        return fail(&st, &format!("SO_TIMESTAMPNS: {}", e.kind()));
+    }
     let req = format!(
         "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n"
     );
@@ -227,11 +231,10 @@ async fn stream(addr: SocketAddr, path: Rc<String>, st: State, ramp: Arc<Semapho
     buf.truncate(2048);
     buf.shrink_to_fit();
     loop {
-        let n = match sock.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
+        let (n, t) = match read_stamped(&sock, &mut buf).await {
+            Ok((0, _)) | Err(_) => break,
+            Ok(read) => read,
         };
-        let t = now_ns();
         let mut s = st.borrow_mut();
         s.bytes += n as u64;
         if !parser.feed(&buf[..n], t, &mut s) {
@@ -241,6 +244,59 @@ async fn stream(addr: SocketAddr, path: Rc<String>, st: State, ramp: Arc<Semapho
     let mut s = st.borrow_mut();
     s.open -= 1;
     s.closed_after_open += 1;
+}
+
+/// Asks the kernel to stamp received bytes with their arrival time (CLOCK_REALTIME).
+fn receive_times(sock: &TcpStream) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let on: libc::c_int = 1;
+    // SAFETY: setsockopt on a socket we own, with a pointer to an int that outlives the call.
+    let rc = unsafe {
+        libc::setsockopt(sock.as_raw_fd(), libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, (&on as *const libc::c_int).cast(),
+                         std::mem::size_of::<libc::c_int>() as libc::socklen_t)
+    };
+    if rc < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) }
+}
+
+/// One read, with the kernel's receive time of the newest bytes it returned (ns, CLOCK_REALTIME);
+/// the client's own clock when the kernel gave none.
+async fn read_stamped(sock: &TcpStream, buf: &mut [u8]) -> std::io::Result<(usize, u64)> {
+    use std::os::fd::AsRawFd;
+    loop {
+        sock.readable().await?;
+        let got = sock.try_io(tokio::io::Interest::READABLE, || {
+            let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+            let mut control = [0u64; 8]; // room for one cmsg holding a timespec, aligned
+            // SAFETY: a zeroed msghdr is valid; every pointer set below outlives the call.
+            let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+            msg.msg_iov = &mut iov;
+            msg.msg_iovlen = 1;
+            msg.msg_control = control.as_mut_ptr().cast();
+            msg.msg_controllen = std::mem::size_of_val(&control) as _;
+            // SAFETY: recvmsg into the buffers described by `msg`.
+            let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_DONTWAIT) };
+            if n < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            let mut stamp = None;
+            // SAFETY: walking the control messages the kernel wrote into `control`.
+            unsafe {
+                let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+                while !cmsg.is_null() {
+                    if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_TIMESTAMPNS {
+                        let ts = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg) as *const libc::timespec);
+                        stamp = Some(ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64);
+                    }
+                    cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+                }
+            }
+            Ok((n as usize, stamp.unwrap_or_else(now_ns)))
+        });
+        match got {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            other => return other,
+        }
+    }
 }
 
 fn pct(sorted: &[u64], p: f64) -> u64 {
