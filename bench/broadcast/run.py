@@ -662,9 +662,13 @@ def write(res, png):
     if bound and int(most) > 1:
         lines.append(f"At {most} streams, the server side spent per event: "
                      + ", ".join(f"{fmt(r['server_cpu_us_per_event'])} ({LABEL[m]})" for m, r in bound.items())
-                     + f". That keeps all {cpus} CPUs busy for 1/{cpus} of it per event, the order of the median "
-                     f"latency at {most} streams. A p99 under 2 ms at {most} streams would need less than "
-                     f"{2000 * cpus / int(most):.0f} µs of server CPU per stream and event.")
+                     + f". Attached, each stream is a php-fpm worker of its own that wakes for every event; detached, "
+                     f"the {DETACH_POOL} workers of the pool serve all of them and most of the CPU is nginx's (reading "
+                     "each stream's FastCGI record and writing its chunk to the client, see Detached streams below). "
+                     f"On {cpus} CPUs the last of {most} streams gets an event no sooner than about "
+                     + ", ".join(f"{fmt(r['server_cpu_us_per_event'] / cpus)} ({LABEL[m]})" for m, r in bound.items()
+                                 if m.endswith("-detached"))
+                     + " after the publish, and the p99 adds the waits for a CPU.")
         lines.append("")
     for mech in ["sqlite", "pubsub"]:
         failures.update({f"{LABEL[mech]}, {n} stream(s)": L[mech][str(n)]["error"] for n in COUNTS if "error" in L[mech][str(n)]})

@@ -2,6 +2,7 @@
 """Detached streams (issue 11): thousands of open streams on a pool of 4 php-fpm workers.
 
     python3 bench/detach/run.py    # STREAMS=10000 ALSO_AT=5000 IDLE_SECONDS=30 PUBLISHES=5 PIN=0 PRIO=-10 CASES=...
+                                   # PERF=1: perf record over the detach case's publishes
 
 Side by side, in this order, each server alone on the machine while measured:
   detach      nginx (2 workers, reuseport) + php-fpm (pm = static, 4 workers):
@@ -393,9 +394,9 @@ def measure(name, server, stream_path, plain_path, streams, quick=False):
             win0 = time.monotonic()
             perf = None
             if os.environ.get("PERF") and name == "detach":
-                # PERF=1: a CPU profile of CPU 0 over the publishes, for `perf report -i`.
-                perf = subprocess.Popen(["perf", "record", "-q", "-g", "-C", "0", "-e", "cpu-clock", "-o",
-                                         str(B.RESULTS / "detach-perf.data")])
+                # PERF=1: a CPU profile of the servers' CPUs over the publishes, for `perf report -i`.
+                perf = subprocess.Popen(["perf", "record", "-q", "-g", *(["-C", "0"] if PIN else ["-a"]), "-e",
+                                         "cpu-clock", "-o", str(B.RESULTS / "detach-perf.data")])
             for _ in range(PUBLISHES):
                 sent.append(server.publish(client))
                 time.sleep(1.0)
