@@ -1,18 +1,20 @@
-//! The background runtime: wakes a waiting stream when a deadline passes or its client hangs
-//! up, and finishes the writes a stream left for later ([`Deferred`]).
+//! The background runtime: tells a waiting stream when its client hangs up, finishes the writes
+//! a stream left for later ([`Deferred`]), and runs the broker readers and detached streams.
 //!
 //! Threading model. Each PHP process has at most one runtime: a tokio `current_thread` runtime
 //! on one dedicated thread named `sse-runtime`, started on first use (never at module startup,
 //! because php-fpm forks its workers after that and threads do not survive a fork). The runtime
 //! never touches PHP: it owns no zval and calls no Zend function. For every waiting stream it
-//! runs one small task that sleeps until the stream's next deadline and watches the client's
-//! socket; either event becomes a plain [`Signal`] sent over a crossbeam channel. The PHP thread
-//! blocks on that channel, then runs every callback itself. The one thing the runtime does on
-//! its own is a [`Deferred`] job: writing bytes a stream queued on its socket (see
-//! `fastcgi.rs`), under a lock the PHP thread takes for its own writes.
+//! runs one small task that watches the client's socket; a hang-up becomes a plain message on a
+//! crossbeam channel. The PHP thread blocks on that channel (and on the stream's inbox when it
+//! subscribed) with a timeout at the stream's next deadline, so its timers cost the runtime
+//! nothing; then it runs every callback itself. What the runtime does on its own: a
+//! [`Deferred`] job, writing bytes a stream queued on its socket (see `fastcgi.rs`) under a lock
+//! the PHP thread takes for its own writes; a broker's reader (`broker/`); and the detached
+//! streams (`detach.rs`), which no PHP thread waits for any more.
 //!
 //! Why this shape: one thread and one current-thread scheduler cost about 300 KB and nothing
-//! while idle; a multi-thread pool would buy nothing for a handful of timers and sockets.
+//! while idle; a multi-thread pool would buy nothing for a handful of sockets.
 //! A process that forked (its pid changed) builds its own runtime; the parent's is forgotten in
 //! the child, where its thread does not exist. Module shutdown stops and joins the thread.
 
@@ -24,16 +26,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
-use tokio::sync::{oneshot, watch};
-
-/// What the runtime tells a waiting stream.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Signal {
-    /// The deadline the stream asked for has passed.
-    Wake,
-    /// The peer closed the socket.
-    HungUp,
-}
+use tokio::sync::oneshot;
 
 struct Runtime {
     pid: u32,
@@ -113,22 +106,21 @@ pub fn shutdown() {
     let _ = runtime.thread.join();
 }
 
-/// One stream's line to the runtime. Dropping it stops the stream's task.
+/// One stream's line to the runtime: it watches the client's socket and says when the client
+/// hung up. Dropping it stops the stream's task.
 pub struct Watch {
     pid: u32,
-    signals: Receiver<Signal>,
-    deadline: watch::Sender<Option<Instant>>,
+    hung_up: Receiver<()>,
     task: tokio::task::AbortHandle,
 }
 
 impl Watch {
-    /// Starts watching: the deadline set with [`Watch::wake_at`] and, if given, the socket.
+    /// Starts watching `socket` (none: nothing to watch, the stream waits on its timeout only).
     pub fn start(socket: Option<RawFd>) -> std::io::Result<Watch> {
         let handle = handle()?;
-        let (sender, signals) = crossbeam_channel::unbounded();
-        let (deadline, deadline_rx) = watch::channel(None);
-        let task = handle.spawn(watch_stream(socket, deadline_rx, sender)).abort_handle();
-        Ok(Watch { pid: std::process::id(), signals, deadline, task })
+        let (sender, hung_up) = crossbeam_channel::bounded(1);
+        let task = handle.spawn(watch_stream(socket, sender)).abort_handle();
+        Ok(Watch { pid: std::process::id(), hung_up, task })
     }
 
     /// False in a child process that inherited this watch through fork.
@@ -136,29 +128,22 @@ impl Watch {
         self.pid == std::process::id()
     }
 
-    /// Asks for a [`Signal::Wake`] at `at` (none: no deadline).
-    pub fn wake_at(&self, at: Option<Instant>) {
-        self.deadline.send_if_modified(|current| {
-            let changed = *current != at;
-            *current = at;
-            changed
-        });
-    }
-
-    /// Blocks until a signal arrives, `other` has something to receive, or `timeout` passes.
-    /// Nothing is taken from `other`: its owner does that.
-    pub fn wait<T>(&self, timeout: Duration, other: Option<&Receiver<T>>) -> Option<Signal> {
+    /// Blocks until the client hangs up (true), `other` has something to receive, or `timeout`
+    /// passes. Nothing is taken from `other`: its owner does that. The stream's deadlines are
+    /// this timeout: the PHP thread wakes itself, to the microsecond, with no message from
+    /// the runtime (whose timers tick in whole milliseconds).
+    pub fn wait<T>(&self, timeout: Duration, other: Option<&Receiver<T>>) -> bool {
         let Some(other) = other else {
-            return self.signals.recv_timeout(timeout).ok();
+            return self.hung_up.recv_timeout(timeout).is_ok();
         };
         let mut select = crossbeam_channel::Select::new();
-        let signals = select.recv(&self.signals);
+        let hung_up = select.recv(&self.hung_up);
         select.recv(other);
         match select.ready_timeout(timeout) {
-            Ok(ready) if ready == signals => self.signals.try_recv().ok(),
+            Ok(ready) if ready == hung_up => self.hung_up.try_recv().is_ok(),
             // `other` is ready, or the timeout passed. A disconnected channel (the task ended:
             // only the runtime shutting down does that) reads as ready and yields nothing.
-            _ => None,
+            _ => false,
         }
     }
 }
@@ -174,8 +159,8 @@ impl Drop for Watch {
         let give_up = Instant::now() + Duration::from_secs(1);
         // The task owns the only sender: the channel disconnects when it has been dropped.
         while Instant::now() < give_up {
-            match self.signals.recv_deadline(give_up) {
-                Ok(_) => continue,
+            match self.hung_up.recv_deadline(give_up) {
+                Ok(()) => continue,
                 Err(_) => break,
             }
         }
@@ -191,40 +176,15 @@ impl AsRawFd for Socket {
     }
 }
 
-async fn watch_stream(socket: Option<RawFd>, mut deadline: watch::Receiver<Option<Instant>>, signals: Sender<Signal>) {
+async fn watch_stream(socket: Option<RawFd>, hung_up: Sender<()>) {
     // SAFETY: the SAPI keeps the socket open for the whole request, and the `Watch` that owns
     // this task waits for the task to end (dropping this registration) before the request can
     // end, so the descriptor stays the same open socket for the registration's lifetime.
     let socket = socket.and_then(|fd| unsafe { AsyncFd::register_with_interest(Socket(fd), Interest::READABLE) }.ok());
-    let mut next = *deadline.borrow_and_update();
-    loop {
-        tokio::select! {
-            _ = sleep_until(next) => {
-                next = None;
-                if signals.send(Signal::Wake).is_err() {
-                    return;
-                }
-            }
-            changed = deadline.changed() => {
-                if changed.is_err() {
-                    return;
-                }
-                next = *deadline.borrow_and_update();
-            }
-            () = hang_up(socket.as_ref()) => {
-                let _ = signals.send(Signal::HungUp);
-                return;
-            }
-        }
-    }
-}
-
-/// Sleeps until `at`; forever for none.
-async fn sleep_until(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at.into()).await,
-        None => std::future::pending().await,
-    }
+    hang_up(socket.as_ref()).await;
+    let _ = hung_up.send(());
+    // Kept until the `Watch` is dropped (its drop waits for the channel to disconnect).
+    std::future::pending::<()>().await;
 }
 
 /// Resolves when the peer closes the socket. Data arriving (a pipelined request, FastCGI
@@ -247,14 +207,14 @@ pub struct Deferred {
     pid: u32,
     poke: Arc<Notify>,
     task: tokio::task::AbortHandle,
-    stopped: Receiver<Signal>,
+    stopped: Receiver<()>,
 }
 
 impl Deferred {
     pub fn start(delay: Duration, job: impl Fn() -> bool + Send + 'static) -> std::io::Result<Deferred> {
         let handle = handle()?;
         let poke = Arc::new(Notify::new());
-        let (alive, stopped) = crossbeam_channel::bounded::<Signal>(0);
+        let (alive, stopped) = crossbeam_channel::bounded::<()>(0);
         let poked = Arc::clone(&poke);
         let task = handle
             .spawn(async move {

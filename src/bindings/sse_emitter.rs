@@ -11,7 +11,7 @@ use crate::event_fields;
 use crate::ffi;
 use crate::options::{self, ClockKind, Options};
 use crate::output::{self, Output};
-use crate::runtime::{Signal, Watch};
+use crate::runtime::Watch;
 use crate::subscription::Subscription;
 use crate::detach::{self, Detached};
 use ext_php_rs::binary_slice::BinarySlice;
@@ -678,15 +678,13 @@ impl SseEmitter {
                 }
                 stream.watch = Watch::start(socket).ok();
             }
-            // The runtime wakes this thread at the deadline; the receive's own timeout is capped
-            // at the deadline too, because tokio's timers tick in whole milliseconds and a timer
-            // must not fire up to a millisecond late. The slice caps it for signals.
+            // The wait ends at the deadline by itself (the runtime only reports hang-ups); the
+            // slice caps it so that signals and the time limit are handled meanwhile.
             let timeout = deadline.map_or(WAIT_SLICE, |d| d.saturating_duration_since(Instant::now()).min(WAIT_SLICE));
             match stream.watch.as_ref() {
                 Some(watch) => {
-                    watch.wake_at(deadline);
                     let inbox = stream.subscription.as_ref().map(Subscription::inbox);
-                    watch.wait(timeout, inbox) == Some(Signal::HungUp)
+                    watch.wait(timeout, inbox)
                 }
                 None => {
                     // No runtime thread could be started: wait here, the socket is still
