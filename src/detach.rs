@@ -150,7 +150,9 @@ async fn serve(stream: Detached) {
         if stall_at.is_some_and(|at| at <= now) {
             break End::SlowClient;
         }
-        if heartbeat.is_some_and(|every| last_write + every <= now) {
+        // A heartbeat only for a quiet stream: bytes still waiting for a slow client say as
+        // much, and the stall limit governs that client.
+        if queue.is_empty() && heartbeat.is_some_and(|every| last_write + every <= now) {
             push_records(&mut queue, request_id, HEARTBEAT);
         }
         if !queue.is_empty() {
@@ -176,7 +178,7 @@ async fn serve(stream: Detached) {
                 Err(_) => break End::Failed,
             }
         }
-        let next_heartbeat = heartbeat.map(|every| last_write + every);
+        let next_heartbeat = heartbeat.filter(|_| queue.is_empty()).map(|every| last_write + every);
         let stall_at = (!queue.is_empty()).then(|| last_progress + STALL_TIMEOUT);
         if let Some(next) = [next_heartbeat, ends_at, stall_at].into_iter().flatten().min() {
             if next < timer.deadline().into_std() {

@@ -169,6 +169,36 @@ def test_a_stalled_reader_is_closed_and_the_others_get_everything(pool):
             reader.close()
 
 
+def test_a_stalled_reader_waits_for_its_stall_limit_not_for_heartbeats(pool):
+    """Heartbeats are for quiet streams: a client that stopped reading with bytes waiting gets
+    none queued (they would fill its queue within moments and close it early); it keeps its
+    queue until the stall limit (30 s)."""
+    quiet(pool)
+    topic = f"stalled-{time.monotonic_ns()}"
+    before = total(worker_stats(pool), "slowClientCloses")
+    stalled = socket.socket()
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled.connect((pool.host, pool.port))
+    stalled.sendall(f"GET /detach/stream.php?topics={topic}&heartbeat=0.2 HTTP/1.1\r\nHost: x\r\n"
+                    "Accept: text/event-stream\r\n\r\n".encode())
+    time.sleep(0.5)
+    try:
+        queued = 0
+        for _ in range(60):  # 64 KiB at a time until the buffers on the way are full
+            publish(pool, topic, n=4, size=16384)
+            time.sleep(0.05)
+            queued = total(worker_stats(pool), "bytesQueued")
+            if queued:
+                break
+        assert 0 < queued < 1024 * 1024, f"{queued} bytes queued: the buffers never filled, or too much"
+        time.sleep(2)  # ten heartbeat periods
+        after = worker_stats(pool)
+        assert total(after, "slowClientCloses") == before, "the stalled stream was closed before its stall limit"
+        assert total(after, "bytesQueued") == queued, f"the queue grew from {queued} to {total(after, 'bytesQueued')} bytes"
+    finally:
+        stalled.close()
+
+
 def recycle_test(stack, end_streams, clean=True):
     """Three streams; `end_streams()` ends them with their workers; each reconnects with its
     Last-Event-ID as EventSource would, and every event published before and after arrives
