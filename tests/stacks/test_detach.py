@@ -243,6 +243,19 @@ def test_streams_of_a_recycled_worker_resume_elsewhere_losing_nothing():
         stop(stack)
 
 
+def test_streams_of_a_worker_stopped_as_idle_resume_elsewhere_losing_nothing():
+    """`pm = ondemand` stops a worker once it has been idle for `pm.process_idle_timeout`, and a
+    worker whose streams are detached is idle: it ends them properly (retry, end of response)
+    as it goes, and they resume through a worker started for them."""
+    stack = start("detach-ondemand", pool_extra="pm = ondemand\npm.process_idle_timeout = 2s")
+    try:
+        def idle_out():
+            time.sleep(2 + 1.5)  # the idle time-out, and the master's once-a-second check
+        recycle_test(stack, idle_out)
+    finally:
+        stop(stack)
+
+
 @pytest.mark.parametrize("how", ["reload", "graceful-stop", "stop"])
 def test_streams_end_when_php_fpm_reloads_or_stops_and_resume_losing_nothing(how):
     """reload (SIGUSR2) and graceful stop (SIGQUIT) let the workers end their streams with
