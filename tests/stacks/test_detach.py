@@ -247,10 +247,13 @@ def test_streams_of_a_worker_stopped_as_idle_resume_elsewhere_losing_nothing():
     """`pm = ondemand` stops a worker once it has been idle for `pm.process_idle_timeout`, and a
     worker whose streams are detached is idle: it ends them properly (retry, end of response)
     as it goes, and they resume through a worker started for them."""
-    stack = start("detach-ondemand", pool_extra="pm = ondemand\npm.process_idle_timeout = 2s")
+    # The reconnects below take well under the idle time-out, so no worker is being stopped
+    # while they arrive: php-fpm's master starts no worker for a connection while it counts an
+    # idle one, even one it has just told to stop, and the connection then waits for the next.
+    stack = start("detach-ondemand", pool_extra="pm = ondemand\npm.process_idle_timeout = 3s")
     try:
         def idle_out():
-            time.sleep(2 + 1.5)  # the idle time-out, and the master's once-a-second check
+            time.sleep(3 + 2)  # the idle time-out, and the master's once-a-second check
         recycle_test(stack, idle_out)
     finally:
         stop(stack)
