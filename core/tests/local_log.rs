@@ -293,3 +293,35 @@ fn files_get_the_documented_modes_whatever_the_umask() {
     assert_eq!(mode(dir.join("segments").join(format!("{:020}.log", 1))), 0o660);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_reader_following_from_the_newest_event_starts_at_the_end_of_the_log() {
+    let dir = scratch("follow-end");
+    let log = open(&dir);
+    let history = History::default();
+    for i in 0..20 {
+        publish(&log, "t", &format!("old{i}"), &history);
+    }
+    let newest = log.last_position().unwrap_or(Position::ZERO);
+    let mut from_end = log.follow(newest);
+    let mut from_older = log.follow(Position::seq(18));
+    // The records before the end are not read again: spoil them, and only the end is read.
+    let segment = dir.join("segments").join(format!("{:020}.log", 1));
+    let mut bytes = std::fs::read(&segment).unwrap_or_default();
+    let spoiled = bytes.len() / 2;
+    bytes[..spoiled].fill(0);
+    std::fs::write(&segment, &bytes).unwrap_or_else(|e| panic!("cannot write the segment: {e}"));
+    publish(&log, "t", "new", &history);
+    let seqs = |reader: &mut sse_core::broker::local_log::Reader| -> Vec<u64> {
+        match reader.read(100, &history) {
+            Ok(batch) => batch.events.iter().map(|e| e.position.major).collect(),
+            Err(e) => panic!("read failed: {e}"),
+        }
+    };
+    assert_eq!(seqs(&mut from_end), vec![21]);
+    assert_eq!(seqs(&mut from_end), Vec::<u64>::new());
+    // From an older event the reader scans its segment from the start, and stops at the
+    // spoiled records: the check that the reader from the end did not read them.
+    assert_eq!(seqs(&mut from_older), Vec::<u64>::new());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -23,6 +23,9 @@ pub struct Hub {
     inboxes: Mutex<Vec<Weak<Inbox>>>,
     /// Events handed to inboxes since the process started.
     pub delivered: AtomicU64,
+    /// Told each time an inbox is dropped (its stream ended): the reader then checks whether
+    /// anyone is left to read for.
+    left: Arc<Notify>,
 }
 
 /// One subscribed stream's queue of live events.
@@ -33,6 +36,13 @@ pub struct Inbox {
     overflowed: AtomicBool,
     /// Woken after each dispatch that gave this inbox something (what a detached stream awaits).
     pub notify: Notify,
+    left: Arc<Notify>,
+}
+
+impl Drop for Inbox {
+    fn drop(&mut self) {
+        self.left.notify_one();
+    }
 }
 
 impl Inbox {
@@ -47,9 +57,22 @@ impl Hub {
     pub fn register(&self, topics: Vec<String>) -> Arc<Inbox> {
         // Unbounded in the channel's terms, bounded by `dispatch`: memory only for what waits.
         let (sender, receiver) = crossbeam_channel::unbounded();
-        let inbox = Arc::new(Inbox { topics, sender, receiver, overflowed: AtomicBool::new(false), notify: Notify::new() });
+        let inbox = Arc::new(Inbox {
+            topics,
+            sender,
+            receiver,
+            overflowed: AtomicBool::new(false),
+            notify: Notify::new(),
+            left: Arc::clone(&self.left),
+        });
         self.inboxes.lock().push(Arc::downgrade(&inbox));
         inbox
+    }
+
+    /// Resolves after a stream of this process stopped being subscribed (maybe before this
+    /// was called: one such news is kept for the next call).
+    pub async fn subscriber_left(&self) {
+        self.left.notified().await;
     }
 
     /// Whether any stream of this process is subscribed.

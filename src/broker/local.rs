@@ -67,8 +67,8 @@ fn watch(log: &LocalLog) -> std::io::Result<Inotify> {
 }
 
 /// Reads and dispatches everything new each time `head` changes, for as long as a stream of
-/// this process is subscribed: a worker whose streams are gone stops following (and is not
-/// woken by every publish any more) until one subscribes again.
+/// this process is subscribed: a worker whose streams are gone stops following as the last
+/// one ends (and is not woken by every publish any more) until one subscribes again.
 async fn follow(shared: Arc<Shared>, inotify: Inotify, start: Position) {
     let mut reader = shared.log.follow(start);
     let mut changes = match inotify.into_event_stream([0u8; 1024]) {
@@ -110,9 +110,15 @@ async fn follow(shared: Arc<Shared>, inotify: Inotify, start: Position) {
                 return;
             }
         }
-        if changes.next().await.is_none() {
-            *shared.following.lock() = false;
-            return;
+        tokio::select! {
+            change = changes.next() => {
+                if change.is_none() {
+                    *shared.following.lock() = false;
+                    return;
+                }
+            }
+            // The last subscriber may have gone: checked above, after reading what is there.
+            () = shared.hub.subscriber_left() => {}
         }
     }
 }

@@ -240,8 +240,7 @@ impl Engine for RedisEngine {
 }
 
 /// The live path: `XREAD BLOCK` from the last id handed out, reconnecting as needed, for as
-/// long as a stream of this process is subscribed (checked after each read, so at most
-/// `BLOCK_MS` after the last one left).
+/// long as a stream of this process is subscribed (it stops as the last one ends).
 async fn follow(shared: Arc<Shared>, mut cursor: Position) {
     let config = redis::AsyncConnectionConfig::new()
         .set_connection_timeout(Some(Duration::from_secs(2)))
@@ -257,11 +256,24 @@ async fn follow(shared: Arc<Shared>, mut cursor: Position) {
             }
         };
         loop {
-            let read = redis::cmd("XREAD")
-                .arg("COUNT").arg(512).arg("BLOCK").arg(BLOCK_MS)
-                .arg("STREAMS").arg(EVENTS).arg(format!("{}-{}", cursor.major, cursor.minor))
-                .query_async::<Value>(&mut connection)
-                .await;
+            let mut command = redis::cmd("XREAD");
+            command.arg("COUNT").arg(512).arg("BLOCK").arg(BLOCK_MS)
+                .arg("STREAMS").arg(EVENTS).arg(format!("{}-{}", cursor.major, cursor.minor));
+            let xread = command.query_async::<Value>(&mut connection);
+            tokio::pin!(xread);
+            let read = loop {
+                tokio::select! {
+                    read = &mut xread => break read,
+                    // When the last subscriber goes, stop now rather than at the end of the
+                    // block (dropping the connection ends it). Otherwise the same read goes
+                    // on: a new one would queue behind it on this connection.
+                    () = shared.hub.subscriber_left() => {
+                        if !still_followed(&shared) {
+                            return;
+                        }
+                    }
+                }
+            };
             let Ok(reply) = read else { break };
             backoff = Duration::from_millis(100);
             let events: Vec<Arc<StoredEvent>> = match reply {

@@ -247,13 +247,14 @@ def test_streams_of_a_worker_stopped_as_idle_resume_elsewhere_losing_nothing():
     """`pm = ondemand` stops a worker once it has been idle for `pm.process_idle_timeout`, and a
     worker whose streams are detached is idle: it ends them properly (retry, end of response)
     as it goes, and they resume through a worker started for them."""
-    # The reconnects below take well under the idle time-out, so no worker is being stopped
-    # while they arrive: php-fpm's master starts no worker for a connection while it counts an
-    # idle one, even one it has just told to stop, and the connection then waits for the next.
-    stack = start("detach-ondemand", pool_extra="pm = ondemand\npm.process_idle_timeout = 3s")
+    # The workers are all stopped before the reconnects, which take well under the idle
+    # time-out: php-fpm's master starts no worker for a connection while it counts an idle one,
+    # even one it has just told to stop, or while it is at max_children, and the connection
+    # then waits for the next one.
+    stack = start("detach-ondemand", pool_extra="pm = ondemand\npm.max_children = 8\npm.process_idle_timeout = 3s")
     try:
         def idle_out():
-            time.sleep(3 + 2)  # the idle time-out, and the master's once-a-second check
+            time.sleep(3 + 3)  # the idle time-out, the master's once-a-second check, a margin
         recycle_test(stack, idle_out)
     finally:
         stop(stack)
