@@ -319,7 +319,9 @@ def test_no_descriptor_or_memory_leak_over_ten_rounds(pool):
         round_()
     pids_after, fds_after, memory_after = fds_and_memory(pool)
     assert pids_after == pids, "a worker was replaced during the test"
-    assert fds_after == fds, f"descriptors {fds} -> {fds_after}"
+    # A descriptor or two may be open or closing at either count (a broker reader stopping as
+    # its last stream ends); a leak of even one per round would show as ten more.
+    assert fds_after <= fds + 2, f"descriptors {fds} -> {fds_after}"
     assert memory_after - memory < 1024, f"private memory grew {memory_after - memory} KiB over 10 rounds"
 
 
