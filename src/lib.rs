@@ -5,7 +5,8 @@
 //! - [`event_fields`]: PHP values into validated events;
 //! - [`ffi`]: the C shim for what only C can reach (Zend macros, `zend_try`);
 //! - [`options`], [`output`]: the emitter's configuration and its side of the response;
-//! - [`runtime`]: the background thread that wakes waiting streams;
+//! - [`runtime`], [`doorbell`]: the background thread that wakes waiting streams, and what they
+//!   wait on;
 //! - [`broker`], [`subscription`]: publish once, deliver to every subscribed stream;
 //! - [`detach`]: streams served by the runtime alone, their worker free for other requests;
 //! - [`error`]: the one place where errors become PHP exceptions.
@@ -16,6 +17,7 @@ pub mod bindings;
 pub mod broker;
 pub mod client_socket;
 pub mod detach;
+pub mod doorbell;
 pub mod error;
 pub mod event_fields;
 pub mod fastcgi;

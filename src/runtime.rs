@@ -6,9 +6,10 @@
 //! because php-fpm forks its workers after that and threads do not survive a fork). The runtime
 //! never touches PHP: it owns no zval and calls no Zend function. For every waiting stream it
 //! runs one small task that watches the client's socket; a hang-up becomes a plain message on a
-//! crossbeam channel. The PHP thread blocks on that channel (and on the stream's inbox when it
-//! subscribed) with a timeout at the stream's next deadline, so its timers cost the runtime
-//! nothing; then it runs every callback itself. What the runtime does on its own: a
+//! crossbeam channel, and the stream's [`Doorbell`] rings. The PHP thread sleeps on that
+//! doorbell (which the broker's hub rings too when the stream subscribed) with a timeout at the
+//! stream's next deadline, so its timers cost the runtime nothing; then it runs every callback
+//! itself. What the runtime does on its own: a
 //! [`Deferred`] job, writing bytes a stream queued on its socket (see `fastcgi.rs`) under a lock
 //! the PHP thread takes for its own writes; a broker's reader (`broker/`); and the detached
 //! streams (`detach.rs`), which no PHP thread waits for any more.
@@ -18,6 +19,7 @@
 //! A process that forked (its pid changed) builds its own runtime; the parent's is forgotten in
 //! the child, where its thread does not exist. Module shutdown stops and joins the thread.
 
+use crate::doorbell::Doorbell;
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 use std::sync::Arc;
@@ -111,16 +113,18 @@ pub fn shutdown() {
 pub struct Watch {
     pid: u32,
     hung_up: Receiver<()>,
+    bell: Arc<Doorbell>,
     task: tokio::task::AbortHandle,
 }
 
 impl Watch {
-    /// Starts watching `socket` (none: nothing to watch, the stream waits on its timeout only).
-    pub fn start(socket: Option<RawFd>) -> std::io::Result<Watch> {
+    /// Starts watching `socket` (none: nothing to watch, the stream waits on its timeout only);
+    /// a hang-up rings `bell`, which the stream's inbox rings too when it subscribed.
+    pub fn start(socket: Option<RawFd>, bell: Arc<Doorbell>) -> std::io::Result<Watch> {
         let handle = handle()?;
         let (sender, hung_up) = crossbeam_channel::bounded(1);
-        let task = handle.spawn(watch_stream(socket, sender)).abort_handle();
-        Ok(Watch { pid: std::process::id(), hung_up, task })
+        let task = handle.spawn(watch_stream(socket, sender, Arc::clone(&bell))).abort_handle();
+        Ok(Watch { pid: std::process::id(), hung_up, bell, task })
     }
 
     /// False in a child process that inherited this watch through fork.
@@ -128,23 +132,18 @@ impl Watch {
         self.pid == std::process::id()
     }
 
-    /// Blocks until the client hangs up (true), `other` has something to receive, or `timeout`
-    /// passes. Nothing is taken from `other`: its owner does that. The stream's deadlines are
-    /// this timeout: the PHP thread wakes itself, to the microsecond, with no message from
-    /// the runtime (whose timers tick in whole milliseconds).
-    pub fn wait<T>(&self, timeout: Duration, other: Option<&Receiver<T>>) -> bool {
-        let Some(other) = other else {
-            return self.hung_up.recv_timeout(timeout).is_ok();
-        };
-        let mut select = crossbeam_channel::Select::new();
-        let hung_up = select.recv(&self.hung_up);
-        select.recv(other);
-        match select.ready_timeout(timeout) {
-            Ok(ready) if ready == hung_up => self.hung_up.try_recv().is_ok(),
-            // `other` is ready, or the timeout passed. A disconnected channel (the task ended:
-            // only the runtime shutting down does that) reads as ready and yields nothing.
-            _ => false,
-        }
+    /// Whether a hang-up rings `bell`.
+    pub fn rings(&self, bell: &Arc<Doorbell>) -> bool {
+        Arc::ptr_eq(&self.bell, bell)
+    }
+
+    /// Blocks until the client hangs up (true), the bell rings for another reason (an event),
+    /// or `timeout` passes. The stream's deadlines are this timeout: the PHP thread wakes
+    /// itself, to the microsecond, with no message from the runtime (whose timers tick in
+    /// whole milliseconds).
+    pub fn wait(&self, timeout: Duration) -> bool {
+        self.bell.wait(timeout);
+        self.hung_up.try_recv().is_ok()
     }
 }
 
@@ -176,13 +175,14 @@ impl AsRawFd for Socket {
     }
 }
 
-async fn watch_stream(socket: Option<RawFd>, hung_up: Sender<()>) {
+async fn watch_stream(socket: Option<RawFd>, hung_up: Sender<()>, bell: Arc<Doorbell>) {
     // SAFETY: the SAPI keeps the socket open for the whole request, and the `Watch` that owns
     // this task waits for the task to end (dropping this registration) before the request can
     // end, so the descriptor stays the same open socket for the registration's lifetime.
     let socket = socket.and_then(|fd| unsafe { AsyncFd::register_with_interest(Socket(fd), Interest::READABLE) }.ok());
     hang_up(socket.as_ref()).await;
     let _ = hung_up.send(());
+    bell.ring();
     // Kept until the `Watch` is dropped (its drop waits for the channel to disconnect).
     std::future::pending::<()>().await;
 }

@@ -9,6 +9,7 @@
 
 use crate::broker::hub::Inbox;
 use crate::broker::Engine;
+use crate::doorbell::Doorbell;
 use crate::error::Result;
 use sse_core::broker::{Epoch, EventId, History, Position, ResetReason};
 use std::sync::Arc;
@@ -43,9 +44,9 @@ impl Subscription {
         Ok(Subscription { engine, history, topics, inbox, epoch, cursor, catching_up: true, reset })
     }
 
-    /// Where the runtime signals that live events are waiting.
-    pub fn inbox(&self) -> &crossbeam_channel::Receiver<Arc<sse_core::broker::StoredEvent>> {
-        &self.inbox.receiver
+    /// Rung when live events are waiting (what the PHP thread waits on between deliveries).
+    pub fn doorbell(&self) -> &Arc<Doorbell> {
+        &self.inbox.bell
     }
 
     /// Appends the frames due now to `out`, at most about `max` events; returns how many

@@ -670,22 +670,26 @@ impl SseEmitter {
         let hung_up = {
             let mut stream = self.stream.borrow_mut();
             let deadline = target.and_then(|at| stream.clock.instant_at(at));
-            if stream.watch.as_ref().is_none_or(|w| !w.belongs_to_this_process()) {
+            // A subscribed stream sleeps on its inbox's bell, which the hang-up rings too.
+            let bell = stream.subscription.as_ref().map(Subscription::doorbell).cloned();
+            let current = stream.watch.as_ref().is_some_and(|w| {
+                w.belongs_to_this_process() && bell.as_ref().is_none_or(|bell| w.rings(bell))
+            });
+            if !current {
                 let socket = stream.output.as_ref().and_then(Output::socket);
-                if let Some(inherited) = stream.watch.take() {
-                    // From the parent, through fork: its task lives in the parent's runtime.
-                    std::mem::forget(inherited);
+                if let Some(old) = stream.watch.take() {
+                    if !old.belongs_to_this_process() {
+                        // From the parent, through fork: its task lives in the parent's runtime.
+                        std::mem::forget(old);
+                    }
                 }
-                stream.watch = Watch::start(socket).ok();
+                stream.watch = Watch::start(socket, bell.unwrap_or_default()).ok();
             }
             // The wait ends at the deadline by itself (the runtime only reports hang-ups); the
             // slice caps it so that signals and the time limit are handled meanwhile.
             let timeout = deadline.map_or(WAIT_SLICE, |d| d.saturating_duration_since(Instant::now()).min(WAIT_SLICE));
             match stream.watch.as_ref() {
-                Some(watch) => {
-                    let inbox = stream.subscription.as_ref().map(Subscription::inbox);
-                    watch.wait(timeout, inbox)
-                }
+                Some(watch) => watch.wait(timeout),
                 None => {
                     // No runtime thread could be started: wait here, the socket is still
                     // checked at the top of the loop.

@@ -6,8 +6,10 @@
 //! (its stream is busy in a long callback) is marked as overflowed and its stream reads what it
 //! missed back from the log, so a slow stream costs memory nowhere and loses nothing. An inbox
 //! takes memory only for what it holds (an empty one is a few dozen bytes), which matters for
-//! thousands of detached streams. A detached stream is woken through its inbox's [`Notify`].
+//! thousands of detached streams. A detached stream is woken through its inbox's [`Notify`], a
+//! stream whose PHP thread waits through its [`Doorbell`].
 
+use crate::doorbell::Doorbell;
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 use sse_core::broker::StoredEvent;
@@ -36,6 +38,8 @@ pub struct Inbox {
     overflowed: AtomicBool,
     /// Woken after each dispatch that gave this inbox something (what a detached stream awaits).
     pub notify: Notify,
+    /// Rung likewise (what the PHP thread of an attached stream waits on).
+    pub bell: Arc<Doorbell>,
     left: Arc<Notify>,
 }
 
@@ -63,6 +67,7 @@ impl Hub {
             receiver,
             overflowed: AtomicBool::new(false),
             notify: Notify::new(),
+            bell: Arc::default(),
             left: Arc::clone(&self.left),
         });
         self.inboxes.lock().push(Arc::downgrade(&inbox));
@@ -107,6 +112,7 @@ impl Hub {
             }
             if given {
                 inbox.notify.notify_one();
+                inbox.bell.ring();
             }
             true
         });
