@@ -5,7 +5,7 @@ write today (SQLite polled every second, phpredis subscribe()).
     python3 bench/broadcast/run.py
 
 Installs what it needs first (bench/broadcast/install.sh: redis-server, php8.2-redis,
-php8.2-sqlite3; idempotent), starts its own redis-server on a free loopback port with no
+php8.2-sqlite3; idempotent) and builds the client (cargo), starts its own redis-server on a free loopback port with no
 persistence, its own embedded broker directory under /dev/shm, its own SQLite database under
 /dev/shm, and one nginx + php-fpm stack (pm = static, enough workers for 100 streams: each
 attached stream holds a worker). Removes all of them at the end.
@@ -16,11 +16,12 @@ In this order, on the same stack:
    before them; time from the request sent to the last one received (BCAST_REPLAY_RUNS runs).
 3. Publish-to-delivery latency with BCAST_STREAMS (1, 10, 100) streams, for the two brokers and
    the two peers: a CLI php process publishes BCAST_EVENTS events BCAST_GAP_US apart, each
-   carrying microtime() taken just before the publish call; the client reads every stream with
-   SO_TIMESTAMPNS, so an event's arrival is the kernel's receive time of the bytes that completed
-   it (CLOCK_REALTIME on both sides, same machine), not the moment the Python client got round to
-   that socket. The client's own lag (its read time minus the kernel's) is recorded too, and the
-   CPU of the server side (nginx, php-fpm, redis-server) per event.
+   carrying microtime() taken just before the publish call; the client (bench/lib/client, native,
+   one thread, at SCHED_IDLE) reads every stream with SO_TIMESTAMPNS, so an event's arrival is the
+   kernel's receive time of the bytes that completed it (CLOCK_REALTIME on both sides, same
+   machine), not the moment the client got round to that socket. The client's own lag (its read
+   time minus the kernel's) is recorded too, and the CPU of the server side (nginx, php-fpm,
+   redis-server) per event.
 4. Syscalls and CPU of the worker of one stream per delivered event (strace -c, every thread).
 5. Publish cost again, now that every worker has served a stream (a worker reads a broker only
    while one of its streams is subscribed: none should be reading any more).
@@ -29,7 +30,6 @@ Environment: SSE_EXT, BENCH_RESULTS, BCAST_EVENTS (500), BCAST_GAP_US (10000), B
 BCAST_REPLAY (10000), BCAST_REPLAY_RUNS (5).
 Writes bench/results/broadcast.md, broadcast.json, broadcast.png.
 """
-import contextlib
 import json
 import os
 import selectors
@@ -49,6 +49,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 import benchlib as B  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
+CLIENT_DIR = HERE.parent / "lib/client"
+CLIENT = CLIENT_DIR / "target/release/bench-client"
 EVENTS = int(os.environ.get("BCAST_EVENTS", 500))
 GAP_US = int(os.environ.get("BCAST_GAP_US", 10_000))
 COUNTS = [int(x) for x in os.environ.get("BCAST_STREAMS", "1,10,100").split(",")]
@@ -234,16 +236,50 @@ def pump(clients, seconds, on_frame, done):
         sel.close()
 
 
-@contextlib.contextmanager
-def idle_priority():
-    """The client reads at SCHED_IDLE: it runs only when no server process wants a CPU, so on
-    this 2-CPU machine it takes nothing from the fan-out it measures. Its lateness is not in
-    the figures: an arrival is the kernel's receive time (SO_TIMESTAMPNS)."""
-    os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-    try:
-        yield
-    finally:
-        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+class Streams:
+    """n streams read by the native client (bench/lib/client) at SCHED_IDLE for its whole life:
+    it runs only when no server wants a CPU, and reading 100 sockets costs it about half what the
+    Python client's reads cost (which on 2 CPUs still showed in the tail of the figures)."""
+
+    def __init__(self, port, path, n):
+        self.proc = subprocess.Popen(["chrt", "--idle", "0", str(CLIENT), "--addr", f"127.0.0.1:{port}", "--path", path,
+                                      "--streams", str(n)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        ready = self._line(60)
+        if ready.get("open") != n:
+            self.close()
+            raise RuntimeError(f"{n - ready.get('open', 0)} of {n} streams did not open")
+
+    def _line(self, timeout):
+        import select
+        if not select.select([self.proc.stdout], [], [], timeout)[0]:
+            raise RuntimeError("the client did not answer")
+        text = self.proc.stdout.readline()
+        if not text:
+            raise RuntimeError("the client exited")
+        return json.loads(text)
+
+    def ask(self, command, timeout=60):
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        return self._line(timeout)
+
+    def seen(self, prefix, seq=""):
+        """How many streams got an event `PREFIX SEQ ...` (any SEQ when none is given)."""
+        return self.ask(f"seen {prefix} {seq}".strip())["seen"]
+
+    def close(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write("quit\n")
+                self.proc.stdin.flush()
+                self.proc.wait(timeout=20)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+
+def build_client():
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--manifest-path", str(CLIENT_DIR / "Cargo.toml")], check=True)
 
 
 def engine_of(mech):
@@ -273,18 +309,6 @@ def following(env):
     return n
 
 
-def open_streams(env, mech, n):
-    clients = [Client(env.stack_for(mech).port, env.path(mech)) for _ in range(n)]
-    try:
-        for c in clients:
-            c.start()
-    except BaseException:
-        for c in clients:
-            c.close()
-        raise
-    return clients
-
-
 def php_error(env):
     """The last PHP error the stack logged (why a stream script failed)."""
     logs = [stack.tmp / "php_errors.log" for stack in env.stacks()]
@@ -305,21 +329,34 @@ def attempt(env, what, fn, *args):
 
 
 def warm_up(env, mech, clients):
-    """Publishes `w` events until every stream has one: every subscription is in place."""
+    """Publishes `w` events until every stream has one: every subscription is in place.
+    `clients`: Streams, or a list of Python Clients."""
     got = set()
 
     def on_frame(i, kernel, app, f):
         d = field(f, b"data")
         if d and d.startswith(b"w "):
             got.add(i)
+
+    def all_seen():
+        if isinstance(clients, Streams):
+            return clients.seen("w") == n
+        return len(got) == n
+    n = clients.ask("stats")["open"] if isinstance(clients, Streams) else len(clients)
     deadline = time.monotonic() + 30
     k = 0
-    while len(got) < len(clients) and time.monotonic() < deadline:
+    while not all_seen() and time.monotonic() < deadline:
         php("events", *env.publisher(mech), 1, 0, "w")
         k += 1
-        pump(clients, 1.5 if mech == "sqlite" else 0.5, on_frame, lambda: len(got) == len(clients))
-    if len(got) < len(clients):
-        raise RuntimeError(f"{mech}: {len(clients) - len(got)} of {len(clients)} streams got no warm-up event")
+        wait = 1.5 if mech == "sqlite" else 0.5
+        if isinstance(clients, Streams):
+            until = time.monotonic() + wait
+            while time.monotonic() < until and not all_seen():
+                time.sleep(0.05)
+        else:
+            pump(clients, wait, on_frame, all_seen)
+    if not all_seen():
+        raise RuntimeError(f"{mech}: not every one of {n} streams got a warm-up event")
     return k
 
 
@@ -334,39 +371,29 @@ def end_streams(env, mech, clients):
 
 
 def latency(env, mech, n):
-    clients = open_streams(env, mech, n)
+    streams = Streams(env.stack_for(mech).port, env.path(mech), n)
     try:
-        warm = warm_up(env, mech, clients)
-        seen = [[] for _ in clients]
-        kern, app_lag, lat_app = [], [], []
-        finished = set()
-        cpu0 = time.process_time()
+        warm = warm_up(env, mech, streams)
+        client0 = B.cpu_ns(streams.proc.pid)
         server0 = server_cpu_ns(env)
-
-        def on_frame(i, kernel, app, f):
-            d = field(f, b"data")
-            if not d or not d.startswith(b"m "):
-                return
-            _, seq, t_us = d.split(b" ")
-            seq, t_ns = int(seq), int(t_us) * 1000
-            seen[i].append(seq)
-            if kernel is not None:
-                kern.append((kernel - t_ns) / 1000)
-                app_lag.append((app - kernel) / 1000)
-            lat_app.append((app - t_ns) / 1000)
-            if seq == EVENTS - 1:
-                finished.add(i)
         pub = php_bg("events", *env.publisher(mech), EVENTS, GAP_US, "m")
-        with idle_priority():
-            pump(clients, EVENTS * GAP_US / 1e6 + 15, on_frame, lambda: len(finished) == n)
-        out, err = pub.communicate(timeout=60)
+        out, err = pub.communicate(timeout=EVENTS * GAP_US / 1e6 + 60)
         if pub.returncode != 0:
             raise RuntimeError(f"publisher: {err}")
-        client_cpu = time.process_time() - cpu0
+        deadline = time.monotonic() + 15
+        while streams.seen("m", EVENTS - 1) < n and time.monotonic() < deadline:
+            time.sleep(0.05)
+        client_cpu = (B.cpu_ns(streams.proc.pid) - client0) / 1e9
         server_cpu = server_cpu_ns(env) - server0
         pubstats = json.loads(out.strip().splitlines()[-1])
+        got = streams.ask("tagged m")["streams"]
     finally:
-        end_streams(env, mech, clients)
+        end_streams(env, mech, [streams])
+    # Per stream: [seq, kernel receive time - publish time, client read time - kernel time] (ns).
+    seen = [[e[0] for e in s] for s in got]
+    kern = [e[1] / 1000 for s in got for e in s]
+    app_lag = [e[2] / 1000 for s in got for e in s]
+    lat_app = [(e[1] + e[2]) / 1000 for s in got for e in s]
     delivered = sum(len(s) for s in seen)
     in_order = sum(1 for s in seen if s == sorted(set(s)))
     return {
@@ -510,6 +537,7 @@ def plot(res):
 
 def main():
     subprocess.run([str(HERE / "install.sh")], check=True)
+    build_client()
     ext = B.extension()
     res = {"load": B.load(), "events": EVENTS, "gap_us": GAP_US, "cost": {}, "latency": {}, "replay": {}}
     res["redis_version"] = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.split()[2]
@@ -619,11 +647,11 @@ def write(res, png):
               f"For each mechanism and stream count, N streams are opened, events are published until every stream has "
               f"received one (the subscriptions are in place), then the CLI publisher publishes {EVENTS} events "
               f"{GAP_US / 1000:g} ms apart, each carrying `microtime()` taken just before the publish call (so the figure "
-              "includes the call). The client (one Python process, epoll over all sockets) reads each stream with "
-              "`SO_TIMESTAMPNS`: an event's delivery time is the kernel's receive time of the read that completed it, "
-              "CLOCK_REALTIME on both sides of the same machine. While the events are published the client runs at "
-              "`SCHED_IDLE`, so that it takes no CPU the servers want (it reads when they are idle; the bytes wait in its "
-              "sockets with their receive times). The client's own lag behind the kernel (its read time "
+              "includes the call). The client (bench/lib/client: Rust, one thread, epoll over all sockets) reads each "
+              "stream with `SO_TIMESTAMPNS`: an event's delivery time is the kernel's receive time of the read that "
+              "completed it, CLOCK_REALTIME on both sides of the same machine. The client runs at `SCHED_IDLE`, so that "
+              "it takes no CPU the servers want (it reads when they are idle; the bytes wait in its sockets with their "
+              "receive times). The client's own lag behind the kernel (its read time "
               "minus the kernel's) is shown apart: it is not in the figures. Detached rows: the same script on the pool of "
               f"{DETACH_POOL} workers, `detach()` instead of `run()`. Publish call: the publisher's own "
               "`hrtime()` around the call. Server CPU per event: CPU of nginx, php-fpm (master and workers) and "

@@ -13,7 +13,7 @@ Side by side, in this order, each server alone on the machine while measured:
   attached    the detach stack, bench/detach/www/attached.php: run() instead of detach(), as many
               streams as the pool has workers (4)
 
-The client (bench/detach/client, Rust, tokio, one thread) opens the streams 200 at a time and reads
+The client (bench/lib/client, Rust, tokio, one thread) opens the streams 200 at a time and reads
 them all; each event's data is its publish time (CLOCK_REALTIME ns, taken just before the publish
 call) and the read that completes it is stamped with the kernel's receive time of its bytes
 (SO_TIMESTAMPNS, the same clock). The servers share both CPUs and the client runs at SCHED_IDLE, so
@@ -47,8 +47,8 @@ import benchlib as B  # noqa: E402
 HERE = Path(__file__).resolve().parent
 WWW = HERE / "www"
 PEERS = HERE / "peers"
-CLIENT_DIR = HERE / "client"
-CLIENT = CLIENT_DIR / "target/release/detach-client"
+CLIENT_DIR = HERE.parent / "lib/client"
+CLIENT = CLIENT_DIR / "target/release/bench-client"
 VENV = B.RESULTS / "detach-venv"
 STREAMS = int(os.environ.get("STREAMS", 10000))
 IDLE = float(os.environ.get("IDLE_SECONDS", 30))
@@ -468,7 +468,7 @@ def section(results, vers, load):
              f"Machine: {B.machine()}; load average at start {load}.", "",
              "Command: `python3 bench/detach/run.py` (alone; part of `bench/run.sh`; it builds the client and "
              "installs the peers first: `npm ci` in bench/detach/peers, a venv in bench/results/detach-venv). "
-             f"Issue 11. {STREAMS:,} streams each, opened 200 at a time by bench/detach/client (Rust, tokio, one "
+             f"Issue 11. {STREAMS:,} streams each, opened 200 at a time by bench/lib/client (Rust, tokio, one "
              "thread in one process, HTTP/1.1, one connection per stream: its sockets stay under the 20,000 "
              "descriptors a process may have here) on 127.0.0.1. " + pin,
              "",

@@ -1,19 +1,27 @@
-//! bench/detach client: opens N HTTP/1.1 event streams to one address, reads them all on one
-//! thread, and reports on standard output (one JSON object per line).
+//! The benchmarks' event-stream client (bench/detach, bench/broadcast): opens N HTTP/1.1 event
+//! streams to one address, reads them all on one thread, and reports on standard output (one
+//! JSON object per line). Native, so that reading thousands of sockets costs the machine little
+//! beside the servers it times.
 //!
-//!     detach-client --addr 127.0.0.1:PORT --path /stream.php --streams N [--ramp 200]
+//!     bench-client --addr 127.0.0.1:PORT --path /stream.php --streams N [--ramp 200]
 //!
 //! Every stream is a GET with `Accept: text/event-stream`; the body is de-chunked when the
-//! response is chunked and parsed as an event stream. An event whose data is an integer
-//! (optionally in double quotes, as a JSON serializer writes it) is taken as its publish time
-//! in CLOCK_REALTIME nanoseconds (taken just before the publish call); the read that completed it
-//! is stamped with the kernel's receive time of its bytes (`SO_TIMESTAMPNS`, the same clock), so
-//! how late the client itself gets round to a socket is not in the figures.
+//! response is chunked and parsed as an event stream. The read that completed an event is
+//! stamped with the kernel's receive time of its bytes (`SO_TIMESTAMPNS`, CLOCK_REALTIME), so
+//! how late the client itself gets round to a socket is not in the figures. Two kinds of data
+//! are timed:
+//! - an integer (optionally in double quotes, as a JSON serializer writes it): its publish time
+//!   in CLOCK_REALTIME nanoseconds, taken just before the publish call (bench/detach);
+//! - `PREFIX SEQ MICROS` (bench/broadcast): a tag, the event's sequence number and its publish
+//!   time in CLOCK_REALTIME microseconds; kept per stream, in arrival order.
 //! Comment-only frames count as heartbeats.
 //!
 //! Once every connection attempt has ended (headers received or failed) it prints
 //! `{"ready": ...}`. Then it answers commands read from standard input, one per line:
 //!   stats               counters and, per publish time seen, how many streams got it and when
+//!   seen PREFIX [SEQ]   how many streams got an event tagged PREFIX (with that SEQ)
+//!   tagged PREFIX       per stream, [SEQ, kernel time - publish time, client read time -
+//!                       kernel time] (ns) of each event tagged PREFIX, in arrival order
 //!   plain PATH COUNT    COUNT sequential GETs of PATH (new connection each, 5 s timeout), times
 //!   quit                exits (every socket is closed by the exit)
 
@@ -48,6 +56,16 @@ struct Shared {
     bytes: u64,
     /// publish time -> receive times, one per stream that got it
     received: BTreeMap<u64, Vec<u64>>,
+    /// per stream: the tagged events it got, in arrival order
+    tagged: Vec<Vec<Tagged>>,
+}
+
+struct Tagged {
+    prefix: String,
+    seq: u64,
+    sent_us: u64,
+    kernel_ns: u64,
+    read_ns: u64,
 }
 
 type State = Rc<RefCell<Shared>>;
@@ -61,6 +79,7 @@ enum Chunk {
 }
 
 struct Parser {
+    stream: usize,
     chunked: bool,
     chunk: Chunk,
     line: Vec<u8>,
@@ -69,8 +88,8 @@ struct Parser {
 }
 
 impl Parser {
-    fn new(chunked: bool) -> Self {
-        Parser { chunked, chunk: Chunk::Size(Vec::new()), line: Vec::new(), data: None, comment: false }
+    fn new(stream: usize, chunked: bool) -> Self {
+        Parser { stream, chunked, chunk: Chunk::Size(Vec::new()), line: Vec::new(), data: None, comment: false }
     }
 
     /// Feeds raw body bytes received at `t`; returns false once the chunked body has ended.
@@ -151,6 +170,14 @@ impl Parser {
         match self.data.take() {
             Some(d) => {
                 let s = String::from_utf8_lossy(&d);
+                if let [prefix, seq, sent_us] = s.split(' ').collect::<Vec<_>>()[..] {
+                    if let (Ok(seq), Ok(sent_us)) = (seq.parse(), sent_us.parse()) {
+                        let tag = Tagged { prefix: prefix.to_string(), seq, sent_us, kernel_ns: t, read_ns: now_ns() };
+                        st.tagged[self.stream].push(tag);
+                        self.comment = false;
+                        return;
+                    }
+                }
                 match s.trim().trim_matches('"').parse::<u64>() {
                     Ok(sent) => {
                         st.events += 1;
@@ -173,7 +200,7 @@ fn fail(st: &State, why: &str) {
     *s.failures.entry(why.to_string()).or_default() += 1;
 }
 
-async fn stream(addr: SocketAddr, path: Rc<String>, st: State, ramp: Arc<Semaphore>) {
+async fn stream(index: usize, addr: SocketAddr, path: Rc<String>, st: State, ramp: Arc<Semaphore>) {
     let permit = ramp.acquire_owned().await.expect("semaphore");
     let mut sock = match tokio::time::timeout(Duration::from_secs(30), TcpStream::connect(addr)).await {
         Ok(Ok(s)) => s,
@@ -216,7 +243,7 @@ async fn stream(addr: SocketAddr, path: Rc<String>, st: State, ramp: Arc<Semapho
         return fail(&st, &format!("status {status}"));
     }
     let chunked = text.lines().any(|l| l.starts_with("transfer-encoding:") && l.contains("chunked"));
-    let mut parser = Parser::new(chunked);
+    let mut parser = Parser::new(index, chunked);
     {
         let mut s = st.borrow_mut();
         s.open += 1;
@@ -337,6 +364,17 @@ fn stats_json(st: &Shared) -> String {
     )
 }
 
+fn tagged_json(st: &Shared, prefix: &str) -> String {
+    let streams: Vec<String> = st.tagged.iter().map(|got| {
+        let events: Vec<String> = got.iter().filter(|t| t.prefix == prefix).map(|t| {
+            let latency = t.kernel_ns as i64 - (t.sent_us * 1000) as i64;
+            format!("[{},{},{}]", t.seq, latency, t.read_ns as i64 - t.kernel_ns as i64)
+        }).collect();
+        format!("[{}]", events.join(","))
+    }).collect();
+    format!("{{\"streams\":[{}]}}", streams.join(","))
+}
+
 /// One plain GET on a new connection: the time from connect to the end of the response.
 async fn plain_once(addr: SocketAddr, path: &str) -> Result<u64, String> {
     let t0 = now_ns();
@@ -387,10 +425,11 @@ fn main() {
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async move {
         let st: State = Rc::new(RefCell::new(Shared::default()));
+        st.borrow_mut().tagged.resize_with(streams, Vec::new);
         let sem = Arc::new(Semaphore::new(ramp));
         let t0 = now_ns();
-        for _ in 0..streams {
-            tokio::task::spawn_local(stream(addr, path.clone(), st.clone(), sem.clone()));
+        for index in 0..streams {
+            tokio::task::spawn_local(stream(index, addr, path.clone(), st.clone(), sem.clone()));
         }
         while st.borrow().attempts_done < streams {
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -409,6 +448,14 @@ fn main() {
             let words: Vec<&str> = line.split_whitespace().collect();
             match words.as_slice() {
                 ["stats"] => println!("{}", stats_json(&st.borrow())),
+                ["seen", prefix, rest @ ..] => {
+                    let seq: Option<u64> = rest.first().and_then(|s| s.parse().ok());
+                    let seen = st.borrow().tagged.iter()
+                        .filter(|got| got.iter().any(|t| t.prefix == *prefix && seq.is_none_or(|s| t.seq == s)))
+                        .count();
+                    println!("{{\"seen\":{seen}}}");
+                }
+                ["tagged", prefix] => println!("{}", tagged_json(&st.borrow(), prefix)),
                 ["plain", p, n] => println!("{}", plain(addr, p, n.parse().unwrap_or(100)).await),
                 ["quit"] => break,
                 [] => {}
