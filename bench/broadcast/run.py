@@ -287,14 +287,27 @@ def engine_of(mech):
 
 
 def server_cpu_ns(env):
-    """CPU of both stacks' nginx, php-fpm (master and workers) and redis-server, all threads."""
-    total = 0
-    for pid in [p for stack in env.stacks() for p in stack.all_pids()] + [env.redis.proc.pid]:
-        try:
-            total += B.cpu_ns(pid)
-        except OSError:
-            pass
-    return total
+    """CPU of both stacks' nginx, php-fpm (master and workers) and redis-server, all threads:
+    {"nginx": ns, "php-fpm": ns, "redis-server": ns}."""
+    roles = {"nginx": [p for stack in env.stacks() for p in [stack.nginx.proc.pid, *B.children(stack.nginx.proc.pid)]],
+             "php-fpm": [p for stack in env.stacks() for p in [stack.fpm.proc.pid, *stack.worker_pids()]],
+             "redis-server": [env.redis.proc.pid]}
+    spent = {}
+    for role, pids in roles.items():
+        spent[role] = 0
+        for pid in pids:
+            try:
+                spent[role] += B.cpu_ns(pid)
+            except OSError:
+                pass
+    return spent
+
+
+def cpu_since(before, env):
+    """server_cpu_ns(env) minus `before`, per role and in all ("total")."""
+    now = server_cpu_ns(env)
+    spent = {role: now[role] - before[role] for role in now}
+    return spent | {"total": sum(spent.values())}
 
 
 def following(env):
@@ -384,7 +397,7 @@ def latency(env, mech, n):
         while streams.seen("m", EVENTS - 1) < n and time.monotonic() < deadline:
             time.sleep(0.05)
         client_cpu = (B.cpu_ns(streams.proc.pid) - client0) / 1e9
-        server_cpu = server_cpu_ns(env) - server0
+        server_cpu = cpu_since(server0, env)
         pubstats = json.loads(out.strip().splitlines()[-1])
         got = streams.ask("tagged m")["streams"]
     finally:
@@ -403,7 +416,8 @@ def latency(env, mech, n):
         "kernel_stamped": len(kern),
         "app_p50_us": B.pct(lat_app, 50), "app_p99_us": B.pct(lat_app, 99),
         "client_lag_p50_us": B.pct(app_lag, 50), "client_lag_p99_us": B.pct(app_lag, 99),
-        "client_cpu_s": client_cpu, "server_cpu_us_per_event": server_cpu / 1000 / EVENTS,
+        "client_cpu_s": client_cpu, "server_cpu_us_per_event": server_cpu["total"] / 1000 / EVENTS,
+        "server_cpu_us_per_event_by_process": {role: ns / 1000 / EVENTS for role, ns in server_cpu.items() if role != "total"},
         "publisher_cpu_us_per_event": pubstats["cpu_s"] * 1e6 / EVENTS,
         "publish_call_p50_us": pubstats["call_p50_us"], "publish_call_max_us": pubstats["call_max_us"],
         "_raw": kern,
@@ -578,7 +592,7 @@ def main():
             calls = COST_AFTER_CALLS
             r = attempt(env, f"cost after {mech}", php, "cost", *env.publisher(mech), calls)
             if "error" not in r:
-                r["server_cpu_us_per_call"] = (server_cpu_ns(env) - s0) / 1000 / (calls + 100)
+                r["server_cpu_us_per_call"] = cpu_since(s0, env)["total"] / 1000 / (calls + 100)
                 r["following_workers"] = following(env)
             res["cost_after"] = res.get("cost_after", {}) | {mech: r}
             print(f"cost after {mech}: {r}", flush=True)
@@ -688,15 +702,21 @@ def write(res, png):
     cpus = os.cpu_count() or 1
     bound = {m: L[m][most] for m in ["local", "local-detached", "redis", "redis-detached", "pubsub"] if "error" not in L[m][most]}
     if bound and int(most) > 1:
+        def split(r):
+            by = r.get("server_cpu_us_per_event_by_process", {})
+            return "; ".join(f"{role} {fmt(us)}" for role, us in by.items() if us >= 50)
         lines.append(f"At {most} streams, the server side spent per event: "
-                     + ", ".join(f"{fmt(r['server_cpu_us_per_event'])} ({LABEL[m]})" for m, r in bound.items())
+                     + ", ".join(f"{fmt(r['server_cpu_us_per_event'])} ({LABEL[m]}{': ' + split(r) if split(r) else ''})" for m, r in bound.items())
                      + f". Attached, each stream is a php-fpm worker of its own that wakes for every event; detached, "
                      f"the {DETACH_POOL} workers of the pool serve all of them and most of the CPU is nginx's (reading "
                      "each stream's FastCGI record and writing its chunk to the client, see Detached streams below). "
-                     f"On {cpus} CPUs the last of {most} streams gets an event no sooner than about "
+                     f"Shared perfectly over {cpus} CPUs, that work alone spreads the {most} deliveries of one event over "
                      + ", ".join(f"{fmt(r['server_cpu_us_per_event'] / cpus)} ({LABEL[m]})" for m, r in bound.items()
                                  if m.endswith("-detached"))
-                     + " after the publish, and the p99 adds the waits for a CPU.")
+                     + ", after the first stream has it (one stream alone gets it "
+                     + ", ".join(f"{fmt(L[m]['1']['p50_us'])} ({LABEL[m]})" for m in bound
+                                 if m.endswith("-detached") and "error" not in L[m].get("1", {"error": 1}))
+                     + " after the publish, median); the p99 is the last few streams of each event, plus the waits for a CPU.")
         lines.append("")
     for mech in ["sqlite", "pubsub"]:
         failures.update({f"{LABEL[mech]}, {n} stream(s)": L[mech][str(n)]["error"] for n in COUNTS if "error" in L[mech][str(n)]})
@@ -733,7 +753,8 @@ def write(res, png):
             if engine not in res["replay"][phase]:
                 continue
             runs = res["replay"][phase][engine]
-            where = f"{pool} ({res['replay'][phase]['following']} workers following)" if engine == "local" else pool
+            k = res['replay'][phase]['following']
+            where = f"{pool} ({k} worker{'' if k == 1 else 's'} following)" if engine == "local" else pool
             if any("error" in r for r in runs):
                 failures[f"{LABEL[engine]}, replay"] = runs[-1]["error"]
                 lines.append(f"| {LABEL[engine]} | {pool} | not measured: the stream failed (see below) | | | | |")
