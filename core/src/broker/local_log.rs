@@ -13,9 +13,14 @@
 //! killed in the middle leaves at most a torn record after the end `head` names: readers never
 //! accept it (its length or checksum is wrong) and the next publisher cuts it off before
 //! appending; a record written whole but not yet in `head` is adopted instead. A reader needs
-//! no lock: it reads records until the first incomplete one, and moves on to the next segment
-//! once a file named after its next sequence number exists. Readers learn of new records by
-//! watching `head` with inotify (the writes are plain `pwrite`s, which inotify reports).
+//! no lock: it reads `head` (one `pread` of a file it keeps open), then the records of its
+//! segment up to the end `head` names, and moves on to the next segment once `head` names a
+//! later one. So a read costs no `stat` and no lookup of a file that does not exist yet (on a
+//! disk file system each such lookup would leave a negative dentry behind, one per event).
+//! When `head` cannot be decoded (read while being rewritten), the segment's size and the
+//! existence of a file named after the next sequence number say the same. Readers learn of
+//! new records by watching `head` with inotify (the writes are plain `pwrite`s, which inotify
+//! reports).
 //!
 //! History is bounded without a cron: a new segment starts every `max_events / 8` events, and
 //! the publisher that starts it deletes the oldest segments that hold only events beyond the
@@ -268,11 +273,13 @@ pub struct Reader {
     /// The segment being read: its file, the offset read up to, its first sequence number.
     open: Option<(File, u64, u64)>,
     buffer: Vec<u8>,
+    /// `head`, kept open once read (None until then, or while it cannot be opened).
+    head: Option<File>,
 }
 
 impl Reader {
     fn new(log: &LocalLog, next_seq: u64) -> Reader {
-        Reader { log_dir: log.dir.clone(), segments: log.dir.join("segments"), next_seq, open: None, buffer: Vec::new() }
+        Reader { log_dir: log.dir.clone(), segments: log.dir.join("segments"), next_seq, open: None, buffer: Vec::new(), head: None }
     }
 
     fn fail(&self, what: &str, e: std::io::Error) -> Error {
@@ -283,14 +290,24 @@ impl Reader {
     pub fn read(&mut self, max: usize, history: &History) -> Result<Batch> {
         let mut batch = Batch::default();
         let expired_before = now_ms().saturating_sub(history.max_age.as_millis() as u64);
+        // Read first: records up to the end it names are whole, whatever is appended meanwhile.
+        let head = self.read_head();
         while batch.events.len() < max {
             if self.open.is_none() && !self.open_segment(&mut batch)? {
                 break;
             }
             let Some((file, offset, start)) = self.open.as_mut() else { break };
             let start = *start;
+            // What head says of this segment: the newest one, written up to `end`, or finished
+            // (head names a later one). Unknown when head is unreadable or names an older
+            // segment (the log was replaced under this reader).
+            let told = head.filter(|head| head.segment >= start);
             self.buffer.clear();
-            if let Err(e) = read_from(file, *offset, &mut self.buffer) {
+            let read = match told.filter(|head| head.segment == start) {
+                Some(head) => read_range(file, *offset, head.end, &mut self.buffer),
+                None => read_from(file, *offset, &mut self.buffer),
+            };
+            if let Err(e) = read {
                 return Err(self.fail("cannot read a segment", e));
             }
             let mut at = 0;
@@ -313,8 +330,12 @@ impl Reader {
             if batch.events.len() >= max {
                 break;
             }
-            // At the end of what is written: this segment is finished once the next one exists.
-            if self.next_seq != start && self.segment_exists(self.next_seq) {
+            // At the end of what is written: this segment is finished once a later one exists.
+            let finished = match told {
+                Some(head) => head.segment > start,
+                None => self.segment_exists(self.next_seq),
+            };
+            if finished && self.next_seq != start {
                 self.open = None;
                 continue;
             }
@@ -325,6 +346,16 @@ impl Reader {
             self.buffer = Vec::new();
         }
         Ok(batch)
+    }
+
+    /// What `head` says now; None when it cannot be read or decoded (being rewritten).
+    fn read_head(&mut self) -> Option<Head> {
+        if self.head.is_none() {
+            self.head = File::open(self.log_dir.join("head")).ok();
+        }
+        let mut bytes = [0u8; HEAD_LEN];
+        let read = self.head.as_ref()?.read_at(&mut bytes, 0).ok()?;
+        Head::decode(&bytes[..read])
     }
 
     /// Opens the segment holding `next_seq`; false when there is nothing to read yet.
@@ -360,13 +391,12 @@ impl Reader {
     }
 }
 
-/// Reads a file from `offset` to its end into `out`.
-fn read_from(file: &File, offset: u64, out: &mut Vec<u8>) -> std::io::Result<()> {
-    let size = file.metadata()?.len();
-    if size <= offset {
+/// Reads a file from `offset` up to `end` (fewer bytes if it is shorter) into `out`.
+fn read_range(file: &File, offset: u64, end: u64, out: &mut Vec<u8>) -> std::io::Result<()> {
+    if end <= offset {
         return Ok(());
     }
-    out.resize((size - offset) as usize, 0);
+    out.resize((end - offset) as usize, 0);
     let mut filled = 0;
     while filled < out.len() {
         let n = file.read_at(&mut out[filled..], offset + filled as u64)?;
@@ -377,6 +407,11 @@ fn read_from(file: &File, offset: u64, out: &mut Vec<u8>) -> std::io::Result<()>
     }
     out.truncate(filled);
     Ok(())
+}
+
+/// Reads a file from `offset` to its end into `out`.
+fn read_from(file: &File, offset: u64, out: &mut Vec<u8>) -> std::io::Result<()> {
+    read_range(file, offset, file.metadata()?.len(), out)
 }
 
 /// Walks whole records from `offset`: the position of the last one and the end of it.
