@@ -49,8 +49,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 import benchlib as B  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-CLIENT_DIR = HERE.parent / "lib/client"
-CLIENT = CLIENT_DIR / "target/release/bench-client"
 EVENTS = int(os.environ.get("BCAST_EVENTS", 500))
 GAP_US = int(os.environ.get("BCAST_GAP_US", 10_000))
 COUNTS = [int(x) for x in os.environ.get("BCAST_STREAMS", "1,10,100").split(",")]
@@ -236,50 +234,24 @@ def pump(clients, seconds, on_frame, done):
         sel.close()
 
 
-class Streams:
-    """n streams read by the native client (bench/lib/client) at SCHED_IDLE for its whole life:
-    it runs only when no server wants a CPU, and reading 100 sockets costs it about half what the
-    Python client's reads cost (which on 2 CPUs still showed in the tail of the figures)."""
+class Streams(B.NativeClient):
+    """n streams read by the native client at SCHED_IDLE for its whole life: it runs only when no
+    server wants a CPU, and reading 100 sockets costs it about half what the Python client's
+    reads cost (which on 2 CPUs still showed in the tail of the figures)."""
 
     def __init__(self, port, path, n):
-        self.proc = subprocess.Popen(["chrt", "--idle", "0", str(CLIENT), "--addr", f"127.0.0.1:{port}", "--path", path,
-                                      "--streams", str(n)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
-        ready = self._line(60)
+        super().__init__(port, path, n)
+        ready = self.line(60)
         if ready.get("open") != n:
             self.close()
             raise RuntimeError(f"{n - ready.get('open', 0)} of {n} streams did not open")
 
-    def _line(self, timeout):
-        import select
-        if not select.select([self.proc.stdout], [], [], timeout)[0]:
-            raise RuntimeError("the client did not answer")
-        text = self.proc.stdout.readline()
-        if not text:
-            raise RuntimeError("the client exited")
-        return json.loads(text)
-
-    def ask(self, command, timeout=60):
-        self.proc.stdin.write(command + "\n")
-        self.proc.stdin.flush()
-        return self._line(timeout)
-
     def seen(self, prefix, seq=""):
         """How many streams got an event `PREFIX SEQ ...` (any SEQ when none is given)."""
-        return self.ask(f"seen {prefix} {seq}".strip())["seen"]
+        return self.ask(f"seen {prefix} {seq}".strip(), timeout=60)["seen"]
 
     def close(self):
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.write("quit\n")
-                self.proc.stdin.flush()
-                self.proc.wait(timeout=20)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-
-
-def build_client():
-    subprocess.run(["cargo", "build", "--release", "--quiet", "--manifest-path", str(CLIENT_DIR / "Cargo.toml")], check=True)
+        self.quit()
 
 
 def engine_of(mech):
@@ -399,7 +371,7 @@ def latency(env, mech, n):
         client_cpu = (B.cpu_ns(streams.proc.pid) - client0) / 1e9
         server_cpu = cpu_since(server0, env)
         pubstats = json.loads(out.strip().splitlines()[-1])
-        got = streams.ask("tagged m")["streams"]
+        got = streams.ask("tagged m", timeout=60)["streams"]
     finally:
         end_streams(env, mech, [streams])
     # Per stream: [seq, kernel receive time - publish time, client read time - kernel time] (ns).
@@ -551,7 +523,7 @@ def plot(res):
 
 def main():
     subprocess.run([str(HERE / "install.sh")], check=True)
-    build_client()
+    B.build_client()
     ext = B.extension()
     res = {"load": B.load(), "events": EVENTS, "gap_us": GAP_US, "cost": {}, "latency": {}, "replay": {}}
     res["redis_version"] = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.split()[2]

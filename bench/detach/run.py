@@ -34,7 +34,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -47,8 +46,6 @@ import benchlib as B  # noqa: E402
 HERE = Path(__file__).resolve().parent
 WWW = HERE / "www"
 PEERS = HERE / "peers"
-CLIENT_DIR = HERE.parent / "lib/client"
-CLIENT = CLIENT_DIR / "target/release/bench-client"
 VENV = B.RESULTS / "detach-venv"
 STREAMS = int(os.environ.get("STREAMS", 10000))
 IDLE = float(os.environ.get("IDLE_SECONDS", 30))
@@ -73,10 +70,10 @@ def server_cpu(argv):
     return prio() + (["taskset", "-c", "0"] if PIN else []) + [str(a) for a in argv]
 
 
-def client_cpu(argv):
+def client_cpu():
     """The client: on CPU 1 with PIN=1; otherwise at SCHED_IDLE, so that it runs only on a CPU
     no server wants (its arrival times are the kernel's, so its own lateness is not measured)."""
-    return (prio() + ["taskset", "-c", "1"] if PIN else ["chrt", "--idle", "0"]) + [str(a) for a in argv]
+    return prio() + ["taskset", "-c", "1"] if PIN else ["chrt", "--idle", "0"]
 
 
 def publisher_cpu(argv):
@@ -86,8 +83,7 @@ def publisher_cpu(argv):
 # ---------------------------------------------------------------- set-up (idempotent)
 
 def prepare():
-    subprocess.run(["cargo", "build", "--release", "--quiet", "--manifest-path", CLIENT_DIR / "Cargo.toml"],
-                   check=True)
+    B.build_client()
     if not (PEERS / "node_modules/better-sse").exists():
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--silent"], cwd=PEERS, check=True)
     py = VENV / "bin/python"
@@ -133,101 +129,25 @@ def fd_count(pid):
 
 # ---------------------------------------------------------------- servers
 
-class FpmStack:
-    """nginx (2 workers, reuseport) + php-fpm (pm = static, 4 workers) on bench/detach/www."""
+class FpmStack(B.Stack):
+    """nginx (2 workers, reuseport) + php-fpm (pm = static, 4 workers) on bench/detach/www, sized
+    for 10,000 streams and more; the publisher's broker under /dev/shm."""
 
     def __init__(self, name):
-        self.name = name
-        self.tmp = Path(tempfile.mkdtemp(prefix=f"sse-bench-{name}-"))
-        self.tmp.chmod(0o777)
         self.broker = Path(f"/dev/shm/sse-bench-detach-{os.getpid()}")
         shutil.rmtree(self.broker, ignore_errors=True)
-        self.port = B.free_port()
-        ext = B.extension()
-        php_ini = self.tmp / "php.ini"
-        php_ini.write_text(B.PRODUCTION_INI.read_text() + "\n; --- ext-sse bench ---\n"
-                           + f"extension = {ext}\nerror_log = {self.tmp / 'php_errors.log'}\n")
-        sock = self.tmp / "fpm.sock"
-        fpm_conf = self.tmp / "php-fpm.conf"
-        fpm_conf.write_text(f"""[global]
-pid = {self.tmp / 'fpm.pid'}
-error_log = {self.tmp / 'fpm.log'}
-daemonize = no
-rlimit_files = 16384
-
-[www]
-listen = {sock}
-listen.backlog = 4096
-pm = static
-pm.max_children = {POOL}
-pm.max_requests = 0
-request_terminate_timeout = 0
-catch_workers_output = yes
-clear_env = no
-env[SSE_BENCH_BROKER] = {self.broker}
-""")
-        self.nginx_conf = self.tmp / "nginx.conf"
-        self.nginx_conf.write_text(f"""daemon off;
-master_process on;
-worker_processes {NGINX_WORKERS};
-worker_rlimit_nofile 19000;
-user root;
-pid {self.tmp / 'nginx.pid'};
-error_log {self.tmp / 'nginx-error.log'} warn;
-events {{ worker_connections 16000; }}
-http {{
-    include /etc/nginx/mime.types;
-    access_log off;
-    client_body_temp_path {self.tmp / 'client_body'};
-    fastcgi_temp_path {self.tmp / 'fastcgi_temp'};
-    proxy_temp_path {self.tmp / 'proxy_temp'};
-    uwsgi_temp_path {self.tmp / 'uwsgi_temp'};
-    scgi_temp_path {self.tmp / 'scgi_temp'};
-    server {{
-        listen 127.0.0.1:{self.port} backlog=4096 reuseport;
-        root {WWW};
-        location ~ \\.php$ {{
-            fastcgi_split_path_info ^(.+?\\.php)(/.*)$;
-            try_files $fastcgi_script_name =404;
-            fastcgi_param PATH_INFO $fastcgi_path_info;
-            include /etc/nginx/fastcgi.conf;
-            fastcgi_pass unix:{sock};
-            fastcgi_read_timeout 300s;
-        }}
-    }}
-}}
-""")
-        self.fpm = B.Service("php-fpm", server_cpu(["php-fpm8.2", "-F", "-R", "-y", fpm_conf, "-c", php_ini]),
-                             self.tmp)
-        self.nginx = B.Service("nginx", server_cpu(["nginx", "-e", self.tmp / "nginx-error.log", "-c",
-                                                    self.nginx_conf]), self.tmp)
-        try:
-            self.fpm.start()
-            B.wait_connectable(sock)
-            self.nginx.start()
-            B.wait_connectable(("127.0.0.1", self.port))
-            deadline = time.monotonic() + 30
-            while len(self.workers()) < POOL and time.monotonic() < deadline:
-                time.sleep(0.05)
-        except BaseException:
-            self.stop()
-            raise
-
-    def _pid(self, svc):
-        # taskset execs the server, so the Popen pid is the server's own.
-        return svc.proc.pid
-
-    def workers(self):
-        return B.children(self._pid(self.fpm))
+        super().__init__(name, workers=POOL, nginx_workers=NGINX_WORKERS, www=WWW, connections=16000,
+                         env={"SSE_BENCH_BROKER": self.broker}, wrap=server_cpu, read_timeout=300)
 
     def nginx_pids(self):
-        return [self._pid(self.nginx), *B.children(self._pid(self.nginx))]
+        # The wrappers (nice, taskset) exec the servers, so the Popen pids are the servers' own.
+        return [self.nginx.proc.pid, *B.children(self.nginx.proc.pid)]
 
     def measured_pids(self):
-        return self.workers()
+        return self.worker_pids()
 
     def other_pids(self):
-        return [self._pid(self.fpm), *self.nginx_pids()]
+        return [self.fpm.proc.pid, *self.nginx_pids()]
 
     def warm(self):
         for _ in range(3 * POOL):
@@ -253,21 +173,9 @@ http {{
                 break
         return seen
 
-    def errors(self):
-        out = []
-        for p in self.tmp.glob("*.log"):
-            text = p.read_text(errors="replace")
-            if re.search(r"segfault|SIGSEGV|panicked|Fatal error|exited on signal|too many open|alert|crit",
-                         text, re.I):
-                out.append(f"--- {p.name}\n{text[-1500:]}")
-        return "\n".join(out)
-
     def stop(self):
-        self.nginx.stop()
-        self.fpm.stop()
+        super().stop()
         shutil.rmtree(self.broker, ignore_errors=True)
-        if not os.environ.get("SSE_KEEP_TMP"):
-            shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 class PeerServer:
@@ -314,41 +222,6 @@ class PeerServer:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-# ---------------------------------------------------------------- client
-
-class Client:
-    def __init__(self, port, path, streams):
-        self.argv = client_cpu([CLIENT, "--addr", f"127.0.0.1:{port}", "--path", path, "--streams", streams,
-                                "--ramp", 200])
-        self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
-
-    def line(self, timeout=180):
-        # The client answers every command with one line; bounded wait.
-        import select
-        r, _, _ = select.select([self.proc.stdout], [], [], timeout)
-        if not r:
-            raise TimeoutError("client did not answer")
-        text = self.proc.stdout.readline()
-        if not text:
-            raise RuntimeError("client exited")
-        return json.loads(text)
-
-    def ask(self, command, timeout=180):
-        self.proc.stdin.write(command + "\n")
-        self.proc.stdin.flush()
-        return self.line(timeout)
-
-    def quit(self):
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.write("quit\n")
-                self.proc.stdin.flush()
-                self.proc.wait(timeout=20)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-
-
 # ---------------------------------------------------------------- one server
 
 def measure(name, server, stream_path, plain_path, streams, quick=False):
@@ -365,7 +238,7 @@ def measure(name, server, stream_path, plain_path, streams, quick=False):
         if isinstance(server, FpmStack):
             res["stats_before"] = server.worker_stats()
         t0 = time.monotonic()
-        client = Client(server.port, stream_path, streams)
+        client = B.NativeClient(server.port, stream_path, streams, prefix=client_cpu())
         try:
             ready = client.line(timeout=240)
             res["ready"] = ready
@@ -586,7 +459,7 @@ def section(results, vers, load):
             + f"The client spent {pc['client']:.0f} ms of CPU per event reading the {d['open']:,} sockets"
             + (" on its own core." if PIN else ", when the servers left a CPU idle."),
             ""]
-        sb, so, sa = d.get("stats_before", {}), d.get("stats_open", {}), d.get("stats_after", {})
+        so, sa = d.get("stats_open", {}), d.get("stats_after", {})
 
         def tot(s, k):
             return sum(v.get(k, 0) for v in s.values())

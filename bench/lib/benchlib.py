@@ -166,9 +166,12 @@ def wait_connectable(address, timeout=20.0):
 
 class Stack:
     """nginx (`nginx_workers` worker processes, 1 by default) + php-fpm (pm = static, `workers`
-    children), production php.ini."""
+    children), production php.ini, serving `www` (bench/www by default). `connections`: what
+    each nginx worker may hold (descriptor limits and listen backlogs follow); `env`: variables
+    for the pool; `wrap(argv)`: how the servers are started (a priority or CPU set)."""
 
-    def __init__(self, name="bench", workers=1, ini=None, nginx_workers=1):
+    def __init__(self, name="bench", workers=1, ini=None, nginx_workers=1, www=None, connections=2048, env=None,
+                 wrap=lambda argv: argv, read_timeout=120):
         self.tmp = Path(tempfile.mkdtemp(prefix=f"sse-bench-{name}-"))
         self.tmp.chmod(0o777)
         self.port = free_port()
@@ -184,31 +187,32 @@ class Stack:
                            + "".join(f"{k} = {v}\n" for k, v in extra.items()))
         sock = self.tmp / "fpm.sock"
         fpm_conf = self.tmp / "php-fpm.conf"
+        backlog = 1024 if connections <= 2048 else 4096
         fpm_conf.write_text(f"""[global]
 pid = {self.tmp / 'fpm.pid'}
 error_log = {self.tmp / 'fpm.log'}
 daemonize = no
 process.max = {workers + 8}
-rlimit_files = 4096
+rlimit_files = {max(4096, connections + 384)}
 
 [www]
 listen = {sock}
-listen.backlog = 1024
+listen.backlog = {backlog}
 pm = static
 pm.max_children = {workers}
 request_terminate_timeout = 0
 catch_workers_output = yes
 clear_env = no
-""")
+""" + "".join(f"env[{k}] = {v}\n" for k, v in (env or {}).items()))
         nginx_conf = self.tmp / "nginx.conf"
         nginx_conf.write_text(f"""daemon off;
 master_process on;
 worker_processes {nginx_workers};
-worker_rlimit_nofile 4096;
+worker_rlimit_nofile {4096 if connections <= 2048 else connections + 3000};
 user root;
 pid {self.tmp / 'nginx.pid'};
 error_log {self.tmp / 'nginx-error.log'} warn;
-events {{ worker_connections 2048; }}
+events {{ worker_connections {connections}; }}
 http {{
     include /etc/nginx/mime.types;
     access_log off;
@@ -219,21 +223,21 @@ http {{
     scgi_temp_path {self.tmp / 'scgi_temp'};
     gzip on;
     server {{
-        listen 127.0.0.1:{self.port} backlog=1024{" reuseport" if nginx_workers != 1 else ""};
-        root {WWW};
+        listen 127.0.0.1:{self.port} backlog={backlog}{" reuseport" if nginx_workers != 1 else ""};
+        root {www or WWW};
         location ~ \\.php$ {{
             fastcgi_split_path_info ^(.+?\\.php)(/.*)$;
             try_files $fastcgi_script_name =404;
             fastcgi_param PATH_INFO $fastcgi_path_info;
             include /etc/nginx/fastcgi.conf;
             fastcgi_pass unix:{sock};
-            fastcgi_read_timeout 120s;
+            fastcgi_read_timeout {read_timeout}s;
         }}
     }}
 }}
 """)
-        self.fpm = Service("php-fpm", ["php-fpm8.2", "-F", "-R", "-y", fpm_conf, "-c", php_ini], self.tmp)
-        self.nginx = Service("nginx", ["nginx", "-e", self.tmp / "nginx-error.log", "-c", nginx_conf], self.tmp)
+        self.fpm = Service("php-fpm", wrap(["php-fpm8.2", "-F", "-R", "-y", fpm_conf, "-c", php_ini]), self.tmp)
+        self.nginx = Service("nginx", wrap(["nginx", "-e", self.tmp / "nginx-error.log", "-c", nginx_conf]), self.tmp)
         try:
             self.fpm.start()
             wait_connectable(sock)
@@ -263,7 +267,8 @@ http {{
         out = []
         for p in self.tmp.glob("*.log"):
             text = p.read_text(errors="replace")
-            if re.search(r"segfault|SIGSEGV|panicked|Fatal error|exited on signal", text, re.I):
+            if re.search(r"segfault|SIGSEGV|panicked|Fatal error|exited on signal|too many open|\[alert\]|\[crit\]",
+                         text, re.I):
                 out.append(f"--- {p.name}\n{text[-2000:]}")
         return "\n".join(out)
 
@@ -417,3 +422,51 @@ def write_section(name: str, markdown: str):
 
 def yes_no(ok: bool) -> str:
     return "met" if ok else "MISSED"
+
+
+# ---------------------------------------------------------------- the native client
+
+CLIENT_DIR = BENCH / "lib/client"
+CLIENT = CLIENT_DIR / "target/release/bench-client"
+
+
+def build_client():
+    """Builds bench/lib/client (cargo; quick when it is up to date)."""
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--manifest-path", str(CLIENT_DIR / "Cargo.toml")],
+                   check=True)
+
+
+class NativeClient:
+    """bench/lib/client holding `streams` event streams to 127.0.0.1:`port` `path` on one thread;
+    it answers each command with one JSON line (see the head of its main.rs). `prefix` starts it
+    (by default at SCHED_IDLE, so that it reads only when no server wants a CPU)."""
+
+    def __init__(self, port, path, streams, prefix=("chrt", "--idle", "0"), ramp=200):
+        argv = [*prefix, CLIENT, "--addr", f"127.0.0.1:{port}", "--path", path, "--streams", streams, "--ramp", ramp]
+        self.proc = subprocess.Popen([str(a) for a in argv], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True, bufsize=1)
+
+    def line(self, timeout=180):
+        """The client's next line (its `ready` line first), waited for at most `timeout` s."""
+        import select
+        if not select.select([self.proc.stdout], [], [], timeout)[0]:
+            raise TimeoutError("the client did not answer")
+        text = self.proc.stdout.readline()
+        if not text:
+            raise RuntimeError("the client exited")
+        return json.loads(text)
+
+    def ask(self, command, timeout=180):
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        return self.line(timeout)
+
+    def quit(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write("quit\n")
+                self.proc.stdin.flush()
+                self.proc.wait(timeout=20)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait(timeout=10)
