@@ -40,6 +40,49 @@ final class CrossProcessTest extends TestCase
         return (string) (getenv('SSE_EXT') ?: dirname(__DIR__, 3) . '/target/release/libsse.so');
     }
 
+    /** @return array<string, array{0: string}> */
+    public static function waits(): array
+    {
+        return ['subscribed first' => ['subscribe-first'], 'waited before subscribing' => ['wait-first']];
+    }
+
+    /**
+     * A waiting stream is woken by the publish itself, not by the end of its current wait (the
+     * PHP thread waits in slices of 100 ms): also when its wait began before it subscribed.
+     *
+     * @dataProvider waits
+     */
+    public function testAWaitingStreamIsWokenByEachPublish(string $order): void
+    {
+        $url = 'local://' . $this->dir;
+        [$process, $pipes] = $this->php('woken', $url, 't', '20', $order);
+        self::assertSame("subscribed\n", fgets($pipes[2]));
+        $broker = new \Sse\Broker($url);
+        stream_set_blocking($pipes[1], false);
+        $received = '';
+        $delays = [];
+        for ($i = 0; $i < 12; $i++) {
+            usleep(random_int(20_000, 120_000)); // at any point of the stream's wait
+            $publishedAt = hrtime(true);
+            $broker->publish('t', ['data' => "e$i"]);
+            while (!str_contains($received, "data: e$i\n")) {
+                $read = [$pipes[1]];
+                $none = null;
+                if (stream_select($read, $none, $none, 5) !== 1) {
+                    self::fail("e$i never arrived; got: $received");
+                }
+                $received .= (string) fread($pipes[1], 65536);
+            }
+            $delays[] = (hrtime(true) - $publishedAt) / 1e6;
+        }
+        proc_terminate($process);
+        proc_close($process);
+        sort($delays);
+        // Woken by the publish, an event takes about a millisecond; waiting for the end of a
+        // 100 ms slice instead, half of them would take 50 ms or more.
+        self::assertLessThan(25.0, $delays[6], 'delays (ms): ' . implode(', ', array_map(fn ($d) => round($d, 1), $delays)));
+    }
+
     public function testEveryStreamInEveryProcessGetsEveryEventOnceInOrder(): void
     {
         $url = 'local://' . $this->dir;
