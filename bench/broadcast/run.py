@@ -19,15 +19,17 @@ In this order, on the same stack:
    carrying microtime() taken just before the publish call; the client (bench/lib/client, native,
    one thread, at SCHED_IDLE) reads every stream with SO_TIMESTAMPNS, so an event's arrival is the
    kernel's receive time of the bytes that completed it (CLOCK_REALTIME on both sides, same
-   machine), not the moment the client got round to that socket. The client's own lag (its read
-   time minus the kernel's) is recorded too, and the CPU of the server side (nginx, php-fpm,
-   redis-server) per event.
+   machine), not the moment the client got round to that socket. When the first bytes of an event
+   arrive the client sleeps BCAST_SETTLE_MS before it reads (outside epoll: the arrivals meanwhile
+   wake nothing), so that it takes neither CPU nor interrupts from the fan-out it times. The
+   client's own lag (its read time minus the kernel's) is recorded too, and the CPU of the server
+   side (nginx, php-fpm, redis-server) per event.
 4. Syscalls and CPU of the worker of one stream per delivered event (strace -c, every thread).
 5. Publish cost again, now that every worker has served a stream (a worker reads a broker only
    while one of its streams is subscribed: none should be reading any more).
 6. Replay again (embedded broker) on that pool.
 Environment: SSE_EXT, BENCH_RESULTS, BCAST_EVENTS (500), BCAST_GAP_US (10000), BCAST_STREAMS,
-BCAST_REPLAY (10000), BCAST_REPLAY_RUNS (5).
+BCAST_REPLAY (10000), BCAST_REPLAY_RUNS (5), BCAST_SETTLE_MS (5; 0: the client reads at once).
 Writes bench/results/broadcast.md, broadcast.json, broadcast.png.
 """
 import json
@@ -54,6 +56,7 @@ GAP_US = int(os.environ.get("BCAST_GAP_US", 10_000))
 COUNTS = [int(x) for x in os.environ.get("BCAST_STREAMS", "1,10,100").split(",")]
 REPLAY = int(os.environ.get("BCAST_REPLAY", 10_000))
 REPLAY_RUNS = int(os.environ.get("BCAST_REPLAY_RUNS", 5))
+SETTLE_MS = int(os.environ.get("BCAST_SETTLE_MS", 5))
 COST_RUNS = 3
 STRACE_EVENTS = 200
 COST_AFTER_CALLS = 500
@@ -240,7 +243,7 @@ class Streams(B.NativeClient):
     reads cost (which on 2 CPUs still showed in the tail of the figures)."""
 
     def __init__(self, port, path, n):
-        super().__init__(port, path, n)
+        super().__init__(port, path, n, settle_ms=SETTLE_MS)
         ready = self.line(60)
         if ready.get("open") != n:
             self.close()
@@ -637,7 +640,12 @@ def write(res, png):
               "stream with `SO_TIMESTAMPNS`: an event's delivery time is the kernel's receive time of the read that "
               "completed it, CLOCK_REALTIME on both sides of the same machine. The client runs at `SCHED_IDLE`, so that "
               "it takes no CPU the servers want (it reads when they are idle; the bytes wait in its sockets with their "
-              "receive times). The client's own lag behind the kernel (its read time "
+              "receive times)"
+              + (f", and when the first bytes of an event arrive it sleeps {SETTLE_MS} ms before reading anything "
+                 "(outside epoll, so the arrivals meanwhile wake nothing): on this machine the client otherwise shares the "
+                 "2 CPUs and their interrupts with the fan-out it times, which a client on another machine does not"
+                 if SETTLE_MS else "")
+              + ". The client's own lag behind the kernel (its read time "
               "minus the kernel's) is shown apart: it is not in the figures. Detached rows: the same script on the pool of "
               f"{DETACH_POOL} workers, `detach()` instead of `run()`. Publish call: the publisher's own "
               "`hrtime()` around the call. Server CPU per event: CPU of nginx, php-fpm (master and workers) and "

@@ -441,8 +441,9 @@ class NativeClient:
     it answers each command with one JSON line (see the head of its main.rs). `prefix` starts it
     (by default at SCHED_IDLE, so that it reads only when no server wants a CPU)."""
 
-    def __init__(self, port, path, streams, prefix=("chrt", "--idle", "0"), ramp=200):
-        argv = [*prefix, CLIENT, "--addr", f"127.0.0.1:{port}", "--path", path, "--streams", streams, "--ramp", ramp]
+    def __init__(self, port, path, streams, prefix=("chrt", "--idle", "0"), ramp=200, settle_ms=0):
+        argv = [*prefix, CLIENT, "--addr", f"127.0.0.1:{port}", "--path", path, "--streams", streams, "--ramp", ramp,
+                "--settle", settle_ms]
         self.proc = subprocess.Popen([str(a) for a in argv], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      text=True, bufsize=1)
 

@@ -3,7 +3,7 @@
 //! JSON object per line). Native, so that reading thousands of sockets costs the machine little
 //! beside the servers it times.
 //!
-//!     bench-client --addr 127.0.0.1:PORT --path /stream.php --streams N [--ramp 200]
+//!     bench-client --addr 127.0.0.1:PORT --path /stream.php --streams N [--ramp 200] [--settle MS]
 //!
 //! Every stream is a GET with `Accept: text/event-stream`; the body is de-chunked when the
 //! response is chunked and parsed as an event stream. The read that completed an event is
@@ -273,6 +273,28 @@ async fn stream(index: usize, addr: SocketAddr, path: Rc<String>, st: State, ram
     s.closed_after_open += 1;
 }
 
+/// `--settle MS`: how long the client sleeps when bytes arrive after a quiet moment, before it
+/// reads anything (0: it reads at once).
+static SETTLE_NS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+thread_local! {
+    /// When the client last read (ns): what tells a new burst from the rest of one.
+    static LAST_READ: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// With `--settle`, the first bytes of a burst (an event on its way to every stream) put the
+/// client to sleep outside epoll for the settle time, then it reads everything that arrived.
+/// While it sleeps, arrivals wake nothing: the servers fan the event out without the client
+/// taking a CPU or an interrupt from them. Receive times are the kernel's, so they do not move.
+fn settle() {
+    let settle = SETTLE_NS.load(std::sync::atomic::Ordering::Relaxed);
+    let now = now_ns();
+    if settle > 0 && now > LAST_READ.with(|t| t.get()) + 2_000_000 {
+        std::thread::sleep(Duration::from_nanos(settle));
+    }
+    LAST_READ.with(|t| t.set(now_ns()));
+}
+
 /// Asks the kernel to stamp received bytes with their arrival time (CLOCK_REALTIME).
 fn receive_times(sock: &TcpStream) -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
@@ -291,6 +313,7 @@ async fn read_stamped(sock: &TcpStream, buf: &mut [u8]) -> std::io::Result<(usiz
     use std::os::fd::AsRawFd;
     loop {
         sock.readable().await?;
+        settle();
         let got = sock.try_io(tokio::io::Interest::READABLE, || {
             let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
             let mut control = [0u64; 8]; // room for one cmsg holding a timespec, aligned
@@ -421,6 +444,8 @@ fn main() {
     let path = Rc::new(get("--path").unwrap_or_else(|| "/".into()));
     let streams: usize = get("--streams").map_or(1, |s| s.parse().expect("--streams"));
     let ramp: usize = get("--ramp").map_or(200, |s| s.parse().expect("--ramp"));
+    let settle_ms: u64 = get("--settle").map_or(0, |s| s.parse().expect("--settle"));
+    SETTLE_NS.store(settle_ms * 1_000_000, std::sync::atomic::Ordering::Relaxed);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async move {
