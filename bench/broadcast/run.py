@@ -242,8 +242,8 @@ class Streams(B.NativeClient):
     server wants a CPU, and reading 100 sockets costs it about half what the Python client's
     reads cost (which on 2 CPUs still showed in the tail of the figures)."""
 
-    def __init__(self, port, path, n):
-        super().__init__(port, path, n, settle_ms=SETTLE_MS)
+    def __init__(self, port, path, n, settle_ms):
+        super().__init__(port, path, n, settle_ms=settle_ms)
         ready = self.line(60)
         if ready.get("open") != n:
             self.close()
@@ -358,8 +358,8 @@ def end_streams(env, mech, clients):
         time.sleep(0.3)
 
 
-def latency(env, mech, n):
-    streams = Streams(env.stack_for(mech).port, env.path(mech), n)
+def latency(env, mech, n, settle_ms=SETTLE_MS):
+    streams = Streams(env.stack_for(mech).port, env.path(mech), n, settle_ms)
     try:
         warm = warm_up(env, mech, streams)
         client0 = B.cpu_ns(streams.proc.pid)
@@ -385,7 +385,7 @@ def latency(env, mech, n):
     delivered = sum(len(s) for s in seen)
     in_order = sum(1 for s in seen if s == sorted(set(s)))
     return {
-        "streams": n, "events": EVENTS, "warm_up_publishes": warm,
+        "streams": n, "events": EVENTS, "warm_up_publishes": warm, "client_settle_ms": settle_ms,
         "expected": EVENTS * n, "delivered": delivered, "streams_in_order_no_dup": in_order,
         "p50_us": B.pct(kern, 50), "p90_us": B.pct(kern, 90), "p99_us": B.pct(kern, 99), "max_us": max(kern, default=float("nan")),
         "kernel_stamped": len(kern),
@@ -554,6 +554,18 @@ def main():
                     continue
                 print(f"latency {mech} x{n}: p50 {r['p50_us']:.0f} p99 {r['p99_us']:.0f} max {r['max_us']:.0f} µs, "
                       f"delivered {r['delivered']}/{r['expected']}, client lag p99 {r['client_lag_p99_us']:.0f} µs", flush=True)
+        # 2'. the detached rows at the most streams again, the client reading at once: what the
+        # settle takes off the figures, in the same run.
+        if SETTLE_MS:
+            res["latency_reading_at_once"] = {}
+            most = max(COUNTS)
+            for mech in ["local-detached", "redis-detached"]:
+                r = attempt(env, f"latency {mech} x{most} reading at once", latency, env, mech, most, 0)
+                r.pop("_raw", None)
+                res["latency_reading_at_once"][mech] = r
+                if "error" not in r:
+                    print(f"latency {mech} x{most}, client reading at once: p50 {r['p50_us']:.0f} p99 {r['p99_us']:.0f} "
+                          f"max {r['max_us']:.0f} µs", flush=True)
         # 2a. what one delivery costs the worker of a stream
         res["syscalls"] = {}
         if shutil.which("strace"):
@@ -676,7 +688,14 @@ def write(res, png):
             continue
         worst = max(r["p99_us"] for r in rows)
         per = ", ".join(f"{r['p99_us']:.0f} µs at {n}" for n, r in zip(COUNTS, rows))
-        lines.append(f"Target {LABEL[mech]} p99 < {tgt / 1000:g} ms at every stream count: **{B.yes_no(worst < tgt)}** ({per}).")
+        # Where one event's server work, even shared perfectly over every CPU, outlasts the target.
+        floor = [(n, r) for n, r in zip(COUNTS, rows) if r["server_cpu_us_per_event"] / (os.cpu_count() or 1) > tgt]
+        why = "".join(f" At {n} streams one event costs the server side {r['server_cpu_us_per_event'] / 1000:.1f} ms of CPU, "
+                      f"{r['server_cpu_us_per_event'] / 1000 / (os.cpu_count() or 1):.1f} ms on each of the "
+                      f"{os.cpu_count() or 1} CPUs if perfectly shared: longer than the target before any scheduling, "
+                      "so no attached configuration meets it here; that many streams are what detach() is for."
+                      for n, r in floor if not mech.endswith("-detached"))
+        lines.append(f"Target {LABEL[mech]} p99 < {tgt / 1000:g} ms at every stream count: **{B.yes_no(worst < tgt)}** ({per}).{why}")
         lines.append("")
     most = str(max(COUNTS))
     cpus = os.cpu_count() or 1
@@ -698,6 +717,20 @@ def write(res, png):
                                  if m.endswith("-detached") and "error" not in L[m].get("1", {"error": 1}))
                      + " after the publish, median); the p99 is the last few streams of each event, plus the waits for a CPU.")
         lines.append("")
+    at_once = {m: r for m, r in res.get("latency_reading_at_once", {}).items() if "error" not in r}
+    if at_once:
+        lines += [f"The same detached rows at {most} streams again in this run, the client reading each arrival at once "
+                  "(`BCAST_SETTLE_MS=0`): it then shares the CPUs with the fan-out it times, and every arrival wakes it "
+                  "(an interrupt from one CPU to the other).", "",
+                  "| | streams | p50 | p90 | p99 | max | server CPU per event | client CPU per event |", "|---|---|---|---|---|---|---|---|"]
+        for m, r in at_once.items():
+            lines.append(f"| {LABEL[m]}, client reading at once | {most} | {fmt(r['p50_us'])} | {fmt(r['p90_us'])} | "
+                         f"{fmt(r['p99_us'])} | {fmt(r['max_us'])} | {fmt(r['server_cpu_us_per_event'])} | "
+                         f"{fmt(r['client_cpu_s'] * 1e6 / r['events'])} |")
+        lines.append("")
+    for mech, r in res.get("latency_reading_at_once", {}).items():
+        if "error" in r:
+            failures[f"{LABEL[mech]}, client reading at once"] = r["error"]
     for mech in ["sqlite", "pubsub"]:
         failures.update({f"{LABEL[mech]}, {n} stream(s)": L[mech][str(n)]["error"] for n in COUNTS if "error" in L[mech][str(n)]})
     if png:
