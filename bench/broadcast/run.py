@@ -692,8 +692,9 @@ def write(res, png):
         floor = [(n, r) for n, r in zip(COUNTS, rows) if r["server_cpu_us_per_event"] / (os.cpu_count() or 1) > tgt]
         why = "".join(f" At {n} streams one event costs the server side {r['server_cpu_us_per_event'] / 1000:.1f} ms of CPU, "
                       f"{r['server_cpu_us_per_event'] / 1000 / (os.cpu_count() or 1):.1f} ms on each of the "
-                      f"{os.cpu_count() or 1} CPUs if perfectly shared: longer than the target before any scheduling, "
-                      "so no attached configuration meets it here; that many streams are what detach() is for."
+                      f"{os.cpu_count() or 1} CPUs if perfectly shared: longer than the target before any waiting, so "
+                      "attached streams (each a worker woken by every event) cannot meet it at that count on this "
+                      "machine at the measured cost; that many streams are what detach() is for."
                       for n, r in floor if not mech.endswith("-detached"))
         lines.append(f"Target {LABEL[mech]} p99 < {tgt / 1000:g} ms at every stream count: **{B.yes_no(worst < tgt)}** ({per}).{why}")
         lines.append("")
