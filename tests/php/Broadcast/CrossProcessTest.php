@@ -52,6 +52,7 @@ final class CrossProcessTest extends TestCase
      *
      * @dataProvider waits
      */
+    #[\PHPUnit\Framework\Attributes\DataProvider('waits')]
     public function testAWaitingStreamIsWokenByEachPublish(string $order): void
     {
         $url = 'local://' . $this->dir;
