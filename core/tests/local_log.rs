@@ -4,7 +4,7 @@
 //! Publisher processes are this test binary run again with `SSE_TEST_PUBLISHER` set (see
 //! `publisher_process`), so what they run is exactly the library under test.
 
-use sse_core::broker::local_log::LocalLog;
+use sse_core::broker::local_log::{LocalLog, Reader};
 use sse_core::broker::{History, Position};
 use sse_core::Event;
 use std::collections::HashSet;
@@ -294,6 +294,14 @@ fn files_get_the_documented_modes_whatever_the_umask() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// What one read of a following reader returns: the sequence numbers, in order.
+fn next_positions(reader: &mut Reader, history: &History) -> Vec<u64> {
+    match reader.read(1000, history) {
+        Ok(batch) => batch.events.iter().map(|e| e.position.major).collect(),
+        Err(e) => panic!("read failed: {e}"),
+    }
+}
+
 #[test]
 fn a_reader_following_from_the_newest_event_starts_at_the_end_of_the_log() {
     let dir = scratch("follow-end");
@@ -312,17 +320,11 @@ fn a_reader_following_from_the_newest_event_starts_at_the_end_of_the_log() {
     bytes[..spoiled].fill(0);
     std::fs::write(&segment, &bytes).unwrap_or_else(|e| panic!("cannot write the segment: {e}"));
     publish(&log, "t", "new", &history);
-    let seqs = |reader: &mut sse_core::broker::local_log::Reader| -> Vec<u64> {
-        match reader.read(100, &history) {
-            Ok(batch) => batch.events.iter().map(|e| e.position.major).collect(),
-            Err(e) => panic!("read failed: {e}"),
-        }
-    };
-    assert_eq!(seqs(&mut from_end), vec![21]);
-    assert_eq!(seqs(&mut from_end), Vec::<u64>::new());
+    assert_eq!(next_positions(&mut from_end, &history), vec![21]);
+    assert_eq!(next_positions(&mut from_end, &history), Vec::<u64>::new());
     // From an older event the reader scans its segment from the start, and stops at the
     // spoiled records: the check that the reader from the end did not read them.
-    assert_eq!(seqs(&mut from_older), Vec::<u64>::new());
+    assert_eq!(next_positions(&mut from_older, &history), Vec::<u64>::new());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -333,12 +335,7 @@ fn a_follower_reads_up_to_the_end_head_names_across_segments() {
     // 16 events a segment: 100 publishes roll it six times.
     let history = History { max_events: 128, max_age: Duration::from_secs(3600) };
     let mut reader = log.follow(Position::ZERO);
-    let read = |reader: &mut sse_core::broker::local_log::Reader| -> Vec<u64> {
-        match reader.read(1000, &history) {
-            Ok(batch) => batch.events.iter().map(|e| e.position.major).collect(),
-            Err(e) => panic!("read failed: {e}"),
-        }
-    };
+    let read = |reader: &mut Reader| next_positions(reader, &history);
     let mut got = Vec::new();
     for i in 1..=100u64 {
         publish(&log, "t", &format!("e{i}"), &history);

@@ -255,8 +255,7 @@ impl LocalLog {
     /// reading the current segment from its start (up to `max_events / 8` events) to get there.
     pub fn follow(&self, after: Position) -> Reader {
         let mut reader = Reader::new(self, after.major + 1);
-        let head = fs::read(self.head_path()).ok().and_then(|bytes| Head::decode(&bytes));
-        if let Some(head) = head.filter(|head| head.next_seq == after.major + 1) {
+        if let Some(head) = reader.read_head().filter(|head| head.next_seq == after.major + 1) {
             if let Ok(file) = File::open(self.segment_path(head.segment)) {
                 reader.open = Some((file, head.end, head.segment));
             }
