@@ -3,11 +3,15 @@
 #   scripts/php-root.sh VERSION            makes sure the root exists; prints its path
 #   scripts/php-root.sh VERSION run CMD... runs CMD inside it (chroot), as root, in this repo
 #
-# PHP 8.4 comes from Debian 13 (trixie). The root is made with mmdebstrap from Debian's packages
+# PHP 8.4 comes from Debian 13 (trixie); PHP 8.5 and 8.6 from Debian experimental, on top of sid
+# (whose Laravel 13, Symfony 7.4, PHPUnit 13, Caddy 2.11, Redis 8 and Valkey 9 the suites use
+# there). sid's and experimental's Release files carry a Valid-Until date that has passed, so
+# apt is told not to check it there. The root is made with mmdebstrap from Debian's packages
 # (the mirror apt on this machine uses) and kept in /var/cache/ext-sse/<suite>-php<VERSION>
 # (EXT_SSE_ROOTS overrides the directory) for the next run. Its packages are those of
 # scripts/setup.sh with php8.2 replaced by php<VERSION>, plus what the host provides otherwise
-# (Node.js, C and C++ compilers, make). A marker written after a successful build records that
+# (Node.js, C and C++ compilers, make) and what only that release has (sid: Caddy, Valkey,
+# Symfony and its Mercure bundle). A marker written after a successful build records that
 # list: a root without it (half built) is made again (a few minutes); packages added to the
 # list since are installed into it with apt.
 #
@@ -22,9 +26,16 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 version=${1:?usage: scripts/php-root.sh VERSION [run CMD...]}
 shift
 
+# Per release: the suites apt reads, apt options, and packages only that release provides.
 case "$version" in
-  8.4) suite=trixie ;;
-  *) echo "php-root: no Debian release here provides PHP $version (known: 8.4 from trixie)" >&2; exit 2 ;;
+  8.4) suite=trixie components=(trixie) aptopts=() extra=() ;;
+  8.5|8.6)
+    suite=sid components=(sid experimental)
+    aptopts=(--aptopt='Acquire::Check-Valid-Until "false"')
+    extra=(caddy valkey-server valkey-tools php-symfony-framework-bundle php-symfony-http-foundation
+           php-symfony-runtime php-symfony-mercure php-symfony-mercure-bundle php-symfony-yaml
+           php-symfony-twig-bundle) ;;
+  *) echo "php-root: no Debian release here provides PHP $version (known: 8.4 from trixie, 8.5 and 8.6 from experimental)" >&2; exit 2 ;;
 esac
 roots=${EXT_SSE_ROOTS:-/var/cache/ext-sse}
 root=$roots/$suite-php$version
@@ -34,7 +45,7 @@ marker=$root/.ext-sse-root
 # from elsewhere (nodesource's Node.js) or by default (gcc, git, certificates).
 packages() {
   { "$repo/scripts/setup.sh" --packages | sed "s/^php8\.2-/php$version-/; s/^libapache2-mod-php8\.2\$/libapache2-mod-php$version/"
-    printf '%s\n' nodejs npm gcc g++ libc6-dev make git unzip ca-certificates openssl procps iproute2
+    printf '%s\n' nodejs npm gcc g++ libc6-dev make git unzip ca-certificates openssl procps iproute2 "${extra[@]}"
   } | sort -u
 }
 
@@ -96,8 +107,14 @@ ensure_root() {
   mkdir -p "$roots"
   remove "$root"
   remove "$root.new"
-  mmdebstrap --quiet --variant=apt --include="$(paste -sd, <<<"$wanted")" \
-    "$suite" "$root.new" "deb $url $suite main" >&2
+  local sources=()
+  for component in "${components[@]}"; do sources+=("deb $url $component main"); done
+  mmdebstrap --quiet --variant=apt "${aptopts[@]}" --include="$(paste -sd, <<<"$wanted")" \
+    "$suite" "$root.new" "${sources[@]}" >&2
+  # apt inside the root (packages added later) must skip the same date check.
+  if ((${#aptopts[@]})); then
+    echo 'Acquire::Check-Valid-Until "false";' >"$root.new/etc/apt/apt.conf.d/99ext-sse-valid-until"
+  fi
   # Services are never started by package scripts in here: the tests start their own.
   printf '#!/bin/sh\nexit 101\n' >"$root.new/usr/sbin/policy-rc.d"
   chmod 755 "$root.new/usr/sbin/policy-rc.d"
