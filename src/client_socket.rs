@@ -1,26 +1,75 @@
 //! Finding the socket to the client, so that a hang-up is noticed without writing.
 //!
 //! No SAPI exposes its socket (`sapi_module.get_fd` is unimplemented everywhere), so:
-//! - php-fpm and php-cgi keep the web server's socket in the FastCGI request, and `php -S`
-//!   keeps the browser's socket in its client record: the C shim reads them there and checks
-//!   that what it found is a connected stream socket;
+//! - php-fpm and php-cgi keep the web server's socket in the FastCGI request record, read by
+//!   layout: [`fastcgi_request`] checks the record against the kernel first
+//!   (`sse_core::fastcgi_record`) and, when it does not hold together, uses none of it and says
+//!   so once in the log. The stream then works as on any other SAPI: frames through PHP's
+//!   output, hang-ups seen at a heartbeat, `detach()` serving the stream in the worker;
+//! - `php -S` keeps the browser's socket in its client record: the C shim reads it there and
+//!   checks that it is a connected stream socket;
 //! - elsewhere (Apache's mod_php), the process's open sockets are searched for the one whose
 //!   peer is the request's `REMOTE_ADDR`:`REMOTE_PORT`.
 //!
 //! When neither finds a socket, disconnects are noticed at the next write (a heartbeat).
 
 use crate::ffi;
+use sse_core::fastcgi_record::{Checked, RequestRecord};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 
 pub fn find() -> Option<i32> {
+    if is_fastcgi() {
+        // The socket is the web server's; its peer says nothing about the request.
+        return fastcgi_request().map(|request| request.fd);
+    }
     let peer = request_peer();
-    match ffi::client_socket() {
+    match ffi::cli_server_socket() {
         // php -S: the socket is the browser's own, so it must have the request's peer.
-        Some(fd) if ffi::sapi_name() == "cli-server" => (peer.is_some() && peer == socket_peer(fd)).then_some(fd),
-        // FastCGI: the socket is the web server's; its peer says nothing about the request.
-        Some(fd) => Some(fd),
+        Some(fd) => (peer.is_some() && peer == socket_peer(fd)).then_some(fd),
         None => peer.and_then(search_by_peer),
     }
+}
+
+/// The socket the SAPI keeps (FastCGI, `php -S`), without the search by peer: a quick look
+/// for a hang-up before the stream starts.
+pub fn sapi_socket() -> Option<i32> {
+    if is_fastcgi() {
+        return fastcgi_request().map(|request| request.fd);
+    }
+    ffi::cli_server_socket()
+}
+
+fn is_fastcgi() -> bool {
+    matches!(ffi::sapi_name(), "fpm-fcgi" | "cgi-fcgi")
+}
+
+/// The current FastCGI request's socket, id and keep flag, from a request record that passed
+/// its check; None under other SAPIs and when the check failed (logged once per process).
+pub fn fastcgi_request() -> Option<Checked> {
+    let ints = ffi::fastcgi_record_ints(record_skip())?;
+    match RequestRecord::from_ints(ints).check() {
+        Ok(checked) => Some(checked),
+        Err(mismatch) => {
+            static LOGGED: AtomicBool = AtomicBool::new(false);
+            if !LOGGED.swap(true, Ordering::Relaxed) {
+                ffi::log_warning(&format!(
+                    "ext-sse: the FastCGI request record of PHP {} does not look as expected ({mismatch}); this process uses none of it: frames go through PHP's output, hang-ups are noticed at a heartbeat, and detach() serves streams in the worker",
+                    ffi::php_version()
+                ));
+            }
+            None
+        }
+    }
+}
+
+/// How many ints off the record is read: 0, except when a test sets
+/// `SSE_TEST_FASTCGI_RECORD_SKIP` (php-fpm's `env[...]`) to see the check refuse a layout
+/// that moved.
+fn record_skip() -> i32 {
+    static SKIP: OnceLock<i32> = OnceLock::new();
+    *SKIP.get_or_init(|| std::env::var("SSE_TEST_FASTCGI_RECORD_SKIP").ok().and_then(|v| v.parse().ok()).unwrap_or(0))
 }
 
 /// `REMOTE_ADDR`:`REMOTE_PORT` of the request.

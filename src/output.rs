@@ -106,8 +106,8 @@ impl Output {
         output.write(OPENING);
         // The opening frame flushed the SAPI's buffer: from here the stream may write the
         // socket itself.
-        if let (Some(fd), Some(id)) = (output.socket, ffi::fastcgi_request_id()) {
-            output.fastcgi = FastCgiStream::start(fd, id);
+        if let (Some(_), Some(request)) = (output.socket, client_socket::fastcgi_request()) {
+            output.fastcgi = FastCgiStream::start(request.fd, request.id);
         }
         Ok(output)
     }
@@ -152,9 +152,10 @@ impl Output {
     /// directly): what is queued is written first, then php-fpm lets go of the socket, and
     /// this output is done. None where that cannot be done; the output is then unchanged.
     pub fn detach(&mut self) -> Option<(OwnedFd, u16)> {
-        let request_id = ffi::fastcgi_request_id()?;
-        let fd = self.socket?;
-        if !self.connected {
+        let request = client_socket::fastcgi_request()?;
+        let (fd, request_id) = (request.fd, request.id);
+        // A kept-alive connection carries the web server's next request: it stays php-fpm's.
+        if !self.connected || request.keep || self.socket != Some(fd) {
             return None;
         }
         let mut stream = self.fastcgi.take()?;
@@ -165,7 +166,7 @@ impl Output {
             self.connected = false;
             return None;
         }
-        match ffi::take_fastcgi_socket() {
+        match ffi::take_fastcgi_socket(fd) {
             Some(socket) => {
                 self.connected = false;
                 self.socket = None;

@@ -7,6 +7,7 @@
 //! - [`clock`]: real or virtual time of a stream;
 //! - [`schedule`]: timers, heartbeat and maximum duration of one stream, on an abstract clock;
 //! - [`fastcgi`]: FastCGI records, for streams written straight to php-fpm's socket;
+//! - [`fastcgi_record`]: php-fpm's request record, checked before it is trusted;
 //! - [`last_event_id`]: what a `Last-Event-ID` sent by a client must look like to be trusted;
 //! - [`error`]: the one error type of the project.
 
@@ -14,6 +15,7 @@ pub mod broker;
 pub mod clock;
 pub mod error;
 pub mod fastcgi;
+pub mod fastcgi_record;
 pub mod frame;
 pub mod last_event_id;
 pub mod parse;

@@ -125,7 +125,7 @@ impl SseEmitter {
                 let mut stream = this.stream.borrow_mut();
                 match stream.phase {
                     Phase::Closed => return Ok(false),
-                    Phase::New => return Ok(ffi::client_socket().is_none_or(|fd| !output::socket_hung_up(fd))),
+                    Phase::New => return Ok(crate::client_socket::sapi_socket().is_none_or(|fd| !output::socket_hung_up(fd))),
                     Phase::Open => stream.output.as_mut().is_some_and(Output::is_connected),
                 }
             };

@@ -39,9 +39,11 @@ extern "C" {
     fn sse_write_direct(buf: *const c_char, len: usize) -> bool;
     fn sse_write_buffered(buf: *const c_char, len: usize) -> bool;
     fn sse_connection_aborted() -> bool;
-    fn sse_client_socket() -> c_int;
-    fn sse_fastcgi_request_id() -> c_int;
-    fn sse_fastcgi_take_socket() -> c_int;
+    fn sse_cli_server_socket() -> c_int;
+    fn sse_fastcgi_record_ints(out: *mut c_int, skip: c_int) -> bool;
+    fn sse_fastcgi_forget_socket(fd: c_int) -> bool;
+    fn sse_log_warning(message: *const c_char);
+    fn sse_php_version() -> *const c_char;
 
     fn sse_interrupt_pending() -> bool;
     fn sse_handle_interrupt() -> bool;
@@ -258,18 +260,35 @@ pub fn connection_aborted() -> bool {
     unsafe { sse_connection_aborted() }
 }
 
-/// The verified socket to the client or web server, when the SAPI exposes one.
-pub fn client_socket() -> Option<i32> {
-    // SAFETY: the shim checks the fd is a connected stream socket before returning it.
-    let fd = unsafe { sse_client_socket() };
+/// The browser's socket under `php -S`, verified to be a connected stream socket.
+pub fn cli_server_socket() -> Option<i32> {
+    // SAFETY: reads an int of cli-server's client record, only under cli-server; the shim
+    // checks the fd is a connected stream socket before returning it.
+    let fd = unsafe { sse_cli_server_socket() };
     (fd >= 0).then_some(fd)
 }
 
-/// The FastCGI request id under php-fpm / php-cgi.
-pub fn fastcgi_request_id() -> Option<u16> {
-    // SAFETY: reads an int of the SAPI's request record, only under the FastCGI SAPIs.
-    let id = unsafe { sse_fastcgi_request_id() };
-    u16::try_from(id).ok().filter(|id| *id != 0)
+/// The first five ints of the FastCGI request record, read `skip` ints off (0 but in a test),
+/// unchecked: see `client_socket::fastcgi_request()`, the only caller.
+pub fn fastcgi_record_ints(skip: i32) -> Option<[i32; 5]> {
+    let mut ints = [0 as c_int; 5];
+    // SAFETY: PHP thread, inside a request; the shim copies five ints from the request record
+    // of a FastCGI SAPI only, into a buffer of five.
+    unsafe { sse_fastcgi_record_ints(ints.as_mut_ptr(), skip) }.then_some(ints)
+}
+
+/// Writes a line to PHP's error log (not a PHP warning: an error handler that turns warnings
+/// into exceptions must not end a working stream).
+pub fn log_warning(message: &str) {
+    let Ok(message) = CString::new(message.replace('\0', " ")) else { return };
+    // SAFETY: a NUL-terminated string; PHP copies it into its log.
+    unsafe { sse_log_warning(message.as_ptr()) }
+}
+
+/// PHP_VERSION of the running PHP, e.g. "8.5.7".
+pub fn php_version() -> &'static str {
+    // SAFETY: the shim returns the static PHP_VERSION string.
+    unsafe { CStr::from_ptr(sse_php_version()) }.to_str().unwrap_or("")
 }
 
 pub fn interrupt_pending() -> bool {
@@ -294,12 +313,13 @@ pub fn exit_pending() -> bool {
     unsafe { sse_exit_pending() }
 }
 
-/// Takes the php-fpm request's socket away from php-fpm (see `sse_fastcgi_take_socket` in the
-/// shim): the caller owns it and must end the response and close it. None where that is not
-/// possible (another SAPI, a kept-alive FastCGI connection).
-pub fn take_fastcgi_socket() -> Option<std::os::fd::OwnedFd> {
-    // SAFETY: PHP thread, inside a request; the shim checks the SAPI and the record.
-    let fd = unsafe { sse_fastcgi_take_socket() };
+/// Takes the php-fpm request's socket `fd` (from a checked request record) away from
+/// php-fpm (see `sse_fastcgi_forget_socket` in the shim): the caller owns it and must end the
+/// response and close it. None when the record no longer holds it, or under another SAPI.
+pub fn take_fastcgi_socket(fd: i32) -> Option<std::os::fd::OwnedFd> {
+    // SAFETY: PHP thread, inside a request; the shim checks the SAPI and that the record's fd
+    // is this one before it overwrites it.
+    let taken = unsafe { sse_fastcgi_forget_socket(fd) };
     // SAFETY: php-fpm no longer knows this descriptor (its record says -1): it is ours alone.
-    (fd >= 0).then(|| unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
+    taken.then(|| unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
 }

@@ -15,6 +15,7 @@
 #include <zend_exceptions.h>
 #include <zend_smart_str.h>
 #include <sys/socket.h>
+#include <syslog.h>
 #include <sys/stat.h>
 
 /* ---- exception classes --------------------------------------------------------------- */
@@ -177,22 +178,16 @@ static bool sse_is_request_record(const void *context)
 	return (uintptr_t) context >= 4096;
 }
 
-/* The socket to the web server (php-fpm, php-cgi: the FastCGI request keeps it as its third
- * int, a layout unchanged since PHP 7.0) or to the browser (cli-server: right after the server
- * pointer). -1 when unknown, or when what is found there is not a connected stream socket. */
-int sse_client_socket(void)
+/* The socket to the browser under cli-server (its client record keeps it right after the
+ * server pointer; php-src 8.2-8.6 sapi/cli/php_cli_server.c, struct php_cli_server_client).
+ * -1 when unknown, or when what is found there is not a connected stream socket. (FastCGI
+ * SAPIs: see sse_fastcgi_record_ints.) */
+int sse_cli_server_socket(void)
 {
 	void *context = SG(server_context);
 	const char *name = sapi_module.name;
-	int fd;
-	if (!sse_is_request_record(context) || !name) return -1;
-	if (strcmp(name, "fpm-fcgi") == 0 || strcmp(name, "cgi-fcgi") == 0) {
-		fd = ((int *) context)[2];
-	} else if (strcmp(name, "cli-server") == 0) {
-		fd = *(int *) ((char *) context + sizeof(void *));
-	} else {
-		return -1;
-	}
+	if (!sse_is_request_record(context) || !name || strcmp(name, "cli-server") != 0) return -1;
+	int fd = *(int *) ((char *) context + sizeof(void *));
 	struct stat st;
 	int type = 0;
 	socklen_t type_len = sizeof(type);
@@ -203,6 +198,45 @@ int sse_client_socket(void)
 	if (getpeername(fd, (struct sockaddr *) &peer, &peer_len) != 0) return -1;
 	return fd;
 }
+
+static bool sse_is_fastcgi_sapi(void)
+{
+	const char *name = sapi_module.name;
+	return name && (strcmp(name, "fpm-fcgi") == 0 || strcmp(name, "cgi-fcgi") == 0);
+}
+
+/* Copies the first five ints of the FastCGI request record (php-fpm, php-cgi; php-src 8.2-8.6
+ * main/fastcgi.c, struct _fcgi_request: listen_socket, tcp, fd, id, keep, unchanged since PHP
+ * 7.0), starting `skip` ints further on (0; a test reads them off on purpose). Nothing exports
+ * the struct: the caller checks the values against the kernel before using any
+ * (sse-core's fastcgi_record). False under any other SAPI. */
+bool sse_fastcgi_record_ints(int out[5], int skip)
+{
+	const int *record = SG(server_context);
+	if (!sse_is_fastcgi_sapi() || !sse_is_request_record(record) || skip < 0 || skip > 4) return false;
+	memcpy(out, record + skip, 5 * sizeof(int));
+	return true;
+}
+
+/* Hands the socket of the current php-fpm request to the caller, who from now on owns it: the
+ * request record (see above; the caller checked it and passes the fd it found) is told its
+ * connection is gone (fd = -1), so php-fpm's end of request writes nothing on it and closes
+ * nothing (fcgi_finish_request() and fcgi_close() skip a negative fd) and its next
+ * fcgi_accept_request() accepts a new connection. False when the record no longer holds that
+ * fd, or under another SAPI than php-fpm. */
+bool sse_fastcgi_forget_socket(int fd)
+{
+	int *record = SG(server_context);
+	const char *name = sapi_module.name;
+	if (!name || strcmp(name, "fpm-fcgi") != 0 || !sse_is_request_record(record) || record[2] != fd) return false;
+	record[2] = -1;
+	return true;
+}
+
+/* A line in PHP's error log, at warning severity. */
+void sse_log_warning(const char *message) { php_log_err_with_severity(message, LOG_WARNING); }
+
+const char *sse_php_version(void) { return PHP_VERSION; }
 
 /* ---- interrupts ------------------------------------------------------------------------ */
 
@@ -276,33 +310,4 @@ void sse_exception_put_back(zend_object *exception)
 	} else {
 		zend_throw_exception_internal(exception);
 	}
-}
-
-/* Hands the socket of the current php-fpm request to the caller, who from now on owns it:
- * the request record (php-src 8.2-8.4 main/fastcgi.c, struct _fcgi_request: listen_socket,
- * tcp, fd, id, keep as its first five ints, a layout unchanged since PHP 7.0) is told its
- * connection is gone (fd = -1), so php-fpm's end of request writes nothing on it and closes
- * nothing (fcgi_finish_request() and fcgi_close() skip a negative fd) and its next
- * fcgi_accept_request() accepts a new connection. Refused (-1) for a kept-alive connection
- * (FCGI_KEEP_CONN: the web server would send its next request on it) or anything that is not
- * a php-fpm request on a connected socket. */
-int sse_fastcgi_take_socket(void)
-{
-	int *record = (int *) SG(server_context);
-	const char *name = sapi_module.name;
-	if (!name || strcmp(name, "fpm-fcgi") != 0 || !sse_is_request_record(record)) return -1;
-	int fd = sse_client_socket();
-	if (fd < 0 || record[2] != fd || record[4] != 0) return -1;
-	record[2] = -1;
-	return fd;
-}
-
-/* The FastCGI request id of the current request (php-fpm, php-cgi: the fourth int of the
- * request, after the listen socket, the tcp flag and the socket), or -1. */
-int sse_fastcgi_request_id(void)
-{
-	const char *name = sapi_module.name;
-	if (!sse_is_request_record(SG(server_context)) || !name) return -1;
-	if (strcmp(name, "fpm-fcgi") != 0 && strcmp(name, "cgi-fcgi") != 0) return -1;
-	return ((int *) SG(server_context))[3];
 }

@@ -18,6 +18,7 @@ import pytest
 from harness import client, nginx_fpm
 from harness.broadcast import publish, publish_cli, take, wait_subscribed
 from harness.fixtures import checked, marks, stack, wait_for_file  # noqa: F401 - fixtures
+from harness.phpini import PHP_VERSION
 from harness.stack import CRASH, make_tmp
 
 WORKERS = 2
@@ -359,3 +360,40 @@ def test_detach_works_on_every_stack_and_frees_the_worker_where_it_can(stack, ma
     assert noticed is not None, "the script did not finish"
     behind_fpm = stack.name in ("nginx-fpm", "nginx-fpm-zlib", "nginx-h2", "apache-fpm")
     assert noticed["detached"] == behind_fpm, f"{stack.name}: detach() returned {noticed['detached']}"
+
+
+def test_a_request_record_that_does_not_check_out_is_left_alone_and_the_stream_still_works():
+    """php-fpm's request record is read by layout; SSE_TEST_FASTCGI_RECORD_SKIP=1 reads it one
+    int off, as under a PHP whose struct _fcgi_request had changed. The check refuses it, the log
+    says so once (naming the PHP version and the field), and nothing of the record is used: the
+    stream is written through PHP's output, detach() serves it in the worker and returns false,
+    and every event arrives."""
+    stack = start("detach-layout", pool_extra="env[SSE_TEST_FASTCGI_RECORD_SKIP] = 1")
+    try:
+        marks = make_tmp("detach-layout-marks")
+        topic = f"layout-{time.monotonic_ns()}"
+        broker = f"local://{stack.broker_dir}/broker"
+        streams = []
+        for n in range(2):
+            mark = marks / f"{n}.json"
+            s = client.Stream(stack, f"detach/stream.php?topics={topic}&seconds=2&heartbeat=1&mark={mark}", timeout=15)
+            assert s.status == 200, s.body
+            wait_subscribed(s)
+            streams.append((s, mark))
+        ids = publish_cli(broker, topic, 3)
+        for s, mark in streams:
+            with s:
+                events = s.events_until_end(timeout=10)
+            assert [e.id for e in events] == ids
+            noticed = wait_for_file(mark, timeout=5)
+            assert noticed is not None and noticed["detached"] is False, noticed
+        logs = "\n".join(p.read_text(errors="replace") for p in stack.log_files())
+        warnings = [line for line in logs.splitlines() if "FastCGI request record" in line]
+        # Two workers, each says it once (a worker serves both streams in turn at most).
+        assert 1 <= len(warnings) <= WORKERS, warnings
+        assert f"PHP {PHP_VERSION}." in warnings[0] and "does not look as expected" in warnings[0], warnings[0]
+        assert "detach() serves streams in the worker" in warnings[0], warnings[0]
+        shutil.rmtree(marks, ignore_errors=True)
+    finally:
+        stop(stack)
+
