@@ -1,19 +1,20 @@
-//! Turns PHP values into a validated [`Event`]: the `ServerSentEvents` fields array, or the
-//! value given for one field. Shared by `ServerSentEvents` and `SseEmitter::send()`.
+//! Turns PHP values into a validated [`Event`]: the `ServerSentEvents` fields array, Laravel's
+//! `StreamedEvent`, or the value given for one field. Shared by `ServerSentEvents`,
+//! `SseEmitter::send()` and `Broker::publish()`.
 
 use crate::bindings::server_sent_events::ServerSentEvents;
 use crate::error::{Error, Result};
 use crate::ffi;
 use ext_php_rs::convert::FromZval;
-use ext_php_rs::types::ZendClassObject;
 use ext_php_rs::flags::DataType;
-use ext_php_rs::types::{ZendHashTable, Zval};
+use ext_php_rs::types::{ZendCallable, ZendClassObject, ZendHashTable, ZendObject, Zval};
+use ext_php_rs::zend::{try_catch, ExecutorGlobals};
 use std::borrow::Cow;
 use sse_core::{Event, Field};
 
 /// Runs `body` on the event a method was given: a `ServerSentEvents`, an array of its fields,
-/// or a data string. An object's event is borrowed, not copied (this is the path of every
-/// `send()`).
+/// Laravel's `StreamedEvent`, or a data string. An object's event is borrowed, not copied (this
+/// is the path of every `send()`).
 pub fn with_event<T>(value: &Zval, body: impl FnOnce(&Event) -> T) -> Result<T> {
     let value = value.dereference();
     match value.get_type() {
@@ -28,14 +29,96 @@ pub fn with_event<T>(value: &Zval, body: impl FnOnce(&Event) -> T) -> Result<T> 
         },
         DataType::Object(_) => match <&ZendClassObject<ServerSentEvents>>::from_zval(value).and_then(|o| o.obj.as_ref()) {
             Some(event) => Ok(body(&event.event)),
-            None => Err(not_an_event()),
+            None => match value.object().filter(|o| is_laravel_event(o)) {
+                Some(laravel) => Ok(body(&from_laravel_event(laravel)?)),
+                None => Err(not_an_event()),
+            },
         },
         _ => Err(not_an_event()),
     }
 }
 
 fn not_an_event() -> crate::error::Failure {
-    Error::invalid_event(Field::Data, "send() and publish() take a ServerSentEvents, an array of its fields, or a data string").into()
+    Error::invalid_event(
+        Field::Data,
+        "send() and publish() take a ServerSentEvents, an array of its fields, an Illuminate\\Http\\StreamedEvent, or a data string",
+    )
+    .into()
+}
+
+/// The event class of Laravel's `response()->eventStream()`: public `event` (a string) and
+/// `data` (any value).
+const LARAVEL_EVENT: &str = "Illuminate\\Http\\StreamedEvent";
+
+/// Whether the object is a `StreamedEvent` or extends it. Compared by name along its parents,
+/// so that no class is looked up (or autoloaded) for the objects that are not one.
+fn is_laravel_event(object: &ZendObject) -> bool {
+    let mut class = Some(object.get_class_entry());
+    while let Some(ce) = class {
+        if ce.name().is_some_and(|name| name.eq_ignore_ascii_case(LARAVEL_EVENT)) {
+            return true;
+        }
+        class = ce.parent();
+    }
+    false
+}
+
+/// The event a `StreamedEvent` stands for, written as eventStream() writes it: its name as the
+/// type, strings and numbers as the data as they are, any other value (arrays, objects, bools,
+/// null) as Laravel's `Js::encode()` gives it. Unlike eventStream(), line breaks in the data
+/// become one `data:` line each, and a name with one is refused, instead of breaking the frame.
+fn from_laravel_event(object: &ZendObject) -> Result<Event> {
+    // The properties table, not read_property(): no magic, no visibility scope, nothing written.
+    let properties = object
+        .get_properties()
+        .map_err(|_| Error::invalid_event(Field::Data, "the StreamedEvent's properties cannot be read"))?;
+    // A slot of the table points at the object's own property, which may hold a PHP reference.
+    let property = |field: Field, name: &str| {
+        properties
+            .get(name)
+            .map(|value| value.dereference().dereference())
+            .filter(|value| value.get_type() != DataType::Undef)
+            .ok_or_else(|| Error::invalid_event(field, format!("the StreamedEvent's ${name} is not set")))
+    };
+    let mut event = Event::new();
+    event.set_event(&text(Field::Event, property(Field::Event, "event")?)?)?;
+    let data = property(Field::Data, "data")?;
+    match data.get_type() {
+        DataType::String | DataType::Long | DataType::Double => set_data(&mut event, data)?,
+        _ => set_laravel_json(&mut event, data)?,
+    }
+    Ok(event)
+}
+
+/// `Illuminate\Support\Js::encode($data)`, Laravel's own encoder (JSON with `<`, `>`, `&`, `'`
+/// and `"` escaped, a `Jsonable`'s toJson(), an `Arrayable`'s toArray()), as eventStream() uses
+/// it; PHP's json_encode() where Laravel's Support package is missing.
+fn set_laravel_json(event: &mut Event, data: &Zval) -> Result<()> {
+    let Ok(encode) = ZendCallable::try_from_name("Illuminate\\Support\\Js::encode") else {
+        return set_data(event, data);
+    };
+    let json = match try_catch(|| encode.try_call(vec![data])) {
+        Ok(Ok(json)) if !ffi::exception_pending() => json,
+        Ok(_) if ExecutorGlobals::pending_exception_class().as_deref() == Some("JsonException") => {
+            // JSON_THROW_ON_ERROR: the reason is the JsonException's code; the exception is
+            // replaced by an InvalidEventException naming the field.
+            let code = ExecutorGlobals::take_exception()
+                .and_then(|e| e.try_call_method("getCode", vec![]).ok())
+                .and_then(|code| code.long())
+                .unwrap_or_default();
+            return Err(json_error(i32::try_from(code).unwrap_or_default()));
+        }
+        Ok(_) => return Err(Error::Thrown.into()),
+        Err(_) => return Err(Error::Fatal.into()),
+    };
+    match json.zend_str() {
+        Some(text) => Ok(event.set_data(text.as_bytes())?),
+        None => Err(Error::invalid_event(
+            Field::Data,
+            format!("Illuminate\\Support\\Js::encode() returned a {}, not a string", type_name(json.get_type())),
+        )
+        .into()),
+    }
 }
 
 /// Refuses an event a browser would never dispatch: a type without data. The frame

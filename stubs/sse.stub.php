@@ -150,12 +150,13 @@ final class SseEmitter
 
     /**
      * Writes one event and flushes it to the client now.
-     * @param ServerSentEvents|array|string $event an event, its fields, or data only.
+     * @param ServerSentEvents|array|string|\Illuminate\Http\StreamedEvent $event an event, its fields,
+     *   data only, or Laravel's StreamedEvent (its data written as response()->eventStream() writes it).
      * @return bool false once the client is gone.
      * @throws InvalidEventException for a bad event (nothing is written).
      * @throws SseException after close().
      */
-    public function send(ServerSentEvents|array|string $event): bool {}
+    public function send(ServerSentEvents|array|string|\Illuminate\Http\StreamedEvent $event): bool {}
 
     /** Writes a comment frame (`: text`); false once the client is gone. */
     public function comment(?string $text = null): bool {}
@@ -312,7 +313,7 @@ final class Broker
      * @throws SseException the broker is unreachable (nothing was published)
      * @throws \InvalidArgumentException a topic name is not valid
      */
-    public function publish(string|array $topics, ServerSentEvents|array|string $event): string {}
+    public function publish(string|array $topics, ServerSentEvents|array|string|\Illuminate\Http\StreamedEvent $event): string {}
 
     /** The URL of this broker, a Redis password shown as `***`. */
     public function url(): string {}

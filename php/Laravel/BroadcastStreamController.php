@@ -37,8 +37,15 @@ class BroadcastStreamController
         $connection = $request->route()?->getAction(self::CONNECTION_ACTION);
         $broadcaster = Broadcasting::broadcaster($connection);
 
+        // Null stands for '' here: the ConvertEmptyStringsToNull middleware of Laravel's default
+        // stack turns `?channels=` and `?channels[]=` into nulls.
         $asked = $request->query('channels');
-        $channels = is_string($asked) ? [$asked] : (is_array($asked) ? $asked : []);
+        $channels = match (true) {
+            is_string($asked) => [$asked],
+            is_array($asked) => array_map(static fn ($channel) => $channel ?? '', $asked),
+            $asked === null && $request->query->has('channels') => [''],
+            default => [],
+        };
         if ($channels === []) {
             return self::refuse(400, 'No channel asked for: open the stream with ?channels[]=NAME (one per channel).');
         }

@@ -6,6 +6,7 @@ namespace Sse\Laravel;
 
 use Illuminate\Container\Container;
 use Illuminate\Contracts\Debug\ExceptionHandler;
+use Illuminate\Http\StreamedEvent;
 use Sse\SseEmitter;
 use Sse\Support\Extension;
 use Sse\Support\StreamBody;
@@ -78,6 +79,48 @@ class SseResponse extends StreamedResponse
         foreach ($this->options['headers'] as $name => $value) {
             $this->headers->set($name, $value);
         }
+    }
+
+    /**
+     * Laravel's `response()->eventStream()` served by the emitter (`response()->sseEventStream()`):
+     * the same arguments and the same events. Each value the callback yields is an `update`
+     * event, a StreamedEvent one of its own name; data that is not a string or a number is
+     * Laravel's JSON of it (Js::encode()); and unless $endStreamWith is empty, a last
+     * `update` event carries it (`</stream>`, what Laravel's JavaScript helpers wait for).
+     *
+     * What differs is how it gets there: every event bypasses PHP's and the server's buffers,
+     * a value with line breaks is one `data:` line each (eventStream() writes it as it is, and
+     * the lines after the first are lost), and a gone client stops the generator at the
+     * first yield after it left.
+     *
+     * @param \Closure(): iterable<mixed> $callback
+     * @param array<string, string> $headers
+     * @param \Illuminate\Http\StreamedEvent|string|null $endStreamWith
+     * @param array<string, mixed> $options SseEmitter options (retry, heartbeat, ...)
+     */
+    public static function eventStream(\Closure $callback, array $headers = [], $endStreamWith = '</stream>', array $options = []): self
+    {
+        $end = is_string($endStreamWith) && trim($endStreamWith) === '' ? null : $endStreamWith;
+        return new self(static function (SseEmitter $sse) use ($callback, $end): void {
+            foreach ($callback() as $message) {
+                if (!$sse->send(self::laravelEvent($message))) {
+                    return;
+                }
+            }
+            if ($end !== null) {
+                $sse->send(self::laravelEvent($end));
+            }
+        }, $options, $headers);
+    }
+
+    /** What eventStream() writes for a yielded value: a StreamedEvent as it is, else an update. */
+    private static function laravelEvent(mixed $message): mixed
+    {
+        if ($message instanceof StreamedEvent) {
+            return $message;
+        }
+        // A Laravel older than eventStream() has no StreamedEvent either: plain fields there.
+        return class_exists(StreamedEvent::class) ? new StreamedEvent('update', $message) : ['event' => 'update', 'data' => $message];
     }
 
     /** The emitter serving this response, once sendContent() has started it. */

@@ -23,6 +23,12 @@ def running_stack():
     stack.stop()
 
 
+def test_the_app_is_the_installed_laravels_skeleton(stack):
+    r = client.get(stack, "version")
+    assert r.status == 200, r.body
+    assert r.body.decode() == f"{laravel.VERSION} {laravel.APP.name}", r.body
+
+
 def test_headers_through_the_framework(stack):
     with client.Stream(stack, "events") as s:
         events = s.events_until_end()

@@ -1,8 +1,8 @@
 <?php
 
-// Class loading without a vendor directory: Laravel 8 from Debian's php-laravel-framework (on
-// the default include_path), the ext-sse package from the repository's php/ folder, and this
-// app's own App\ classes.
+// Class loading without a vendor directory: Laravel from Debian's php-laravel-framework (on the
+// default include_path), the ext-sse package from the repository's php/ folder, and the App\
+// classes of this app (which tests/laravel13-app shares).
 
 require_once 'Illuminate/autoload.php';
 

@@ -14,6 +14,11 @@ Route::get('/reject', [StreamController::class, 'reject']);
 Route::get('/hangup', [StreamController::class, 'hangup']);
 Route::get('/bad-option', [StreamController::class, 'badOption']);
 Route::get('/finish', [StreamController::class, 'finish']);
+Route::get('/version', fn () => response(app()->version() . ' ' . basename(base_path()), 200, ['Content-Type' => 'text/plain']));
+
+// Laravel's own eventStream() beside the extension's sseEventStream() (Laravel 13).
+Route::get('/event-stream/laravel', [App\Http\Controllers\EventStreamController::class, 'laravel']);
+Route::get('/event-stream/sse', [App\Http\Controllers\EventStreamController::class, 'sse']);
 
 // Broadcasting: GET /sse/stream?channels[]=..., with no middleware group (the app has none; the
 // X-Test-User guard needs no session). A session app writes Sse\Laravel\Broadcasting::routes().

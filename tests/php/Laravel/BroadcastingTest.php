@@ -45,7 +45,7 @@ final class BroadcastingTest extends TestCase
         // Booting made the driver already (routes/channels.php registers its callbacks on it):
         // make it again from the config above, with the app's callbacks.
         $this->laravel->app->make(BroadcastManager::class)->purge('sse');
-        require $this->laravel->app->basePath('routes/channels.php');
+        require TestApp::SHARED . '/routes/channels.php';
         $this->laravel->app->instance('request', Request::create('/'));
     }
 
@@ -234,9 +234,9 @@ final class BroadcastingTest extends TestCase
         self::assertSame([], $appRoute->gatherMiddleware());     // the test app passes []
 
         Broadcasting::routes(null, '/live/events', 'sse');
-        $routes->refreshNameLookups();
-        $route = $routes->getByName('sse.stream');
-        self::assertSame('live/events', $route->uri());
+        // By uri: which of two routes of one name the name finds differs between Laravel 8 and 13.
+        $route = $routes->match(Request::create('/live/events'));
+        self::assertSame('sse.stream', $route->getName());
         self::assertSame(['web'], $route->gatherMiddleware());
         self::assertSame('sse', $route->getAction('sseConnection'));
     }

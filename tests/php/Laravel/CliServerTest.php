@@ -7,9 +7,9 @@ namespace Sse\Tests\Laravel;
 use PHPUnit\Framework\TestCase;
 
 /**
- * tests/laravel-app served for real by `php -S` (production php.ini: output_buffering=4096),
- * read by a raw socket client that notes when each byte arrives. nginx + php-fpm and Apache are
- * covered by the stack tests (tests/stacks); this one needs nothing but php.
+ * The test app (TestApp::directory()) served for real by `php -S` (production php.ini:
+ * output_buffering=4096), read by a raw socket client that notes when each byte arrives. nginx +
+ * php-fpm and Apache are covered by the stack tests (tests/stacks); this one needs nothing but php.
  */
 final class CliServerTest extends TestCase
 {
@@ -42,7 +42,7 @@ final class CliServerTest extends TestCase
         self::$port = (int) substr(strrchr(stream_socket_get_name($probe, false), ':'), 1);
         fclose($probe);
 
-        $public = $repo . '/tests/laravel-app/public';
+        $public = TestApp::directory() . '/public';
         $command = [PHP_BINARY, '-c', self::productionIni(), '-d', "extension=$ext",
             '-S', '127.0.0.1:' . self::$port, '-t', $public, $public . '/index.php'];
         $env = ['SSE_APP_STORAGE' => self::$storage, 'PATH' => getenv('PATH') ?: '/usr/bin:/bin'];

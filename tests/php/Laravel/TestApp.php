@@ -7,14 +7,19 @@ namespace Sse\Tests\Laravel;
 use Illuminate\Contracts\Http\Kernel;
 use Illuminate\Foundation\Application;
 use Illuminate\Http\Request;
+use PHPUnit\Framework\Assert;
 use Symfony\Component\HttpFoundation\Response;
 
 /**
- * The Laravel app of tests/laravel-app, booted in this process with its own temp storage dir,
- * the way public/index.php boots it for php-fpm.
+ * The test app, booted in this process with its own temp storage dir, the way public/index.php
+ * boots it for php-fpm: tests/laravel-app (Laravel 8 to 10) or, on Laravel 11 and later,
+ * tests/laravel13-app (the same routes, controllers and config in that skeleton).
  */
 final class TestApp
 {
+    /** The routes, channels, controllers and config both skeletons share. */
+    public const SHARED = __DIR__ . '/../../laravel-app';
+
     public readonly Application $app;
     public readonly Kernel $kernel;
     public readonly string $storage;
@@ -28,8 +33,33 @@ final class TestApp
         $this->exceptionHandler = self::exceptionHandler();
         $this->storage = sys_get_temp_dir() . '/sse-laravel-test-' . bin2hex(random_bytes(6));
         $_SERVER['SSE_APP_STORAGE'] = $this->storage;
-        $this->app = require dirname(__DIR__, 2) . '/laravel-app/bootstrap/app.php';
+        $this->app = require self::directory() . '/bootstrap/app.php';
         $this->kernel = $this->app->make(Kernel::class);
+    }
+
+    /** The app of the installed Laravel's skeleton. */
+    public static function directory(): string
+    {
+        $skeleton = version_compare(Application::VERSION, '11', '>=') ? 'laravel13-app' : 'laravel-app';
+        return dirname(__DIR__, 2) . '/' . $skeleton;
+    }
+
+    /**
+     * Skips the calling test unless Laravel 13 or later is installed; fails instead when
+     * SSE_REQUIRE_LARAVEL13 is set (a CI run under the PHP of Debian's Laravel 13), so that a
+     * missing Laravel cannot pass for a tested one.
+     */
+    public static function requireLaravel13(): void
+    {
+        $installed = class_exists(Application::class) ? 'Laravel ' . Application::VERSION : 'no Laravel';
+        if (class_exists(Application::class) && version_compare(Application::VERSION, '13', '>=')) {
+            return;
+        }
+        $reason = "needs Laravel 13 (php-laravel-framework from Debian sid), found $installed";
+        if ((string) getenv('SSE_REQUIRE_LARAVEL13') !== '') {
+            Assert::fail("$reason, and SSE_REQUIRE_LARAVEL13 is set");
+        }
+        Assert::markTestSkipped($reason);
     }
 
     public function get(string $uri, array $server = []): Response

@@ -1,15 +1,44 @@
-"""The Laravel test app (tests/laravel-app) behind nginx + php-fpm, as Laravel's docs deploy it.
+"""The Laravel test app behind nginx + php-fpm, as Laravel's docs deploy it: tests/laravel-app
+under Laravel 8 to 10, tests/laravel13-app (the same app in the skeleton of Application::configure())
+under Laravel 11 and later, whichever Debian's php-laravel-framework installed for the PHP under
+test (Laravel 8 with PHP 8.2, 10 in the PHP 8.4 root, 13 in the 8.5 and 8.6 roots).
 
 Its storage (logs, caches) goes to the stack's temp dir through the SSE_APP_STORAGE FastCGI
 param, so laravel.log can be read by the tests.
 """
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from . import client, fpm, nginx_fpm
 
-APP = Path(__file__).resolve().parents[2] / "laravel-app"
+TESTS = Path(__file__).resolve().parents[2]
+
+
+def _installed_version() -> str:
+    """Laravel's version as the PHP under test finds it ('' when it finds none)."""
+    return subprocess.run(
+        ["php", "-n", "-r", 'if (stream_resolve_include_path("Illuminate/autoload.php")) {'
+         ' require "Illuminate/autoload.php"; echo Illuminate\\Foundation\\Application::VERSION; }'],
+        capture_output=True, text=True, check=False).stdout.strip()
+
+
+VERSION = _installed_version()
+MAJOR = int(VERSION.split(".")[0]) if VERSION[:1].isdigit() else 0
+APP = TESTS / ("laravel13-app" if MAJOR >= 11 else "laravel-app")
+
+
+def require_laravel13():
+    """Skips unless Laravel 13 or later is installed; fails instead when SSE_REQUIRE_LARAVEL13 is
+    set (the CI run under the PHP of Debian's Laravel 13), so that no skip hides a missing one."""
+    if MAJOR >= 13:
+        return
+    reason = f"needs Laravel 13 (php-laravel-framework from Debian sid), found {VERSION and 'Laravel ' + VERSION or 'none'}"
+    if os.environ.get("SSE_REQUIRE_LARAVEL13"):
+        pytest.fail(f"{reason}, and SSE_REQUIRE_LARAVEL13 is set", pytrace=False)
+    pytest.skip(reason)
 
 
 def start(name: str = "laravel", extension: bool = True, children: int = fpm.CHILDREN,
