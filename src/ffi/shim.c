@@ -43,14 +43,25 @@ zend_class_entry *sse_invalid_argument_exception_ce(void) { return spl_ce_Invali
 /* json_encode($value, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE) without changing what
  * json_last_error() reports to the user. NULL on failure, with the JSON_ERROR_* code set (0 when
  * an exception thrown by jsonSerialize() is pending instead). */
+#if PHP_VERSION_ID >= 80600
+/* PHP 8.6 (ext/json/php_json.h) keeps the last error as a struct: its code, line and column. */
+# define SSE_JSON_LAST_ERROR JSON_G(error_details)
+# define SSE_JSON_ERROR_CODE(error) ((error).code)
+typedef php_json_error_details sse_json_last_error;
+#else
+# define SSE_JSON_LAST_ERROR JSON_G(error_code)
+# define SSE_JSON_ERROR_CODE(error) (error)
+typedef php_json_error_code sse_json_last_error;
+#endif
+
 zend_string *sse_json_encode(zval *value, int *error_code)
 {
 	smart_str buf = {0};
-	php_json_error_code saved = JSON_G(error_code);
+	sse_json_last_error saved = SSE_JSON_LAST_ERROR;
 	zend_result result = php_json_encode_ex(&buf, value,
 		PHP_JSON_UNESCAPED_SLASHES | PHP_JSON_UNESCAPED_UNICODE, PHP_JSON_PARSER_DEFAULT_DEPTH);
-	*error_code = JSON_G(error_code);
-	JSON_G(error_code) = saved;
+	*error_code = SSE_JSON_ERROR_CODE(SSE_JSON_LAST_ERROR);
+	SSE_JSON_LAST_ERROR = saved;
 	if (result == FAILURE || *error_code != PHP_JSON_ERROR_NONE) {
 		smart_str_free(&buf);
 		return NULL;

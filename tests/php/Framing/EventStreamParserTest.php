@@ -88,12 +88,13 @@ final class EventStreamParserTest extends TestCase
      * @param list<array{event: string, data: string, id: string}> $events
      */
     #[\PHPUnit\Framework\Attributes\DataProvider('specExamples')]
-    public function testSpecExampleSplitAtEveryBytePosition(string $stream, array $events): void
+    public function testSpecExampleSplitAtEveryBytePosition(string $stream, array $events, string $lastEventId): void
     {
         for ($at = 0; $at <= strlen($stream); $at++) {
             $parser = new EventStreamParser();
             $seen = array_merge($parser->feed(substr($stream, 0, $at)), $parser->feed(substr($stream, $at)));
             self::assertSame($events, $seen, "split at byte $at");
+            self::assertSame($lastEventId, $parser->lastEventId(), "split at byte $at");
         }
     }
 

@@ -9,6 +9,8 @@ declare(strict_types=1);
 [, $dir, $mode] = $argv;
 session_save_path($dir);
 ini_set('session.use_cookies', '0');
+// A fixed id to find the file by (PHP 8.6 turns strict mode on, which would replace it).
+ini_set('session.use_strict_mode', '0');
 if ($mode === 'with') {
     session_id('ssetest');
     session_start();
