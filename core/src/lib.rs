@@ -9,6 +9,7 @@
 //! - [`fastcgi`]: FastCGI records, for streams written straight to php-fpm's socket;
 //! - [`fastcgi_record`]: php-fpm's request record, checked before it is trusted;
 //! - [`last_event_id`]: what a `Last-Event-ID` sent by a client must look like to be trusted;
+//! - [`mercure`]: the Mercure protocol (selectors, publish form, tokens) for the hub;
 //! - [`error`]: the one error type of the project.
 
 pub mod broker;
@@ -18,6 +19,7 @@ pub mod fastcgi;
 pub mod fastcgi_record;
 pub mod frame;
 pub mod last_event_id;
+pub mod mercure;
 pub mod parse;
 pub mod schedule;
 

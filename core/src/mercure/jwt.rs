@@ -1,0 +1,197 @@
+//! Verifying the JSON Web Tokens of publishers and subscribers.
+//!
+//! `jsonwebtoken` (Keats/jsonwebtoken) does the cryptography and the time checks: it is the
+//! most used JWT crate for Rust, maintained, and it refuses what a hub must refuse by
+//! construction: `alg: none` is not an algorithm it knows (the header does not even parse),
+//! and a token whose `alg` is not the one configured fails before any key is used, so an RSA
+//! public key can never be used as an HMAC secret. It is built with its pure-Rust backend
+//! (`rust_crypto`: no C toolchain for aws-lc). Its RSA dependency's known timing weakness
+//! (RUSTSEC-2023-0071) concerns private-key operations; a hub only verifies with public keys.
+//!
+//! Every failure is a refusal with a reason (the hub answers 401), never a panic: the crate's
+//! own code runs under `catch_unwind` as well, so that a bug there cannot reach PHP.
+
+use super::claims::Claims;
+use crate::error::{Error, Result};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+
+/// The algorithms a hub may be configured with: HMAC with a shared secret, RSA (PKCS#1 v1.5
+/// and PSS) and ECDSA with a PEM public key.
+pub const ALGORITHMS: [&str; 11] = ["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"];
+
+/// The default, as in the Go hub and symfony/mercure.
+pub const DEFAULT_ALGORITHM: &str = "HS256";
+
+pub struct Verifier {
+    key: DecodingKey,
+    validation: Validation,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The key is a secret: never shown.
+        write!(f, "Verifier({:?})", self.validation.algorithms)
+    }
+}
+
+impl Verifier {
+    /// A verifier of tokens signed with `algorithm` and `key` (an HMAC secret, or a PEM public
+    /// key). `option` names the key's option in messages.
+    pub fn new(algorithm: &str, key: &[u8], option: &str) -> Result<Verifier> {
+        let Some(alg) = parse_algorithm(algorithm) else {
+            return Err(Error::invalid_option("jwtAlgorithm", format!("\"{}\" is not supported; use one of {}", algorithm.escape_debug(), ALGORITHMS.join(", "))));
+        };
+        let key = match alg {
+            Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
+                if key.is_empty() {
+                    return Err(Error::invalid_option(option, "an empty HMAC secret would let anyone sign tokens"));
+                }
+                DecodingKey::from_secret(key)
+            }
+            Algorithm::ES256 | Algorithm::ES384 => DecodingKey::from_ec_pem(key),
+            _ => DecodingKey::from_rsa_pem(key),
+        }
+        .map_err(|e| Error::invalid_option(option, format!("is not a key for {algorithm}: {e} (RSA and ECDSA keys are PEM public keys)")))?;
+        let mut validation = Validation::new(alg);
+        // Mercure tokens need not expire (long-lived publisher tokens are common); when they
+        // carry `exp` or `nbf`, both are checked to the second, without leeway.
+        validation.required_spec_claims.clear();
+        validation.leeway = 0;
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        // The draft-07 hub has no audience of its own.
+        validation.validate_aud = false;
+        Ok(Verifier { key, validation })
+    }
+
+    /// The token's claims, or why it is refused.
+    pub fn verify(&self, token: &str) -> std::result::Result<Claims, String> {
+        let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            jsonwebtoken::decode::<serde_json::Value>(token.trim(), &self.key, &self.validation)
+        }));
+        match decoded {
+            Ok(Ok(data)) => Claims::from_json(&data.claims),
+            Ok(Err(error)) => Err(reason(&error)),
+            Err(_) => Err("the token could not be verified".to_owned()),
+        }
+    }
+}
+
+fn parse_algorithm(name: &str) -> Option<Algorithm> {
+    Some(match name {
+        "HS256" => Algorithm::HS256,
+        "HS384" => Algorithm::HS384,
+        "HS512" => Algorithm::HS512,
+        "RS256" => Algorithm::RS256,
+        "RS384" => Algorithm::RS384,
+        "RS512" => Algorithm::RS512,
+        "PS256" => Algorithm::PS256,
+        "PS384" => Algorithm::PS384,
+        "PS512" => Algorithm::PS512,
+        "ES256" => Algorithm::ES256,
+        "ES384" => Algorithm::ES384,
+        _ => return None,
+    })
+}
+
+/// Why a token was refused, in words for the client (nothing about the key).
+fn reason(error: &jsonwebtoken::errors::Error) -> String {
+    use jsonwebtoken::errors::ErrorKind;
+    match error.kind() {
+        ErrorKind::InvalidSignature => "the token's signature is not valid".to_owned(),
+        ErrorKind::ExpiredSignature => "the token has expired".to_owned(),
+        ErrorKind::ImmatureSignature => "the token is not valid yet (nbf)".to_owned(),
+        ErrorKind::InvalidAlgorithm => "the token is signed with another algorithm than the hub's".to_owned(),
+        ErrorKind::InvalidClaimFormat(claim) => format!("the token's {claim} claim has a wrong type"),
+        _ => "the token is malformed (not a signed JWT, or an unknown algorithm such as \"none\")".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::{encode, EncodingKey, Header};
+    use serde_json::{json, Value};
+
+    const SECRET: &[u8] = b"!ChangeThisMercureHubJWTSecretKey!";
+
+    fn now() -> u64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    }
+
+    fn hmac(alg: Algorithm, claims: &Value, secret: &[u8]) -> String {
+        encode(&Header::new(alg), claims, &EncodingKey::from_secret(secret).unwrap_or_else(|e| panic!("{e}"))).unwrap_or_default()
+    }
+
+    fn verifier(alg: &str, key: &[u8]) -> Verifier {
+        match Verifier::new(alg, key, "publisherJwtKey") {
+            Ok(v) => v,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn b64(bytes: &[u8]) -> String {
+        use std::fmt::Write;
+        // base64url without padding, enough for the hand-made tokens below.
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | (b as u32) << (16 - 8 * i));
+            for i in 0..=chunk.len() {
+                let _ = out.write_char(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn hmac_tokens_verify_for_every_size() {
+        let claims = json!({"mercure": {"publish": ["*"]}, "exp": now() + 600});
+        for (name, alg) in [("HS256", Algorithm::HS256), ("HS384", Algorithm::HS384), ("HS512", Algorithm::HS512)] {
+            let token = hmac(alg, &claims, SECRET);
+            let verified = verifier(name, SECRET).verify(&token);
+            assert!(verified.as_ref().is_ok_and(|c| c.may_publish(&["x".into()]).is_ok()), "{name}: {verified:?}");
+        }
+    }
+
+    #[test]
+    fn rsa_tokens_verify_with_the_public_key() {
+        let token = encode(&Header::new(Algorithm::RS256), &json!({"mercure": {"subscribe": ["a"]}}), &EncodingKey::from_rsa_pem(TEST_RSA_PRIVATE.as_bytes()).unwrap_or_else(|e| panic!("{e}"))).unwrap_or_default();
+        let v = verifier("RS256", TEST_RSA_PUBLIC.as_bytes());
+        assert!(v.verify(&token).is_ok_and(|c| c.receives_private()));
+        // The same public key as an HMAC secret (the classic confusion attack) gets nowhere.
+        let forged = hmac(Algorithm::HS256, &json!({"mercure": {"subscribe": ["*"]}}), TEST_RSA_PUBLIC.as_bytes());
+        assert_eq!(v.verify(&forged).err().as_deref(), Some("the token is signed with another algorithm than the hub's"));
+    }
+
+    #[test]
+    fn refuses_forged_expired_none_and_malformed_tokens() {
+        let v = verifier("HS256", SECRET);
+        let claims = json!({"mercure": {"publish": ["*"]}});
+        let refused = |token: &str| v.verify(token).err().unwrap_or_default();
+        assert_eq!(refused(&hmac(Algorithm::HS256, &claims, b"another secret")), "the token's signature is not valid");
+        assert_eq!(refused(&hmac(Algorithm::HS256, &json!({"exp": now() - 1}), SECRET)), "the token has expired");
+        assert!(refused(&hmac(Algorithm::HS256, &json!({"nbf": now() + 600}), SECRET)).contains("not valid yet"));
+        assert_eq!(refused(&hmac(Algorithm::HS512, &claims, SECRET)), "the token is signed with another algorithm than the hub's");
+        let none = format!("{}.{}.", b64(br#"{"alg":"none","typ":"JWT"}"#), b64(br#"{"mercure":{"publish":["*"]}}"#));
+        assert!(refused(&none).contains("malformed"), "{}", refused(&none));
+        for garbage in ["", ".", "..", "a.b.c", "a.b", "\u{0}\u{0}", &"x".repeat(10_000), "eyJhbGciOiJIUzI1NiJ9.%%%.zz"] {
+            assert!(!refused(garbage).is_empty(), "{garbage:?} was accepted");
+        }
+        // A valid signature over claims of the wrong shape is refused too.
+        assert!(refused(&hmac(Algorithm::HS256, &json!({"mercure": {"publish": "*"}}), SECRET)).contains("not an array"));
+        assert!(refused(&hmac(Algorithm::HS256, &json!({"exp": "soon"}), SECRET)).contains("exp"));
+    }
+
+    #[test]
+    fn bad_configuration_names_the_option() {
+        let message = |alg: &str, key: &[u8]| Verifier::new(alg, key, "subscriberJwtKey").err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(message("none", SECRET).contains("\"jwtAlgorithm\""));
+        assert!(message("HS256", b"").contains("\"subscriberJwtKey\""));
+        assert!(message("RS256", b"not a pem").contains("\"subscriberJwtKey\""));
+    }
+
+    // A key pair for these tests only (2048-bit RSA, made with `openssl genrsa`).
+    const TEST_RSA_PRIVATE: &str = include_str!("testdata/rsa-private.pem");
+    const TEST_RSA_PUBLIC: &str = include_str!("testdata/rsa-public.pem");
+}

@@ -1,0 +1,97 @@
+//! One Mercure update as the broker stores it. An update's topics, and whether it is private,
+//! travel as broker topics, so that every engine (embedded, Redis) carries them unchanged and
+//! every machine can decide who receives it:
+//! - `mercure` or `mercure.private`: the hub's own topic, which every subscription of the hub
+//!   listens to (`mercure.private` only subscriptions whose token may receive private updates,
+//!   so that the others are not even woken for them);
+//! - `mercure:<topic>` for each of the update's topics, the canonical one first.
+//!
+//! The frame is built here once: `event:` from `type`, `retry:`, `data:` lines; the broker adds
+//! the id it assigns.
+
+use super::topic;
+use crate::broker::StoredEvent;
+use crate::error::Result;
+use crate::Event;
+
+/// The broker topic of every public update.
+pub const PUBLIC: &str = "mercure";
+/// The broker topic of every private update.
+pub const PRIVATE: &str = "mercure.private";
+/// What marks a broker topic as one of the update's own topics.
+pub const TOPIC_PREFIX: &str = "mercure:";
+
+/// An update to publish, checked: its topics are valid Mercure topics.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Update {
+    pub topics: Vec<String>,
+    pub data: String,
+    pub private: bool,
+    /// The SSE event type.
+    pub event_type: Option<String>,
+    pub retry: Option<u64>,
+}
+
+impl Update {
+    /// An update with these topics (checked, duplicates dropped) and this data.
+    pub fn new(topics: Vec<String>, data: String) -> Result<Update> {
+        Ok(Update { topics: topic::check_all(topics)?, data, ..Update::default() })
+    }
+
+    /// The broker topics the update is published to.
+    pub fn broker_topics(&self) -> Vec<String> {
+        let hub = if self.private { PRIVATE } else { PUBLIC };
+        std::iter::once(hub.to_owned()).chain(self.topics.iter().map(|t| format!("{TOPIC_PREFIX}{t}"))).collect()
+    }
+
+    /// The frame without its id, and where the id goes. A type with a line break is an error.
+    pub fn frame(&self) -> Result<(Vec<u8>, usize)> {
+        let mut event = Event::new();
+        if let Some(event_type) = &self.event_type {
+            event.set_event(event_type.as_bytes())?;
+        }
+        if let Some(retry) = self.retry {
+            event.set_retry(retry);
+        }
+        event.set_data_string(self.data.clone());
+        Ok(event.encode_without_id())
+    }
+}
+
+/// Whether a stored event is a private Mercure update.
+pub fn is_private(event: &StoredEvent) -> bool {
+    event.topics.iter().any(|t| t == PRIVATE)
+}
+
+/// The Mercure topics of a stored event.
+pub fn topics_of(event: &StoredEvent) -> impl Iterator<Item = &str> {
+    event.topics.iter().filter_map(|t| t.strip_prefix(TOPIC_PREFIX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::broker::Position;
+
+    #[test]
+    fn topics_and_privacy_travel_as_broker_topics() {
+        let mut update = Update::new(vec!["https://example.com/a".into(), "b".into()], "x".into()).unwrap_or_default();
+        assert_eq!(update.broker_topics(), ["mercure", "mercure:https://example.com/a", "mercure:b"]);
+        update.private = true;
+        let topics = update.broker_topics();
+        assert_eq!(topics[0], "mercure.private");
+        let (frame, id_slot) = update.frame().unwrap_or_default();
+        let stored = StoredEvent { position: Position::seq(1), time_ms: 0, topics: topics.into(), frame: frame.into(), id_slot };
+        assert!(is_private(&stored));
+        assert_eq!(topics_of(&stored).collect::<Vec<_>>(), ["https://example.com/a", "b"]);
+    }
+
+    #[test]
+    fn the_frame_has_type_retry_and_every_data_line() {
+        let update = Update { topics: vec!["t".into()], data: "a\nb".into(), private: false, event_type: Some("book".into()), retry: Some(500) };
+        let (frame, _) = update.frame().unwrap_or_default();
+        assert_eq!(String::from_utf8_lossy(&frame), "event: book\nretry: 500\ndata: a\ndata: b\n\n");
+        let bad = Update { event_type: Some("a\nevent: x".into()), ..update };
+        assert!(bad.frame().is_err());
+    }
+}
