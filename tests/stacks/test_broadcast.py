@@ -116,9 +116,10 @@ def test_an_id_older_than_the_history_starts_with_sse_reset(local):
     assert [e.id for e in second] == live["ids"]
 
 
-@pytest.fixture(scope="module")
-def two_machines():
-    server = redis_harness.start()
+@pytest.fixture(scope="module", params=redis_harness.servers())
+def two_machines(request):
+    """Two stacks sharing one Redis, then one Valkey where it is installed."""
+    server = redis_harness.start(request.param)
     machines = []
     try:
         machines = [start_stack(f"machine-{n}", server.url) for n in ("a", "b")]

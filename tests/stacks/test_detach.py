@@ -358,7 +358,7 @@ def test_detach_works_on_every_stack_and_frees_the_worker_where_it_can(stack, ma
     assert s.parser.retry == 200
     noticed = wait_for_file(mark, timeout=5)
     assert noticed is not None, "the script did not finish"
-    behind_fpm = stack.name in ("nginx-fpm", "nginx-fpm-zlib", "nginx-h2", "apache-fpm")
+    behind_fpm = stack.name in ("nginx-fpm", "nginx-fpm-zlib", "nginx-h2", "apache-fpm", "caddy-fpm")
     assert noticed["detached"] == behind_fpm, f"{stack.name}: detach() returned {noticed['detached']}"
 
 

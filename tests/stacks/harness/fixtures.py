@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from . import apache, apache_fpm, cli_server, client, nginx_fpm
+from . import apache, apache_fpm, caddy_fpm, cli_server, client, nginx_fpm
 from .phpini import extension_path
 from .stack import CRASH
 
@@ -48,6 +48,8 @@ STACKS = {
     "apache-fpm": lambda: apache_fpm.start("apache-fpm"),
     "nginx-h2": lambda: nginx_fpm.start("nginx-h2", tls=True),
 }
+if caddy_fpm.available():
+    STACKS["caddy-fpm"] = lambda: caddy_fpm.start("caddy-fpm")
 
 
 def check_loaded(stack):

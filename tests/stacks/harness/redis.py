@@ -1,5 +1,10 @@
 """A real redis-server (Debian's) on a free loopback port, with AOF on, that tests can stop and
-start again on the same port and data directory (a Redis restart as production sees it)."""
+start again on the same port and data directory (a Redis restart as production sees it).
+
+The same for valkey-server, which speaks the same protocol and takes the same options:
+[`servers()`] lists the ones installed, for tests that run against each.
+"""
+import os
 import shutil
 from pathlib import Path
 
@@ -7,21 +12,34 @@ from .procs import Service, free_port, wait_until_connectable
 from .stack import make_tmp
 
 
+def servers() -> list:
+    """The Redis-protocol servers installed here: redis-server always (the suites need it), and
+    valkey-server where its Debian package is (sid; SSE_REQUIRE_VALKEY=1 makes its absence a
+    failure)."""
+    found = ["redis-server"]
+    if shutil.which("valkey-server"):
+        found.append("valkey-server")
+    elif os.environ.get("SSE_REQUIRE_VALKEY"):
+        raise RuntimeError("SSE_REQUIRE_VALKEY is set but valkey-server is not installed (apt-get install valkey-server)")
+    return found
+
+
 class Redis:
-    def __init__(self):
-        if not shutil.which("redis-server"):
-            raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
-        self.tmp = make_tmp("redis")
+    def __init__(self, server: str = "redis-server"):
+        if not shutil.which(server):
+            raise RuntimeError(f"{server} is not installed (apt-get install {server})")
+        self.server = server
+        self.tmp = make_tmp(server.removesuffix("-server"))
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.service = None
 
     def start(self):
         # appendfsync always: a publish Redis acknowledged is on disk before the restart.
-        argv = ["redis-server", "--port", self.port, "--bind", "127.0.0.1", "--dir", self.tmp,
+        argv = [self.server, "--port", self.port, "--bind", "127.0.0.1", "--dir", self.tmp,
                 "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no",
                 "--logfile", self.tmp / "redis.log"]
-        self.service = Service("redis", argv, self.tmp)
+        self.service = Service(self.server.removesuffix("-server"), argv, self.tmp)
         self.service.start()
         wait_until_connectable(("127.0.0.1", self.port), [self.service], self.describe)
         return self
@@ -39,8 +57,8 @@ class Redis:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def start() -> Redis:
-    return Redis().start()
+def start(server: str = "redis-server") -> Redis:
+    return Redis(server).start()
 
 
-__all__ = ["Redis", "start", "Path"]
+__all__ = ["Redis", "servers", "start", "Path"]
