@@ -3,9 +3,10 @@
 # extension (release), then runs each suite. Exits non-zero if any suite fails.
 #   scripts/test.sh                      all suites, under the machine's PHP 8.2
 #   scripts/test.sh php stacks           only the named suites
-#   scripts/test.sh --php 8.4 [suites]   the same under PHP 8.4: inside a Debian 13 root
-#                                        (scripts/php-root.sh, made once and cached), with the
-#                                        extension built against that PHP in target/php8.4
+#   scripts/test.sh --php 8.5 [suites]   the same under PHP 8.4, 8.5 or 8.6: inside a Debian root
+#                                        (8.4: Debian 13; 8.5, 8.6: experimental on sid; made
+#                                        once by scripts/php-root.sh and cached), with the
+#                                        extension built against that PHP in target/php8.5
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
