@@ -1,7 +1,7 @@
 <?php
 
 /**
- * The package's classes (Sse\Laravel\..., Sse\Testing\..., Sse\Support\...) without Composer:
+ * The package's classes (Sse\Laravel\..., Sse\Symfony\..., Sse\Testing\..., Sse\Support\...) without Composer:
  *
  *     php -d extension=/path/to/ext-sse/target/release/libsse.so /usr/bin/phpunit \
  *         --bootstrap /path/to/ext-sse/php/autoload.php tests
