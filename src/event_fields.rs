@@ -198,12 +198,17 @@ pub fn set_data(event: &mut Event, value: &Zval) -> Result<()> {
     match value.get_type() {
         DataType::String => Ok(event.set_data(bytes(value))?),
         DataType::Array | DataType::Object(_) => {
-            if let Some(ce) = value.object().map(|o| o.get_class_name()) {
+            if let Some(object) = value.object() {
                 // An event given as data would be framed twice; say so instead.
-                if ce.as_deref().ok() == Some("Sse\\ServerSentEvents") {
+                let shown = match object.get_class_name().ok().as_deref() {
+                    Some("Sse\\ServerSentEvents") => Some("ServerSentEvents"),
+                    _ if is_laravel_event(object) => Some("StreamedEvent"),
+                    _ => None,
+                };
+                if let Some(shown) = shown {
                     return Err(Error::invalid_event(
                         Field::Data,
-                        "is a ServerSentEvents object; send it as the event itself, not as data",
+                        format!("is a {shown} object; send it as the event itself, not as data"),
                     )
                     .into());
                 }

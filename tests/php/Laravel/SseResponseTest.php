@@ -136,6 +136,29 @@ final class SseResponseTest extends TestCase
         self::assertSame(200, $response->getStatusCode());
     }
 
+    /** Laravel's eventStream() conventions, also where Laravel has no StreamedEvent (before 13 here). */
+    public function testEventStreamSendsEachYieldAsAnUpdateAndEndsWithItsMarker(): void
+    {
+        $stream = static function (): \Generator {
+            yield 'first';
+            yield 2;
+        };
+        RecordedStream::fromResponse(SseResponse::eventStream($stream, ['X-From' => 'headers'], '</stream>', ['retry' => 300]))
+            ->assertHeader('X-From', 'headers')
+            ->assertRetry(300)
+            ->assertSentCount(3, 'update')
+            ->assertSentCount(3)
+            ->assertSentData('update', 'first')
+            ->assertSentData('update', '2')
+            ->assertSentData('update', '</stream>')
+            ->assertClosed();
+        foreach ([null, '', '  '] as $noEnd) {
+            RecordedStream::fromResponse(SseResponse::eventStream($stream, [], $noEnd))
+                ->assertSentCount(2, 'update')
+                ->assertBodyNotContains('</stream>');
+        }
+    }
+
     public function testWithoutAnExceptionHandlerTheExceptionPropagates(): void
     {
         Container::setInstance(new Container());

@@ -151,6 +151,13 @@ final class StreamedEventTest extends TestCase
         }
     }
 
+    public function testAStreamedEventGivenAsDataIsRefused(): void
+    {
+        $this->expectException(InvalidEventException::class);
+        $this->expectExceptionMessage('Invalid event field "data": is a StreamedEvent object; send it as the event itself, not as data');
+        self::sent(['event' => 'x', 'data' => new StreamedEvent('a', 'b')]);
+    }
+
     public function testAnExceptionOfTheDatasOwnToJsonPropagates(): void
     {
         $data = new class implements Jsonable {
