@@ -54,6 +54,7 @@ pub struct Live {
     pub inbox: Arc<Inbox>,
     pub epoch: Epoch,
     pub cursor: Position,
+    pub filter: Option<crate::subscription::Filter>,
 }
 
 /// This process's detached streams, for `SseEmitter::detachedStats()` and `phpinfo()`.
@@ -249,6 +250,9 @@ fn take_events(live: &mut Live, request_id: u16, queue: &mut Vec<u8>) -> Result<
             continue; // already written before the stream was detached
         }
         live.cursor = event.position;
+        if live.filter.as_ref().is_some_and(|wants| !wants(&event)) {
+            continue;
+        }
         frame.clear();
         event.write_frame(&live.epoch, &mut frame);
         push_records(queue, request_id, &frame);

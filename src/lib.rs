@@ -9,6 +9,7 @@
 //!   wait on;
 //! - [`broker`], [`subscription`]: publish once, deliver to every subscribed stream;
 //! - [`detach`]: streams served by the runtime alone, their worker free for other requests;
+//! - [`mercure`]: a Mercure hub (`Sse\MercureHub`, `mercure_publish()`) over the brokers;
 //! - [`error`]: the one place where errors become PHP exceptions.
 
 #![cfg_attr(windows, feature(abi_vectorcall))]
@@ -22,6 +23,7 @@ pub mod error;
 pub mod event_fields;
 pub mod fastcgi;
 pub mod ffi;
+pub mod mercure;
 pub mod options;
 pub mod output;
 pub mod runtime;
@@ -80,13 +82,14 @@ extern "C" fn module_shutdown(_kind: i32, _module_number: i32) -> i32 {
 #[php_module]
 #[php(startup = startup)]
 pub fn get_module(module: ModuleBuilder) -> ModuleBuilder {
-    module
+    bindings::mercure_publish::register(module)
         .name("sse")
         .version(env!("CARGO_PKG_VERSION"))
         .class::<bindings::server_sent_events::ServerSentEvents>()
         .class::<bindings::event_stream_parser::EventStreamParser>()
         .class::<bindings::sse_emitter::SseEmitter>()
         .class::<bindings::broker::Broker>()
+        .class::<bindings::mercure_hub::MercureHub>()
         .request_startup_function(request_startup)
         .shutdown_function(module_shutdown)
         .info_function(module_info)

@@ -11,8 +11,12 @@ use crate::broker::hub::Inbox;
 use crate::broker::Engine;
 use crate::doorbell::Doorbell;
 use crate::error::Result;
-use sse_core::broker::{Epoch, EventId, History, Position, ResetReason};
+use sse_core::broker::{Epoch, EventId, History, Position, ResetReason, StoredEvent};
 use std::sync::Arc;
+
+/// Which of its topics' events a stream writes, when not all (a Mercure subscriber's selectors
+/// and authorization). Called on the PHP thread and on the runtime's.
+pub type Filter = Arc<dyn Fn(&StoredEvent) -> bool + Send + Sync>;
 
 /// Events read from the log per catch-up step.
 const CATCH_UP_BATCH: usize = 512;
@@ -27,6 +31,11 @@ pub struct Subscription {
     cursor: Position,
     catching_up: bool,
     reset: Option<ResetReason>,
+    filter: Option<Filter>,
+    /// Whether `sse-reset` events are written (see [`Subscription::without_reset_events`]).
+    reset_events: bool,
+    /// The first catch-up replays everything kept: a gap before it is expected, not news.
+    from_earliest: bool,
 }
 
 impl Subscription {
@@ -41,7 +50,36 @@ impl Subscription {
             // Another broker's id, one from before the storage was wiped, or made up.
             Some(_) => (last, Some(ResetReason::UnknownId)),
         };
-        Ok(Subscription { engine, history, topics, inbox, epoch, cursor, catching_up: true, reset })
+        Ok(Subscription { engine, history, topics, inbox, epoch, cursor, catching_up: true, reset, filter: None, reset_events: true, from_earliest: false })
+    }
+
+    /// Writes only the events `filter` accepts.
+    pub fn with_filter(mut self, filter: Filter) -> Subscription {
+        self.filter = Some(filter);
+        self
+    }
+
+    /// Starts with every event the history still keeps, instead of what `start` resumed from.
+    pub fn from_earliest(mut self) -> Subscription {
+        self.cursor = Position::ZERO;
+        self.reset = None;
+        self.from_earliest = true;
+        self
+    }
+
+    /// Leaves out the `sse-reset` events (a protocol without them: the stream just goes on).
+    pub fn without_reset_events(mut self) -> Subscription {
+        self.reset_events = false;
+        self
+    }
+
+    /// The id of the last event written or skipped: where a client resumes from now.
+    pub fn last_id(&self) -> EventId {
+        EventId { epoch: self.epoch.clone(), position: self.cursor }
+    }
+
+    fn wants(&self, event: &StoredEvent) -> bool {
+        self.filter.as_ref().is_none_or(|filter| filter(event))
     }
 
     /// Rung when live events are waiting (what the PHP thread waits on between deliveries).
@@ -53,7 +91,7 @@ impl Subscription {
     /// events it appended (fewer than `max`: nothing more is waiting).
     pub fn take_frames(&mut self, out: &mut Vec<u8>, max: usize) -> Result<usize> {
         let mut written = 0;
-        if let Some(reason) = self.reset.take() {
+        if let Some(reason) = self.reset.take().filter(|_| self.reset_events) {
             reset_frame(out, reason, &self.epoch, self.cursor);
             written += 1;
         }
@@ -62,18 +100,22 @@ impl Subscription {
         }
         while self.catching_up && written < max {
             let batch = self.engine.read_after(self.cursor, CATCH_UP_BATCH, &self.history)?;
-            if batch.gap {
+            if batch.gap && !std::mem::take(&mut self.from_earliest) {
                 // The client missed events the broker no longer has: it must reload its state.
                 // The stream goes on live from the newest event.
                 self.cursor = self.engine.last_position()?.max(self.cursor);
-                reset_frame(out, ResetReason::HistoryLost, &self.epoch, self.cursor);
                 self.catching_up = false;
+                if !self.reset_events {
+                    return Ok(written);
+                }
+                reset_frame(out, ResetReason::HistoryLost, &self.epoch, self.cursor);
                 return Ok(written + 1);
             }
+            self.from_earliest = false;
             let complete = batch.events.len() < CATCH_UP_BATCH;
             for event in batch.events {
                 self.cursor = event.position;
-                if event.is_for(&self.topics) {
+                if event.is_for(&self.topics) && self.wants(&event) {
                     event.write_frame(&self.epoch, out);
                     written += 1;
                 }
@@ -86,8 +128,10 @@ impl Subscription {
             let Ok(event) = self.inbox.receiver.try_recv() else { break };
             if event.position > self.cursor {
                 self.cursor = event.position;
-                event.write_frame(&self.epoch, out);
-                written += 1;
+                if self.wants(&event) {
+                    event.write_frame(&self.epoch, out);
+                    written += 1;
+                }
             }
         }
         Ok(written)
@@ -98,7 +142,7 @@ impl Subscription {
     /// The live side, for a detached stream: call once everything due was written (the
     /// catch-up done). Events still in the inbox at or before the cursor are skipped there.
     pub fn into_live(self) -> crate::detach::Live {
-        crate::detach::Live { inbox: self.inbox, epoch: self.epoch, cursor: self.cursor }
+        crate::detach::Live { inbox: self.inbox, epoch: self.epoch, cursor: self.cursor, filter: self.filter }
     }
 }
 

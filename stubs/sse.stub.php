@@ -321,3 +321,46 @@ final class Broker
     /** The id of the newest event: a client resuming from it gets only what is published next. */
     public function lastEventId(): string {}
 }
+
+/**
+ * A Mercure hub (draft-dunglas-mercure-07, as the Go hub v0.24 implements it) served by the
+ * current request, on any broker: one machine with the embedded broker, many with Redis.
+ *
+ * ```php
+ * // public/.well-known/mercure/index.php (or a route of your framework)
+ * (new Sse\MercureHub(null, ['publisherJwtKey' => $key, 'subscriberJwtKey' => $key]))->serve();
+ * ```
+ *
+ * The global function `mercure_publish()` (stubs/mercure.stub.php) publishes without HTTP.
+ */
+final class MercureHub
+{
+    /**
+     * @param Broker|null $broker null: the broker of the sse.broker ini setting
+     * @param array{publisherJwtKey?: string, subscriberJwtKey?: string, jwtKey?: string, jwtAlgorithm?: string,
+     *   publisherJwtAlgorithm?: string, subscriberJwtAlgorithm?: string, anonymous?: bool,
+     *   corsOrigins?: string[]|string, publishOrigins?: string[]|string, heartbeat?: int|float,
+     *   resetEvents?: bool} $options
+     *   publisherJwtKey / subscriberJwtKey: the HMAC secret, or the PEM public key for RS*, PS*
+     *   and ES* (jwtKey: both); no publisher key: no publishes over HTTP;
+     *   jwtAlgorithm: HS256 (default), HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512,
+     *   ES256, ES384 (publisherJwtAlgorithm / subscriberJwtAlgorithm: one side only);
+     *   anonymous: subscribers without a token get public updates (default false);
+     *   corsOrigins: origins whose pages may subscribe and publish with credentials ('*': any);
+     *   publishOrigins: origins a cookie-authenticated publish may come from;
+     *   heartbeat: seconds of silence before a heartbeat comment (default 40, 0: none);
+     *   resetEvents: an `sse-reset` event first when a subscriber cannot resume (default false).
+     * @throws \InvalidArgumentException a bad option, named in the message
+     */
+    public function __construct(?Broker $broker = null, ?array $options = null) {}
+
+    /**
+     * Handles the current request as the hub: GET subscribes (a detached stream under
+     * php-fpm), POST publishes (200 text/plain with the id), OPTIONS answers CORS preflights;
+     * a refusal is a 4xx with its reason as text/plain.
+     */
+    public function serve(): void {}
+
+    /** Adds `Link: <$url>; rel="mercure"` to the response and returns the header's value. */
+    public static function discover(string $url = '/.well-known/mercure'): string {}
+}

@@ -2,5 +2,7 @@
 
 pub mod broker;
 pub mod event_stream_parser;
+pub mod mercure_hub;
+pub mod mercure_publish;
 pub mod server_sent_events;
 pub mod sse_emitter;

@@ -77,16 +77,7 @@ impl SseEmitter {
             Some(array) => Options::from_array(array)?,
             None => Options::default(),
         };
-        let clock = match options.clock {
-            ClockKind::Real => Clock::real(),
-            ClockKind::Virtual => Clock::virtual_time(),
-        };
-        let schedule = StreamSchedule::new(options.heartbeat, options.max_duration);
-        let headers = output::response_headers(&options);
-        Ok(Self {
-            stream: RefCell::new(Stream { options, headers, phase: Phase::New, output: None, clock, schedule, watch: None, probe: None, answered_finished: false, subscription: None }),
-            callbacks: RefCell::new(Callbacks::default()),
-        })
+        Ok(Self::with_options(options))
     }
 
     /// Sends the headers and switches the request to streaming. Idempotent.
@@ -384,6 +375,31 @@ impl SseEmitter {
     /// Seconds since the emitter was created, on its clock.
     pub fn elapsed(&self) -> f64 {
         self.stream.borrow().clock.now().as_secs_f64()
+    }
+}
+
+impl SseEmitter {
+    /// An emitter with these options: the constructor's, for streams the extension itself
+    /// opens (the Mercure hub's).
+    pub(crate) fn with_options(options: Options) -> SseEmitter {
+        let clock = match options.clock {
+            ClockKind::Real => Clock::real(),
+            ClockKind::Virtual => Clock::virtual_time(),
+        };
+        let schedule = StreamSchedule::new(options.heartbeat, options.max_duration);
+        let headers = output::response_headers(&options);
+        Self {
+            stream: RefCell::new(Stream { options, headers, phase: Phase::New, output: None, clock, schedule, watch: None, probe: None, answered_finished: false, subscription: None }),
+            callbacks: RefCell::new(Callbacks::default()),
+        }
+    }
+
+    /// Writes the events of a subscription made elsewhere (the Mercure hub's, with its own
+    /// resume and filter), as `subscribe()` would.
+    pub(crate) fn adopt_subscription(&self, subscription: Subscription) -> Result<()> {
+        self.refuse_if_closed("subscribe")?;
+        self.stream.borrow_mut().subscription = Some(subscription);
+        Ok(())
     }
 }
 

@@ -128,6 +128,11 @@ pub fn parse_subscribe(query: &[u8]) -> Result<Subscribe> {
     Ok(request)
 }
 
+/// The value of the first field `name` of a query, if it decodes.
+pub fn query_param(query: &[u8], name: &str) -> Option<String> {
+    pairs(query).ok()?.into_iter().find(|(n, _)| n == name).map(|(_, v)| v)
+}
+
 /// The decoded pairs of a form, or an error naming the first one that is not UTF-8.
 fn pairs(form: &[u8]) -> Result<Vec<(String, String)>> {
     for (index, pair) in form.split(|&b| b == b'&').enumerate() {

@@ -77,6 +77,11 @@ impl Verifier {
     }
 }
 
+/// Whether `algorithm` is one of [`ALGORITHMS`].
+pub fn supported(algorithm: &str) -> bool {
+    parse_algorithm(algorithm).is_some()
+}
+
 fn parse_algorithm(name: &str) -> Option<Algorithm> {
     Some(match name {
         "HS256" => Algorithm::HS256,

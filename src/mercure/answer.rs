@@ -1,0 +1,42 @@
+//! The hub's short answers: a status, a few headers and a `text/plain` body, written through
+//! PHP's output (so a framework's buffers and tests see them like any response).
+
+use crate::ffi;
+
+/// Answers with `status` and `body` as `text/plain`, after `headers`.
+pub fn text(status: u16, body: &str, headers: &[(String, String)]) {
+    if ffi::headers_sent_at().is_none() {
+        ffi::set_status(i32::from(status));
+        ffi::set_header("Content-Type: text/plain; charset=utf-8", true);
+        ffi::set_header("Cache-Control: no-store", true);
+        for (name, value) in headers {
+            ffi::set_header(&format!("{name}: {value}"), true);
+        }
+    }
+    ffi::write_buffered(body.as_bytes());
+}
+
+/// A refusal: the status and the reason, on one line.
+pub fn refuse(status: u16, reason: &str, headers: &[(String, String)]) {
+    let mut headers = headers.to_vec();
+    if status == 401 {
+        // RFC 6750: a Bearer token is what the hub wants.
+        headers.push(("WWW-Authenticate".into(), "Bearer realm=\"mercure\"".into()));
+    }
+    text(status, &format!("{reason}\n"), &headers);
+}
+
+/// The CORS headers of a response to `origin`, when it is allowed.
+pub fn cors_headers(origin: Option<&str>, allowed: &[String]) -> Vec<(String, String)> {
+    let Some(origin) = origin.filter(|o| sse_core::mercure::auth::origin_allowed(o, allowed)) else { return Vec::new() };
+    if origin.contains(['\r', '\n', '\0']) {
+        return Vec::new();
+    }
+    vec![
+        // The origin itself, not `*`: browsers send cookies only to an exact origin.
+        ("Access-Control-Allow-Origin".into(), origin.to_owned()),
+        ("Access-Control-Allow-Credentials".into(), "true".into()),
+        ("Access-Control-Expose-Headers".into(), "Last-Event-ID".into()),
+        ("Vary".into(), "Origin".into()),
+    ]
+}

@@ -1,0 +1,54 @@
+//! One hub: a broker, its settings and the hub's options, and what it does with a request.
+
+use super::answer;
+use super::options::HubOptions;
+use super::request::Request;
+use super::{publish, subscribe};
+use crate::broker::{Engine, Settings};
+use crate::error::Result;
+use std::sync::Arc;
+
+pub struct Hub {
+    pub engine: Arc<dyn Engine>,
+    pub settings: Settings,
+    pub options: HubOptions,
+}
+
+impl Hub {
+    /// Handles the current request as the hub endpoint.
+    pub fn serve(&self) -> Result<()> {
+        let request = Request::current();
+        match request.method.as_str() {
+            "GET" | "HEAD" => subscribe::handle(self, &request),
+            "POST" => {
+                publish::handle(self, &request);
+                Ok(())
+            }
+            "OPTIONS" => {
+                self.preflight(&request);
+                Ok(())
+            }
+            _ => {
+                answer::refuse(405, "the hub answers GET (subscribe), POST (publish) and OPTIONS", &[("Allow".into(), "GET, POST, OPTIONS".into())]);
+                Ok(())
+            }
+        }
+    }
+
+    /// The CORS headers for this request's origin, when it is one of `corsOrigins`.
+    pub fn cors(&self, request: &Request) -> Vec<(String, String)> {
+        answer::cors_headers(request.origin.as_deref(), &self.options.cors_origins)
+    }
+
+    /// A CORS preflight: what a page of an allowed origin may send (nothing for another one,
+    /// which the browser then refuses).
+    fn preflight(&self, request: &Request) {
+        let mut headers = self.cors(request);
+        if !headers.is_empty() {
+            headers.push(("Access-Control-Allow-Methods".into(), "GET, POST, OPTIONS".into()));
+            headers.push(("Access-Control-Allow-Headers".into(), "Authorization, Content-Type, Last-Event-ID, Cache-Control".into()));
+            headers.push(("Access-Control-Max-Age".into(), "600".into()));
+        }
+        answer::text(204, "", &headers);
+    }
+}

@@ -1,0 +1,21 @@
+//! The Mercure hub inside the extension: `mercure_publish()` and `Sse\MercureHub`.
+//!
+//! The protocol itself (selectors, the publish form, tokens) is pure and lives in
+//! `sse_core::mercure`; this side connects it to PHP's request and to the brokers:
+//! - [`publish`]: an update into a broker, the one path `mercure_publish()` and `POST` share;
+//! - [`hub`]: one hub (broker, settings, options) and the dispatch of a request by method;
+//! - [`options`]: the hub's options array, with its defaults;
+//! - [`request`]: what the current request says (method, headers, query, body);
+//! - [`answer`]: the short answers (200 with an id, 4xx with a reason, CORS preflights);
+//! - [`subscribe`]: a `GET`, as a subscribed event stream that detaches like `detach()`.
+//!
+//! Updates are broker events: every machine that shares the broker (embedded on one machine,
+//! Redis on many) delivers every update to its own subscribers, each exactly once and in
+//! publish order, and a reconnecting subscriber resumes by the broker's id.
+
+pub mod answer;
+pub mod hub;
+pub mod options;
+pub mod publish;
+pub mod request;
+pub mod subscribe;

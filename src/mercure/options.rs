@@ -1,0 +1,138 @@
+//! The options of `new Sse\MercureHub($broker, [...])`, checked once, with their defaults. The
+//! names follow the Go hub's settings (`publisher_jwt_key` becomes `publisherJwtKey`).
+
+use crate::error::{Error, Result};
+use ext_php_rs::types::{ArrayKey, ZendHashTable, Zval};
+use sse_core::mercure::jwt::{self, Verifier, DEFAULT_ALGORITHM};
+use std::time::Duration;
+
+/// Seconds of silence before a heartbeat comment, as in the Go hub (40 s: under nginx's
+/// default `fastcgi_read_timeout` of 60 s).
+pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(40);
+
+const NAMES: &str = "publisherJwtKey, subscriberJwtKey, jwtKey, jwtAlgorithm, publisherJwtAlgorithm, subscriberJwtAlgorithm, anonymous, corsOrigins, publishOrigins, heartbeat and resetEvents";
+
+#[derive(Debug)]
+pub struct HubOptions {
+    /// Verifies publishers' tokens; None: the hub takes no HTTP publishes.
+    pub publisher: Option<Verifier>,
+    /// Verifies subscribers' tokens; None: subscribers cannot present one.
+    pub subscriber: Option<Verifier>,
+    /// Subscribers without a token get public updates (default false: they are refused).
+    pub anonymous: bool,
+    /// Origins whose pages may subscribe and publish with credentials (CORS); `*` any.
+    pub cors_origins: Vec<String>,
+    /// Origins a cookie-authenticated publish may come from.
+    pub publish_origins: Vec<String>,
+    pub heartbeat: Duration,
+    /// When a subscriber cannot resume (its id is older than the history or unknown), write
+    /// ext-sse's `sse-reset` event first (default false: as the draft, the stream just goes on).
+    pub reset_events: bool,
+}
+
+impl HubOptions {
+    pub fn from_array(array: Option<&ZendHashTable>) -> Result<HubOptions> {
+        let mut keys: [Option<Vec<u8>>; 3] = [None, None, None]; // publisher, subscriber, both
+        let mut algorithms: [Option<String>; 3] = [None, None, None];
+        let mut options = HubOptions {
+            publisher: None,
+            subscriber: None,
+            anonymous: false,
+            cors_origins: Vec::new(),
+            publish_origins: Vec::new(),
+            heartbeat: DEFAULT_HEARTBEAT,
+            reset_events: false,
+        };
+        for (key, value) in array.into_iter().flatten() {
+            let name = match key {
+                ArrayKey::Long(n) => n.to_string(),
+                other => other.to_string(),
+            };
+            let value = value.dereference();
+            match name.as_str() {
+                "publisherJwtKey" => keys[0] = key_of(&name, value)?,
+                "subscriberJwtKey" => keys[1] = key_of(&name, value)?,
+                "jwtKey" => keys[2] = key_of(&name, value)?,
+                "publisherJwtAlgorithm" => algorithms[0] = string_of(&name, value)?,
+                "subscriberJwtAlgorithm" => algorithms[1] = string_of(&name, value)?,
+                "jwtAlgorithm" => algorithms[2] = string_of(&name, value)?,
+                "anonymous" => options.anonymous = value.bool().filter(|_| value.is_bool()).ok_or_else(|| Error::invalid_option(&name, "must be a bool"))?,
+                "corsOrigins" => options.cors_origins = origins(&name, value)?,
+                "publishOrigins" => options.publish_origins = origins(&name, value)?,
+                "heartbeat" => options.heartbeat = seconds(&name, value)?,
+                "resetEvents" => options.reset_events = value.bool().filter(|_| value.is_bool()).ok_or_else(|| Error::invalid_option(&name, "must be a bool"))?,
+                _ => return Err(Error::invalid_option(name, format!("unknown option; the options are {NAMES}")).into()),
+            }
+        }
+        let [publisher_key, subscriber_key, both_key] = keys;
+        // Every algorithm name is checked, also one without a key to use it with.
+        for (name, alg) in ["publisherJwtAlgorithm", "subscriberJwtAlgorithm", "jwtAlgorithm"].iter().zip(&algorithms) {
+            if let Some(alg) = alg.as_deref().filter(|a| !jwt::supported(a)) {
+                return Err(Error::invalid_option(*name, format!("\"{}\" is not supported; use one of {}", alg.escape_debug(), jwt::ALGORITHMS.join(", "))).into());
+            }
+        }
+        let [publisher_alg, subscriber_alg, both_alg] = algorithms;
+        let default_alg = both_alg.unwrap_or_else(|| DEFAULT_ALGORITHM.to_owned());
+        let verifier = |key: Option<Vec<u8>>, alg: Option<String>, option: &str| -> Result<Option<Verifier>> {
+            match key {
+                None => Ok(None),
+                Some(key) => Ok(Some(Verifier::new(alg.as_deref().unwrap_or(&default_alg), &key, option)?)),
+            }
+        };
+        let publisher_option = if publisher_key.is_some() { "publisherJwtKey" } else { "jwtKey" };
+        let subscriber_option = if subscriber_key.is_some() { "subscriberJwtKey" } else { "jwtKey" };
+        options.publisher = verifier(publisher_key.or_else(|| both_key.clone()), publisher_alg, publisher_option)?;
+        options.subscriber = verifier(subscriber_key.or(both_key), subscriber_alg, subscriber_option)?;
+        Ok(options)
+    }
+}
+
+fn string_of(name: &str, value: &Zval) -> Result<Option<String>> {
+    if value.is_null() {
+        return Ok(None);
+    }
+    value.str().map(|s| Some(s.to_owned())).ok_or_else(|| Error::invalid_option(name, "must be a string").into())
+}
+
+/// A key as bytes (an HMAC secret may be any bytes; a PEM key is text). Null: no key.
+fn key_of(name: &str, value: &Zval) -> Result<Option<Vec<u8>>> {
+    if value.is_null() {
+        return Ok(None);
+    }
+    match value.zend_str() {
+        Some(text) => Ok(Some(text.as_bytes().to_vec())),
+        None => Err(Error::invalid_option(name, "must be a string (an HMAC secret, or a PEM public key for RS*, PS* and ES*)").into()),
+    }
+}
+
+/// A list of origins (`https://example.com`, or `*`), or one origin as a string.
+fn origins(name: &str, value: &Zval) -> Result<Vec<String>> {
+    let refuse = |reason: String| -> crate::error::Failure { Error::invalid_option(name, reason).into() };
+    let texts: Vec<String> = match (value.str(), value.array()) {
+        (Some(one), _) => one.split_whitespace().map(str::to_owned).collect(),
+        (None, Some(array)) => array
+            .values()
+            .map(|v| v.dereference().str().map(str::to_owned).ok_or_else(|| refuse("must be an array of origins (strings)".into())))
+            .collect::<Result<_>>()?,
+        _ => return Err(refuse("must be an array of origins such as 'https://example.com', or '*'".into())),
+    };
+    for origin in &texts {
+        let valid = origin == "*" || (sse_core::mercure::auth::origin_of(origin) == Some(origin.trim_end_matches('/')) && !origin.contains(['\r', '\n', '\0', ' ']));
+        if !valid {
+            return Err(refuse(format!("\"{}\" is not an origin (scheme://host[:port]) or '*'", origin.escape_debug())));
+        }
+    }
+    Ok(texts)
+}
+
+fn seconds(name: &str, value: &Zval) -> Result<Duration> {
+    let number = match (value.long(), value.double()) {
+        (Some(n), _) => Some(n as f64),
+        (None, Some(f)) => Some(f),
+        _ => None,
+    };
+    match number {
+        Some(s) if s.is_finite() && (0.0..=86_400.0).contains(&s) => Ok(Duration::from_secs_f64(s)),
+        _ => Err(Error::invalid_option(name, "must be a number of seconds from 0 (no heartbeat) to 86400").into()),
+    }
+}
