@@ -1,0 +1,15 @@
+<?php
+// Publishes ?n= updates (default 1) to ?topic= with mercure_publish(), data ?prefix= and the
+// update's number, private when ?private=1; answers their ids as JSON (503 and the reason when
+// the broker refuses).
+header('Content-Type: application/json');
+try {
+    $ids = [];
+    for ($i = 0; $i < (int) ($_GET['n'] ?? 1); $i++) {
+        $ids[] = mercure_publish($_GET['topic'] ?? 'news', ($_GET['prefix'] ?? '') . $i, ($_GET['private'] ?? '') === '1');
+    }
+    echo json_encode(['ids' => $ids]);
+} catch (Sse\SseException $e) {
+    http_response_code(503);
+    echo json_encode(['error' => $e->getMessage()]);
+}
