@@ -1,7 +1,11 @@
-//! The hub's short answers: a status, a few headers and a `text/plain` body, written through
-//! PHP's output (so a framework's buffers and tests see them like any response).
+//! The hub's short answers: a status, a few headers and a `text/plain` body. Under a web SAPI
+//! the answer is complete once written: it goes past PHP's output buffers, with its headers,
+//! and later output is dropped, so that a framework's own response (a controller returns one
+//! after `serve()`) can neither change its status nor add to its body. Under the CLI it goes
+//! through the buffers, where tests capture it.
 
 use crate::ffi;
+use crate::output::is_command_line;
 
 /// Answers with `status` and `body` as `text/plain`, after `headers`.
 pub fn text(status: u16, body: &str, headers: &[(String, String)]) {
@@ -13,7 +17,14 @@ pub fn text(status: u16, body: &str, headers: &[(String, String)]) {
             ffi::set_header(&format!("{name}: {value}"), true);
         }
     }
-    ffi::write_buffered(body.as_bytes());
+    if is_command_line() {
+        ffi::write_buffered(body.as_bytes());
+        return;
+    }
+    // What the script echoed before belongs to no answer of the hub.
+    ffi::discard_output_buffers();
+    ffi::write_direct(body.as_bytes());
+    ffi::disable_output();
 }
 
 /// A refusal: the status and the reason, on one line.
