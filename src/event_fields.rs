@@ -68,7 +68,8 @@ fn is_laravel_event(object: &ZendObject) -> bool {
 /// null) as Laravel's `Js::encode()` gives it. Unlike eventStream(), line breaks in the data
 /// become one `data:` line each, and a name with one is refused, instead of breaking the frame.
 fn from_laravel_event(object: &ZendObject) -> Result<Event> {
-    // The properties table, not read_property(): no magic, no visibility scope, nothing written.
+    // The properties table, not ext-php-rs's get_property(): that reads for writing (BP_VAR_W),
+    // which a readonly property refuses with an Error.
     let properties = object
         .get_properties()
         .map_err(|_| Error::invalid_event(Field::Data, "the StreamedEvent's properties cannot be read"))?;
