@@ -2,8 +2,10 @@
 
 /**
  * The pure-PHP contender: frames an event the way Sse\ServerSentEvents does, byte for byte,
- * with the same refusals, written as a careful PHP developer would (preg for UTF-8 and line
- * splitting, json_encode for arrays). It is what the extension is measured against.
+ * with the same refusals, written as a careful PHP developer would (preg_match('//u') for UTF-8,
+ * str_replace() for the line breaks, json_encode for arrays). It is what the extension is
+ * measured against. str_replace() rather than preg_split() + implode(): PHP's fastest way to
+ * prefix every line (memchr and memcpy per line, one pass to count and one to copy).
  *
  * One shortcut the extension does not take: JSON from json_encode() is not split into lines,
  * since the encoder escapes every CR and LF. That only makes the PHP side faster.
@@ -56,7 +58,7 @@ final class PhpFramer
 
         $out = '';
         if ($comment !== null) {
-            $out .= ': ' . implode("\n: ", preg_split('/\r\n|\r|\n/', $comment)) . "\n";
+            $out .= ': ' . self::prefixLines($comment, "\n: ") . "\n";
         }
         if ($event !== null) {
             $out .= "event: $event\n";
@@ -68,9 +70,15 @@ final class PhpFramer
             $out .= "retry: $retry\n";
         }
         if ($data !== null) {
-            $out .= 'data: ' . ($data[1] ? implode("\ndata: ", preg_split('/\r\n|\r|\n/', $data[0])) : $data[0]) . "\n";
+            $out .= 'data: ' . ($data[1] ? self::prefixLines($data[0], "\ndata: ") : $data[0]) . "\n";
         }
         return $out . "\n";
+    }
+
+    /** Every CRLF, CR and LF of $value replaced by $break (CRLF and CR first become LF). */
+    private static function prefixLines(string $value, string $break): string
+    {
+        return str_replace("\n", $break, str_replace(["\r\n", "\r"], "\n", $value));
     }
 
     private static function text(mixed $value): string

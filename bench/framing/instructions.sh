@@ -31,7 +31,8 @@ per_frame() {
 
 echo "| case | ext instructions/frame | PHP instructions/frame | ratio PHP/ext |"
 echo "|---|---:|---:|---:|"
-for case in 0 1 2; do
+cases=$(php -r 'echo count(require $argv[1]);' "$here/cases.php")
+for case in $(seq 0 $((cases - 1))); do
     name=$(php -r '$c = array_keys(require $argv[1]); echo $c[(int) $argv[2]];' "$here/cases.php" "$case")
     e=$(per_frame "$case" ext)
     p=$(per_frame "$case" php)

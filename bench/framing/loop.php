@@ -5,7 +5,7 @@
  * under valgrind (instructions.sh runs it twice with different N and takes the difference, so
  * PHP's start-up cancels out).
  *
- *   php -d extension=$SSE_EXT bench/framing/loop.php <case number 0-2> <ext|php> <N>
+ *   php -d extension=$SSE_EXT bench/framing/loop.php <case number, from 0> <ext|php> <N>
  */
 
 declare(strict_types=1);

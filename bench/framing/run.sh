@@ -3,7 +3,7 @@
 # table with the machine it ran on. A missed target is shown as "NO" in the table; with
 # --strict it also makes the exit status non-zero (3), e.g. for CI on a quiet machine.
 #   SSE_EXT=/path/to/libsse.so bench/framing/run.sh [--strict]
-# BENCH_RUNS (default 15) and BENCH_SECONDS (default 0.1, per run and side) tune the length.
+# BENCH_RUNS (default 15, best of them reported) and BENCH_SECONDS (default 0.1, per run and side) tune the length.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)

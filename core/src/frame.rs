@@ -9,15 +9,16 @@
 
 use crate::error::{Error, Field, Result};
 use memchr::{memchr2, memchr3};
+use std::mem::MaybeUninit;
 
 /// The fields of one event, validated. `None` means the field is left out of the frame.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Event {
-    comment: Option<String>,
+    comment: Option<MultiLine>,
     event: Option<String>,
     id: Option<String>,
     retry: Option<u64>,
-    data: Option<String>,
+    data: Option<MultiLine>,
 }
 
 impl Event {
@@ -67,18 +68,23 @@ impl Event {
 
     /// The data; one `data:` line is written per line of the value.
     pub fn set_data(&mut self, value: &[u8]) -> Result<()> {
-        self.data = Some(utf8(Field::Data, value)?.to_owned());
+        self.set_data_str(utf8(Field::Data, value)?);
         Ok(())
+    }
+
+    /// Data already known to be UTF-8 (e.g. a PHP string PHP has marked as valid UTF-8).
+    pub fn set_data_str(&mut self, value: &str) {
+        self.data = Some(MultiLine::new(value.to_owned()));
     }
 
     /// Data that is already known to be UTF-8 (e.g. JSON from PHP's encoder).
     pub fn set_data_string(&mut self, value: String) {
-        self.data = Some(value);
+        self.data = Some(MultiLine::new(value));
     }
 
     /// A comment; every line of it is written as its own `: ` line.
     pub fn set_comment(&mut self, value: &[u8]) -> Result<()> {
-        self.comment = Some(utf8(Field::Comment, value)?.to_owned());
+        self.comment = Some(MultiLine::new(utf8(Field::Comment, value)?.to_owned()));
         Ok(())
     }
 
@@ -92,50 +98,56 @@ impl Event {
         self.retry
     }
     pub fn data(&self) -> Option<&str> {
-        self.data.as_deref()
+        self.data.as_ref().map(|d| d.text.as_str())
     }
     pub fn comment(&self) -> Option<&str> {
-        self.comment.as_deref()
+        self.comment.as_ref().map(|c| c.text.as_str())
+    }
+
+    /// The exact length of the wire frame, known without encoding it (the line counts of
+    /// data and comment are taken when they are set).
+    pub fn encoded_len(&self) -> usize {
+        let line = |prefix: &[u8], v: &Option<String>| v.as_ref().map_or(0, |v| prefix.len() + v.len() + 1);
+        self.comment.as_ref().map_or(0, |c| c.framed_len(COMMENT))
+            + line(EVENT, &self.event)
+            + line(ID, &self.id)
+            + self.retry.map_or(0, |r| RETRY.len() + Digits::new(r).as_bytes().len() + 1)
+            + self.data.as_ref().map_or(0, |d| d.framed_len(DATA))
+            + 1
     }
 
     /// Appends the wire frame to `out`.
     pub fn encode_into(&self, out: &mut Vec<u8>) {
-        out.reserve(self.encoded_len_hint());
-        if let Some(comment) = &self.comment {
-            for line in Lines::new(comment.as_bytes()) {
-                push_line(out, b": ", line);
-            }
-        }
-        if let Some(event) = &self.event {
-            push_line(out, b"event: ", event.as_bytes());
-        }
+        out.reserve(self.encoded_len());
+        self.write_head(out);
         if let Some(id) = &self.id {
-            push_line(out, b"id: ", id.as_bytes());
+            write_line(out, ID, id.as_bytes());
         }
-        if let Some(retry) = self.retry {
-            out.extend_from_slice(b"retry: ");
-            out.extend_from_slice(retry.to_string().as_bytes());
-            out.push(b'\n');
+        self.write_tail(out);
+    }
+
+    /// Writes the wire frame into `out`, which should be [`encoded_len`](Self::encoded_len)
+    /// bytes long (e.g. a string PHP allocated and has not filled yet), in one pass. Returns the
+    /// length written, after which `out[..len]` is initialised, or `None` when the frame does
+    /// not fit (then `out` holds a partial frame that must not be used).
+    pub fn encode_to_slice(&self, out: &mut [MaybeUninit<u8>]) -> Option<usize> {
+        let mut sink = SliceSink { out, at: 0, overflow: false };
+        self.write_head(&mut sink);
+        if let Some(id) = &self.id {
+            write_line(&mut sink, ID, id.as_bytes());
         }
-        if let Some(data) = &self.data {
-            for line in Lines::new(data.as_bytes()) {
-                push_line(out, b"data: ", line);
-            }
-        }
-        out.push(b'\n');
+        self.write_tail(&mut sink);
+        (!sink.overflow).then_some(sink.at)
     }
 
     /// The wire frame of an event that has no id yet, and the offset where its `id:` line goes
     /// (after the comment and event lines). A broker stores this once and inserts each
     /// subscriber's copy of the id at delivery, in the place `encode` would have put it.
     pub fn encode_without_id(&self) -> (Vec<u8>, usize) {
-        let mut head = Event { comment: self.comment.clone(), event: self.event.clone(), ..Event::default() };
-        let mut out = Vec::new();
-        head.encode_into(&mut out);
-        out.pop(); // the empty line that ends an event
+        let mut out = Vec::with_capacity(self.encoded_len());
+        self.write_head(&mut out);
         let slot = out.len();
-        head = Event { retry: self.retry, data: self.data.clone(), ..Event::default() };
-        head.encode_into(&mut out);
+        self.write_tail(&mut out);
         (out, slot)
     }
 
@@ -146,10 +158,145 @@ impl Event {
         out
     }
 
-    /// Enough for a single-line event; multi-line values grow the buffer once more at most.
-    fn encoded_len_hint(&self) -> usize {
-        let len = |v: &Option<String>| v.as_ref().map_or(0, |s| s.len() + 8);
-        len(&self.comment) + len(&self.event) + len(&self.id) + len(&self.data) + 32
+    /// The lines before the id: comment, then event type.
+    fn write_head(&self, out: &mut impl Sink) {
+        if let Some(comment) = &self.comment {
+            comment.write(out, COMMENT);
+        }
+        if let Some(event) = &self.event {
+            write_line(out, EVENT, event.as_bytes());
+        }
+    }
+
+    /// The lines after the id, and the empty line that ends the event.
+    fn write_tail(&self, out: &mut impl Sink) {
+        if let Some(retry) = self.retry {
+            write_line(out, RETRY, Digits::new(retry).as_bytes());
+        }
+        if let Some(data) = &self.data {
+            data.write(out, DATA);
+        }
+        out.put(b"\n");
+    }
+}
+
+const COMMENT: &[u8; 2] = b": ";
+const EVENT: &[u8; 7] = b"event: ";
+const ID: &[u8; 4] = b"id: ";
+const RETRY: &[u8; 7] = b"retry: ";
+const DATA: &[u8; 6] = b"data: ";
+
+/// A value written as one prefixed line per line of it (data and comments). What its frame
+/// takes is counted once, when it is set, so that a frame's length is known before it is
+/// written: the lines, the bytes of their breaks, and whether any break has a CR.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct MultiLine {
+    text: String,
+    lines: usize,
+    break_bytes: usize,
+    has_cr: bool,
+}
+
+impl MultiLine {
+    fn new(text: String) -> Self {
+        let bytes = text.as_bytes();
+        // Counting a byte is vectorised in memchr (no stop per match), so this pass runs at
+        // memory speed; CRs (rare) and CRLF pairs are counted only when there is a CR at all.
+        let lf = memchr::memchr_iter(b'\n', bytes).count();
+        if memchr::memchr(b'\r', bytes).is_none() {
+            return Self { lines: lf + 1, break_bytes: lf, has_cr: false, text };
+        }
+        let cr = memchr::memchr_iter(b'\r', bytes).count();
+        let crlf = memchr::memmem::find_iter(bytes, b"\r\n").count();
+        Self { lines: lf + cr - crlf + 1, break_bytes: lf + cr, has_cr: true, text }
+    }
+
+    /// Its bytes in a frame: every line as `prefix`, the line and a line feed.
+    fn framed_len(&self, prefix: &[u8]) -> usize {
+        self.lines * (prefix.len() + 1) + self.text.len() - self.break_bytes
+    }
+
+    /// The prefix is an array so that its copy is a few inlined moves, not a call.
+    fn write<const N: usize>(&self, out: &mut impl Sink, prefix: &[u8; N]) {
+        let text = self.text.as_bytes();
+        if self.has_cr {
+            for line in Lines::new(text) {
+                write_line(out, prefix, line);
+            }
+            return;
+        }
+        // Line feeds only (the common case): each line is copied with its own line feed, in
+        // one copy, and the next line's prefix follows.
+        let mut start = 0;
+        for at in memchr::memchr_iter(b'\n', text) {
+            out.put(prefix);
+            out.put(text.get(start..=at).unwrap_or_default());
+            start = at + 1;
+        }
+        write_line(out, prefix, &text[start..]);
+    }
+}
+
+/// Where a frame is written: a growing `Vec`, or a slice sized by [`Event::encoded_len`].
+trait Sink {
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+/// A slice filled from the front. A write past its end is dropped and remembered: a wrong
+/// length shows as a refused frame, never as a panic.
+struct SliceSink<'a> {
+    out: &'a mut [MaybeUninit<u8>],
+    at: usize,
+    overflow: bool,
+}
+
+impl Sink for SliceSink<'_> {
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        match self.out.get_mut(self.at..self.at + bytes.len()) {
+            Some(to) => {
+                to.write_copy_of_slice(bytes);
+                self.at += bytes.len();
+            }
+            None => self.overflow = true,
+        }
+    }
+}
+
+#[inline]
+fn write_line(out: &mut impl Sink, prefix: &[u8], line: &[u8]) {
+    out.put(prefix);
+    out.put(line);
+    out.put(b"\n");
+}
+
+/// The decimal digits of a number, on the stack.
+struct Digits {
+    buf: [u8; 20],
+    start: usize,
+}
+
+impl Digits {
+    fn new(mut n: u64) -> Self {
+        let mut digits = Digits { buf: [b'0'; 20], start: 20 };
+        loop {
+            digits.start -= 1;
+            digits.buf[digits.start] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                return digits;
+            }
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.buf[self.start..]
     }
 }
 
@@ -160,14 +307,10 @@ pub fn comment_frame(text: &[u8]) -> Result<Vec<u8>> {
     Ok(event.encode())
 }
 
-fn push_line(out: &mut Vec<u8>, prefix: &[u8], line: &[u8]) {
-    out.extend_from_slice(prefix);
-    out.extend_from_slice(line);
-    out.push(b'\n');
-}
-
+/// The value as text, or an error naming the first bad byte. simdutf8 checks at memory speed;
+/// only a value it refuses is checked again by std, which says where the bad byte is.
 fn utf8(field: Field, value: &[u8]) -> Result<&str> {
-    std::str::from_utf8(value).map_err(|e| {
+    simdutf8::basic::from_utf8(value).or_else(|_| std::str::from_utf8(value)).map_err(|e| {
         Error::invalid_event(
             field,
             format!("is not valid UTF-8 (bad byte at {}); the event stream format is UTF-8 only", e.valid_up_to()),
@@ -333,6 +476,110 @@ mod tests {
         }
         e.set_retry_text(b"0750").expect("digits");
         assert_eq!(e.retry(), Some(750));
+    }
+
+    /// The frame as the spec's grammar reads it, built the plain way (one line at a time, no
+    /// precomputed lengths): what the fast paths must agree with, byte for byte.
+    fn reference_frame(event: &Event) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut line = |prefix: &str, value: &[u8]| {
+            out.extend_from_slice(prefix.as_bytes());
+            out.extend_from_slice(value);
+            out.push(b'\n');
+        };
+        for l in event.comment().map(|c| Lines::new(c.as_bytes()).collect::<Vec<_>>()).unwrap_or_default() {
+            line(": ", l);
+        }
+        if let Some(v) = event.event() {
+            line("event: ", v.as_bytes());
+        }
+        if let Some(v) = event.id() {
+            line("id: ", v.as_bytes());
+        }
+        if let Some(v) = event.retry() {
+            line("retry: ", v.to_string().as_bytes());
+        }
+        for l in event.data().map(|d| Lines::new(d.as_bytes()).collect::<Vec<_>>()).unwrap_or_default() {
+            line("data: ", l);
+        }
+        out.push(b'\n');
+        out
+    }
+
+    /// The frame `encode_to_slice` writes into a slice of `room` bytes left uninitialised.
+    fn encode_to_slice(event: &Event, room: usize) -> Option<Vec<u8>> {
+        let mut out = Vec::with_capacity(room);
+        let len = event.encode_to_slice(&mut out.spare_capacity_mut()[..room])?;
+        // SAFETY: encode_to_slice initialised the first `len` bytes it returned.
+        unsafe { out.set_len(len) };
+        Some(out)
+    }
+
+    fn multiline() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        proptest::collection::vec(
+            prop_oneof![4 => "[a-zé😀 ]{0,70}", 1 => Just("\n".to_owned()), 1 => Just("\r".to_owned()), 1 => Just("\r\n".to_owned())],
+            0..30,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_encoder_gives_the_reference_frame(
+            comment in proptest::option::of(multiline()),
+            kind in proptest::option::of("[a-z]{0,8}"),
+            id in proptest::option::of("[0-9]{0,8}"),
+            retry in proptest::option::of(proptest::prelude::any::<u64>()),
+            data in proptest::option::of(multiline()),
+        ) {
+            let mut event = Event::new();
+            if let Some(v) = &comment { event.set_comment(v.as_bytes()).expect("utf-8"); }
+            if let Some(v) = &kind { event.set_event(v.as_bytes()).expect("one line"); }
+            if let Some(v) = &id { event.set_id(v.as_bytes()).expect("one line"); }
+            if let Some(v) = retry { event.set_retry(v); }
+            if let Some(v) = &data { event.set_data(v.as_bytes()).expect("utf-8"); }
+            let expected = reference_frame(&event);
+            proptest::prop_assert_eq!(&event.encode(), &expected);
+            proptest::prop_assert_eq!(event.encoded_len(), expected.len());
+            proptest::prop_assert_eq!(encode_to_slice(&event, expected.len()), Some(expected.clone()));
+            let (mut without_id, slot) = event.encode_without_id();
+            if let Some(v) = &id { without_id.splice(slot..slot, format!("id: {v}\n").into_bytes()); }
+            proptest::prop_assert_eq!(&without_id, &expected);
+        }
+    }
+
+    #[test]
+    fn a_slice_too_short_is_refused_not_overrun() {
+        let mut event = Event::new();
+        event.set_data(b"one\ntwo").expect("utf-8");
+        let len = event.encoded_len();
+        assert_eq!(encode_to_slice(&event, len - 1), None);
+        assert_eq!(encode_to_slice(&event, len + 3).as_deref(), Some(&b"data: one\ndata: two\n\n"[..]));
+    }
+
+    #[test]
+    fn large_data_frames_like_small() {
+        let line = "0123456789abcdef".repeat(4);
+        let data = vec![line.as_str(); 16 * 1024].join("\n");
+        let mut event = Event::new();
+        event.set_data(data.as_bytes()).expect("utf-8");
+        let frame = event.encode();
+        assert_eq!(frame.len(), event.encoded_len());
+        assert_eq!(frame, reference_frame(&event));
+        assert_eq!(frame.len(), 16 * 1024 * (6 + 64 + 1) + 1);
+        // A bad byte deep in a large value is found, and where.
+        let mut bad = data.into_bytes();
+        bad[700_000] = 0xff;
+        let err = Event::new().set_data(&bad).unwrap_err();
+        assert!(err.to_string().contains("bad byte at 700000"), "{err}");
+    }
+
+    #[test]
+    fn retry_digits() {
+        for n in [0, 7, 10, 999, 1000, u64::MAX] {
+            assert_eq!(Digits::new(n).as_bytes(), n.to_string().as_bytes());
+        }
     }
 
     #[test]

@@ -9,8 +9,10 @@ use ext_php_rs::prelude::*;
 use ext_php_rs::boxed::ZBox;
 use ext_php_rs::convert::IntoZval;
 use ext_php_rs::flags::DataType;
+use ext_php_rs::ffi::zend_string;
 use ext_php_rs::types::{ZendHashTable, ZendStr, Zval};
 use std::cell::RefCell;
+use std::mem::MaybeUninit;
 use sse_core::{Event, Field};
 
 #[php_class]
@@ -105,32 +107,81 @@ fn fields_array(event: &Event) -> ext_php_rs::error::Result<ZendHashTable_> {
     Ok(array)
 }
 
-/// A frame returned to PHP as a string, built without an intermediate allocation: frames are
-/// encoded into one reused buffer, then copied once into the PHP string.
+/// A frame returned to PHP as a string. A small frame is encoded into one reused buffer and
+/// copied once into the PHP string; a large one is written straight into a string PHP allocates
+/// at its exact length (known before encoding), so that its bytes are written once, by one
+/// pass that splits the lines and copies them, and nothing of its size is allocated outside
+/// PHP's memory manager.
 pub struct PhpString(ZBox<ZendStr>);
 
 thread_local! {
     static FRAME_BUFFER: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(512));
 }
 
-/// Buffers that grew beyond this for a large event are not kept between calls.
-const KEPT_BUFFER: usize = 64 * 1024;
+/// Frames from this length on are written in place. Below it, one more copy of a few KiB costs
+/// less than PHP's string builder, which rounds what it allocates up to whole 4 KiB pages.
+const IN_PLACE_FROM: usize = 4096;
 
 impl PhpString {
     pub fn frame_of(event: &Event) -> Self {
+        let len = event.encoded_len();
+        if len >= IN_PLACE_FROM {
+            if let Some(string) = frame_in_place(event, len) {
+                return PhpString(string);
+            }
+        }
         FRAME_BUFFER.with(|buffer| match buffer.try_borrow_mut() {
-            Ok(mut buffer) => {
+            Ok(mut buffer) if len < IN_PLACE_FROM => {
                 buffer.clear();
                 event.encode_into(&mut buffer);
-                let string = PhpString(ZendStr::new(buffer.as_slice(), false));
-                if buffer.capacity() > KEPT_BUFFER {
-                    *buffer = Vec::with_capacity(512);
-                }
-                string
+                PhpString(ZendStr::new(buffer.as_slice(), false))
             }
-            Err(_) => PhpString(ZendStr::new(event.encode(), false)),
+            _ => PhpString(ZendStr::new(event.encode(), false)),
         })
     }
+}
+
+/// PHP's `smart_str`: a string being built and the bytes allocated for it.
+#[repr(C)]
+struct SmartStr {
+    s: *mut zend_string,
+    a: usize,
+}
+
+// PHP's string builder, exported by every SAPI binary since PHP 7 (Zend/zend_smart_str.c); it
+// is the one API that allocates a zend_string without filling it. ZEND_FASTCALL is empty on
+// x86-64 and arm64, so the C calling convention holds.
+extern "C" {
+    fn smart_str_erealloc(string: *mut SmartStr, len: usize);
+}
+
+/// The frame written into a new PHP string of `len` bytes, or None if it did not fit (it
+/// always does: `len` is the event's own count; the string is then freed).
+fn frame_in_place(event: &Event, len: usize) -> Option<ZBox<ZendStr>> {
+    let mut builder = SmartStr { s: std::ptr::null_mut(), a: 0 };
+    // SAFETY: an empty builder (no string yet) asks for a new string of at least `len` bytes
+    // (plus the NUL) from the request's memory manager; it bails out, as every emalloc does,
+    // only when the memory limit is hit.
+    unsafe { smart_str_erealloc(&raw mut builder, len) };
+    if builder.s.is_null() {
+        return None;
+    }
+    // SAFETY: the builder owns a fresh, unshared zend_string with room for `builder.a` bytes
+    // and a NUL after `val`; a ZBox takes over its one reference (and releases it on drop).
+    let string = unsafe { ZBox::from_raw(builder.s) };
+    if builder.a < len {
+        return None;
+    }
+    // SAFETY: `val` starts `builder.a + 1` allocated bytes (the header is followed by them),
+    // not yet initialised, which nothing else refers to while this slice lives.
+    let room = unsafe {
+        std::slice::from_raw_parts_mut((*builder.s).val.as_mut_ptr().cast::<MaybeUninit<u8>>(), builder.a + 1)
+    };
+    let written = event.encode_to_slice(room.get_mut(..len)?)?;
+    room.get_mut(written)?.write(0);
+    // SAFETY: the string is ours alone; its first `written` bytes are the frame, then a NUL.
+    unsafe { (*builder.s).len = written };
+    Some(string)
 }
 
 impl IntoZval for PhpString {
