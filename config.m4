@@ -23,5 +23,7 @@ if test "$PHP_SSE" != "no"; then
 
   dnl Instead of PHP_NEW_EXTENSION (which would link C objects): one module, built by cargo.
   PHP_MODULES="$PHP_MODULES \$(phplibdir)/sse.so"
+  dnl The one directory the build writes (configure creates those it is told of).
+  PHP_ADD_BUILD_DIR([modules])
   PHP_ADD_MAKEFILE_FRAGMENT([$abs_srcdir/pie/Makefile.frag], [$abs_srcdir], [$abs_builddir])
 fi

@@ -12,3 +12,8 @@ clean-sse:
 	cd $(srcdir) && "$(CARGO)" clean
 
 .PHONY: sse-cargo-build clean-sse
+
+# make test: run-tests.php over tests/package/phpt with the module built here. Makefile.global
+# reads each module's libtool .la file to name it, and this one is no libtool build.
+PHP_TEST_SHARED_EXTENSIONS = -d extension=sse.so
+TESTS = $(srcdir)/tests/package/phpt
