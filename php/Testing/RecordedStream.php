@@ -7,6 +7,7 @@ namespace Sse\Testing;
 use PHPUnit\Framework\Assert;
 use Sse\EventStreamParser;
 use Sse\Laravel\SseResponse;
+use Sse\Symfony\EventStreamResponse;
 use Symfony\Component\HttpFoundation\Response;
 
 /**
@@ -44,8 +45,8 @@ final class RecordedStream
 
     /**
      * Runs a streamed Symfony or Laravel response (sendContent() only: no headers are sent) and
-     * records its body; the headers are the response object's, with an SseResponse's emitter
-     * headers over them, as a client receives them.
+     * records its body; the headers are the response object's, with the emitter headers of an
+     * SseResponse or an Sse\Symfony\EventStreamResponse over them, as a client receives them.
      */
     public static function fromResponse(Response $response): self
     {
@@ -54,7 +55,7 @@ final class RecordedStream
         foreach ($response->headers->allPreserveCase() as $name => $values) {
             $headers[$name] = implode(', ', $values);
         }
-        $emitter = $response instanceof SseResponse ? $response->emitter() : null;
+        $emitter = $response instanceof SseResponse || $response instanceof EventStreamResponse ? $response->emitter() : null;
         // On the wire, the emitter's headers replace Symfony's of the same name.
         foreach ($emitter?->headers() ?? [] as $name => $value) {
             foreach (array_keys($headers) as $key) {

@@ -97,6 +97,19 @@ final class EventStreamResponseTest extends TestCase
         self::assertSame([true, true, true], $seen, 'each yield evaluates to whether the client is still there');
     }
 
+    public function testARecordingKnowsTheStreamWasClosedAndSeesTheEmittersHeaders(): void
+    {
+        $response = new EventStreamResponse(static function () {
+            yield new ServerEvent('only', type: 'word');
+        }, options: ['heartbeat' => 0, 'headers' => ['X-Stream' => 'words']]);
+
+        RecordedStream::fromResponse($response)
+            ->assertSentCount(1)
+            ->assertClosed()
+            ->assertHeader('Content-Type', 'text/event-stream; charset=utf-8')
+            ->assertHeader('X-Stream', 'words');
+    }
+
     public function testAnIterableThatIsNotAGeneratorIsSentToo(): void
     {
         $response = new EventStreamResponse(static fn () => [new ServerEvent('a'), new ServerEvent('b', type: 'x')], options: ['heartbeat' => 0]);
