@@ -171,6 +171,22 @@ final class MercureHubTest extends TestCase
         self::assertSame(['four'], $read($unknown, 2, 0.5));
     }
 
+    public function testWithResetEventsAnIdItCannotResumeFromStartsWithSseReset(): void
+    {
+        $hub = new HubServer(['MERCURE_KEY' => self::KEY, 'MERCURE_ANONYMOUS' => '1', 'MERCURE_RESET_EVENTS' => '1']);
+        try {
+            $stream = $hub->subscribe(['reset'], ['Last-Event-ID' => '0123456789ab:7']);
+            $live = self::publishOk($hub, ['topic' => 'reset', 'data' => 'live']);
+            $events = HubServer::events($stream, 2);
+            fclose($stream['socket']);
+            self::assertSame('sse-reset', $events[0]['event'] ?? null);
+            self::assertSame('{"reason":"unknown-id"}', $events[0]['data']);
+            self::assertSame($live, $events[1]['id'] ?? null);
+        } finally {
+            $hub->stop();
+        }
+    }
+
     public function testTheTokensExpiryEndsTheStream(): void
     {
         $token = Jwt::hs256(['mercure' => ['subscribe' => ['*']], 'exp' => time() + 2], self::KEY);
