@@ -19,7 +19,8 @@ impl Hub {
     pub fn serve(&self) -> Result<()> {
         let request = Request::current();
         match request.method.as_str() {
-            "GET" | "HEAD" => subscribe::handle(self, &request),
+            // Not HEAD: a subscription is a stream, which a HEAD would hold open with no body.
+            "GET" => subscribe::handle(self, &request),
             "POST" => {
                 publish::handle(self, &request);
                 Ok(())

@@ -120,6 +120,7 @@ final class MercureHubTest extends TestCase
         $json = $hub->request('POST', '/', self::publisher() + ['Content-Type' => 'application/json'], '{"topic":"a"}');
         self::assertSame(415, $json['status']);
         self::assertSame(405, $hub->request('PUT', '/', self::publisher())['status']);
+        self::assertSame(405, $hub->request('HEAD', '/?topic=a')['status']);
         self::assertSame($before, $broker->lastEventId(), 'nothing was published');
     }
 
