@@ -56,8 +56,17 @@ suite_stacks()      { tests/stacks/run.sh; }
 suite_browser()     { tests/browser/run.sh; }
 suite_fuzz()        { tests/fuzz/run.sh; }
 suite_memcheck()    { bench/memcheck.sh; }
+# The Debian packages of 8.2, 8.4 and 8.5, each built in its release and installed into a clean
+# root of it: from the machine itself, which makes those roots (not from inside a PHP root).
+suite_deb() {
+  if [ -n "${SSE_TEST_PHP_ROOT:-}" ]; then
+    echo "deb: not run inside the PHP $php_version root: scripts/test.sh deb (on the machine) checks the packages of every PHP"
+    return 0
+  fi
+  tests/package/deb_check.sh
+}
 
-all=(core php conformance fuzz memcheck package stacks browser)
+all=(core php conformance fuzz memcheck package stacks browser deb)
 selected=("${@:-${all[@]}}")
 passed=0 failed=0 failures=()
 for name in "${selected[@]}"; do

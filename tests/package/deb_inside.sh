@@ -23,8 +23,9 @@ check() {
   fi
 }
 
-lists_sse() { "$@" -m | grep -qx sse; }
-not_lists_sse() { ! "$@" -m | grep -qx sse; }
+# grep reads all of php's output (no -q): with pipefail, a php cut short by SIGPIPE would fail.
+lists_sse() { "$@" -m | grep -x sse; }
+not_lists_sse() { ! "$@" -m | grep -x sse; }
 no_toolchain() {
   ! command -v cargo && ! command -v rustc && ! command -v cc \
     && [ -z "$(dpkg-query -W -f='${Package}\n' | grep -E -- '-dev$')" ]
@@ -38,7 +39,7 @@ library_loads() {
   # From PHP's include_path, the way Debian's PHP libraries are loaded.
   php -r 'require_once "Sse/autoload.php";
     echo Sse\Testing\OutputCapture::run(fn () => print(new Sse\ServerSentEvents(["data" => "lib"])));
-    exit(is_file(stream_resolve_include_path("Sse/Laravel/SseServiceProvider.php")) ? 0 : 1);' | grep -qx 'data: lib'
+    exit(is_file(stream_resolve_include_path("Sse/Laravel/SseServiceProvider.php")) ? 0 : 1);' | grep -x 'data: lib'
 }
 nothing_left() {
   ! enabled_links && [ -z "$(find /usr/lib/php -name sse.so)" ] && [ ! -e /usr/share/php/Sse ]
