@@ -61,7 +61,7 @@ fi
 
 check "composer validate --strict" composer validate --strict --no-interaction -d "$repo"
 check "php -l on every PHP file of the package" lint_all
-check "phpize && ./configure && make && make install (config.m4, as PIE builds)" \
+check "phpize && ./configure && make && make test && make install (config.m4, as PIE builds)" \
   "$here/phpize_check.sh" "$(mktemp -d -p "$work")"
 # Before the system-wide install: the README's recipes load the extension with php -d.
 check "README's PHPUnit recipes, run as written from a scratch directory" \
