@@ -49,6 +49,20 @@ final class HubServer
 
     public function stop(): void
     {
+        // php -S forks its PHP_CLI_SERVER_WORKERS; they outlive a terminated parent, so they
+        // are found (by parent pid) and stopped first.
+        $parent = proc_get_status($this->process)['pid'];
+        $workers = [];
+        foreach (glob('/proc/[0-9]*/stat') ?: [] as $stat) {
+            $text = (string) @file_get_contents($stat);
+            $fields = explode(' ', substr($text, (int) strrpos($text, ')') + 2));
+            if ((int) ($fields[1] ?? 0) === $parent) {
+                $workers[] = (int) basename(dirname($stat));
+            }
+        }
+        if ($workers !== []) {
+            exec('kill ' . implode(' ', $workers) . ' 2>/dev/null');
+        }
         proc_terminate($this->process);
         proc_close($this->process);
         exec('rm -rf ' . escapeshellarg($this->directory));
