@@ -32,7 +32,8 @@ sources_of() {
     *) echo "deb_check: no Debian release for PHP $1" >&2; return 1 ;;
   esac
 }
-clean_packages() { printf '%s\n' "php$1-cli" "php$1-fpm" nginx curl | sort; }
+# Debian's Laravel too: the PHP layer is checked in an app without Composer.
+clean_packages() { printf '%s\n' "php$1-cli" "php$1-fpm" "php$1-mbstring" "php$1-xml" php-laravel-framework nginx curl | sort; }
 
 # The Debian mirror apt on this machine uses (deb822 .sources or one-line .list files).
 mirror() {

@@ -37,9 +37,17 @@ enabled_for_cli_and_fpm() {
 ini_says() { grep -qxF "$1" "/etc/php/$version/mods-available/sse.ini"; }
 library_loads() {
   # From PHP's include_path, the way Debian's PHP libraries are loaded.
-  php -r 'require_once "Sse/autoload.php";
+  "php$version" -r 'require_once "Sse/autoload.php";
     echo Sse\Testing\OutputCapture::run(fn () => print(new Sse\ServerSentEvents(["data" => "lib"])));
     exit(is_file(stream_resolve_include_path("Sse/Laravel/SseServiceProvider.php")) ? 0 : 1);' | grep -x 'data: lib'
+}
+# Debian's Laravel (its own autoloader, no Composer) registers and boots the provider.
+laravel_boots() {
+  "php$version" -r 'require "Illuminate/autoload.php"; require "Sse/autoload.php";
+    $app = new Illuminate\Foundation\Application("/tmp/laravel-app");
+    $app->register(Sse\Laravel\SseServiceProvider::class);
+    $app->boot();
+    exit(Illuminate\Routing\ResponseFactory::hasMacro("sse") ? 0 : 1);'
 }
 nothing_left() {
   ! enabled_links && [ -z "$(find /usr/lib/php -name sse.so)" ] && [ ! -e /usr/share/php/Sse ]
@@ -82,7 +90,7 @@ streams_and_detaches() {
   grep -q '"detached":true' /tmp/mark.json || return 1
   curl -s --max-time 3 "http://127.0.0.1:$port/sse-status.php" | tee /check/status.out
   grep -qx 'sse loaded (fpm-fcgi)' /check/status.out || return 1
-  php -r '(new Sse\Broker("local:///tmp/sse-check"))->publish("news", ["event" => "hello", "data" => "from the package"]);' || return 1
+  "php$version" -r '(new Sse\Broker("local:///tmp/sse-check"))->publish("news", ["event" => "hello", "data" => "from the package"]);' || return 1
   wait "$client"
   echo "stream:"; cat /check/stream.out
   grep -qx ': subscribed' /check/stream.out && grep -qx 'event: hello' /check/stream.out \
@@ -96,19 +104,20 @@ remove_package() { apt-get remove -y "php$version-sse"; }
 purge_package() { apt-get purge -y "php$version-sse"; }
 
 check "the root has no Rust, no C compiler and no -dev package" no_toolchain
-check "php -m does not list sse before the install" not_lists_sse php
+check "php$version -m does not list sse before the install" not_lists_sse "php$version"
 check "apt-get install ./php$version-sse_*.deb ./php-sse-php-sse_*.deb" install_packages
-check "php -m lists sse" lists_sse php
+check "php$version -m lists sse" lists_sse "php$version"
 check "the install triggers php$version-fpm (which restarts a running php-fpm)" fpm_triggered
 check "php-fpm$version -m lists sse" lists_sse "php-fpm$version"
 check "sse.ini in mods-available is enabled for cli and fpm" enabled_for_cli_and_fpm
 check "sse.ini carries the sse.broker setting, commented" ini_says ';sse.broker = local'
 check "require_once 'Sse/autoload.php' loads the PHP layer from /usr/share/php" library_loads
+check "a Laravel app without Composer boots Sse\\Laravel\\SseServiceProvider (response()->sse)" laravel_boots
 check "php-fpm and nginx start with the module" start_servers
 check "behind nginx: a stream detaches, frees the worker and gets a published event" streams_and_detaches
 stop_servers
 check "apt-get remove php$version-sse (and the PHP layer that needs it)" remove_package
-check "after remove: php -m does not list sse" not_lists_sse php
+check "after remove: php$version -m does not list sse" not_lists_sse "php$version"
 check "after remove: php-fpm$version -m does not list sse" not_lists_sse "php-fpm$version"
 check "after remove: no sse ini enabled for any SAPI, no sse.so, no /usr/share/php/Sse" nothing_left
 check "apt-get purge php$version-sse" purge_package
