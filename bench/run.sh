@@ -45,6 +45,7 @@ run_load()       { nice "$PYTHON" bench/load/run.py; }
 run_broadcast()  { "$PYTHON" bench/broadcast/run.py; }
 # Detached streams: its servers and client set their own priority and CPUs (see bench/detach/run.py).
 run_detach()     { "$PYTHON" bench/detach/run.py; }
+run_mercure()    { nice "$PYTHON" bench/mercure/run.py; }
 
 memory_section() { # $1 = command shown, $2 = output of bench/memcheck.sh
   {
@@ -87,7 +88,7 @@ run_fuzz() {
   return $s
 }
 
-default=(framing runtime throughput latency load broadcast detach memcheck)
+default=(framing runtime throughput latency load broadcast detach mercure memcheck)
 if [ "${1:-}" = all ]; then
   selected=("${default[@]}" fuzz)
 else

@@ -43,18 +43,22 @@ impl Broker {
 
     /// Stores the event once for `$topics` and returns the id the broker gave it.
     pub fn publish(&self, topics: &Zval, event: &Zval) -> Result<String> {
-        let topics = topics_of(topics)?;
-        let (frame, id_slot) = event_fields::with_event(event, |event| -> Result<(Vec<u8>, usize)> {
-            if event.id().is_some() {
-                return Err(Error::invalid_event(Field::Id, "a published event gets its id from the broker; leave the id out").into());
+        // Encoding runs user code (jsonSerialize(), toJson()): a fatal error there goes on as
+        // the bailout it is, once nothing of ours is left on the stack (as in send()).
+        crate::error::finish((|| {
+            let topics = topics_of(topics)?;
+            let (frame, id_slot) = event_fields::with_event(event, |event| -> Result<(Vec<u8>, usize)> {
+                if event.id().is_some() {
+                    return Err(Error::invalid_event(Field::Id, "a published event gets its id from the broker; leave the id out").into());
+                }
+                event_fields::check_dispatchable(event)?;
+                Ok(event.encode_without_id())
+            })??;
+            if frame.len() > MAX_FRAME {
+                return Err(Error::invalid_event(Field::Data, format!("the event is {} bytes framed; a broker stores at most {MAX_FRAME}", frame.len())).into());
             }
-            event_fields::check_dispatchable(event)?;
-            Ok(event.encode_without_id())
-        })??;
-        if frame.len() > MAX_FRAME {
-            return Err(Error::invalid_event(Field::Data, format!("the event is {} bytes framed; a broker stores at most {MAX_FRAME}", frame.len())).into());
-        }
-        Ok(self.engine.publish(&topics, &frame, id_slot, &self.settings)?.to_string())
+            Ok(self.engine.publish(&topics, &frame, id_slot, &self.settings)?.to_string())
+        })())
     }
 
     /// The URL of this broker (a Redis password shown as `***`).

@@ -46,7 +46,7 @@ lint_all() {
   while IFS= read -r f; do
     php -l "$f" >/dev/null || { echo "php -l failed: $f"; status=1; }
   done < <(cd "$repo" && find php tests/php/Testing tests/php/Laravel tests/php/bootstrap.php \
-    tests/laravel-app tests/package -name '*.php' 2>/dev/null)
+    tests/laravel-app tests/laravel13-app tests/symfony-app php/Symfony tests/package -name '*.php' 2>/dev/null)
   return $status
 }
 gone() { [ ! -e "$ext_dir/sse.so" ] && [ ! -e /etc/php/$version/mods-available/sse.ini ] \
