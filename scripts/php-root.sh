@@ -23,6 +23,8 @@
 set -euo pipefail
 export LC_ALL=C # one sort order for the package lists compared below
 repo=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=lib/debian-mirror.sh
+. "$repo/scripts/lib/debian-mirror.sh"
 version=${1:?usage: scripts/php-root.sh VERSION [run CMD...]}
 shift
 
@@ -49,14 +51,6 @@ packages() {
   } | sort -u
 }
 
-# The Debian mirror apt on this machine uses (deb822 .sources or one-line .list files).
-mirror() {
-  local uri
-  uri=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | sed -n 's/^URIs:[[:space:]]*//p' | tr ' ' '\n' | grep -E '/debian/?$' | head -n 1 || true)
-  [ -n "$uri" ] || uri=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | sed -nE 's/^deb[[:space:]]+(\[[^]]*\][[:space:]]+)?([^[:space:]]+\/debian\/?)[[:space:]].*/\2/p' | head -n 1 || true)
-  [ -n "$uri" ] || { echo "php-root: no Debian mirror found in /etc/apt/sources.list*" >&2; return 1; }
-  echo "${uri%/}"
-}
 
 # Deletes a root; anything still mounted below it (a build that was killed) is unmounted first.
 remove() {
@@ -99,7 +93,7 @@ ensure_root() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mmdebstrap >/dev/null
   }
   local url start=$(date +%s)
-  url=$(mirror)
+  url=$(debian_mirror)
   if [ -e "$root" ]; then
     echo "php-root: $root is incomplete: making it again" >&2
   fi

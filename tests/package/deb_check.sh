@@ -15,6 +15,8 @@ set -uo pipefail
 export LC_ALL=C
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 here=$repo/tests/package
+# shellcheck source=../../scripts/lib/debian-mirror.sh
+. "$repo/scripts/lib/debian-mirror.sh"
 roots=${EXT_SSE_ROOTS:-/var/cache/ext-sse}
 versions=("${@:-8.2 8.4 8.5}")
 # shellcheck disable=SC2206 # the default is one word of three versions
@@ -35,14 +37,6 @@ sources_of() {
 # Debian's Laravel too: the PHP layer is checked in an app without Composer.
 clean_packages() { printf '%s\n' "php$1-cli" "php$1-fpm" "php$1-mbstring" "php$1-xml" php-laravel-framework nginx curl | sort; }
 
-# The Debian mirror apt on this machine uses (deb822 .sources or one-line .list files).
-mirror() {
-  local uri
-  uri=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | sed -n 's/^URIs:[[:space:]]*//p' | tr ' ' '\n' | grep -E '/debian/?$' | head -n 1 || true)
-  [ -n "$uri" ] || uri=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | sed -nE 's/^deb[[:space:]]+(\[[^]]*\][[:space:]]+)?([^[:space:]]+\/debian\/?)[[:space:]].*/\2/p' | head -n 1 || true)
-  [ -n "$uri" ] || { echo "deb_check: no Debian mirror found in /etc/apt/sources.list*" >&2; return 1; }
-  echo "${uri%/}"
-}
 
 # Makes the clean root of this version unless it is there, complete (its marker lists the
 # packages it was made with) and made with today's list. Prints its path.
@@ -61,7 +55,7 @@ clean_root() {
   fi
   command -v mmdebstrap >/dev/null ||
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mmdebstrap >/dev/null
-  url=$(mirror) || return 1
+  url=$(debian_mirror) || return 1
   for component in "${components[@]}"; do sources+=("deb $url $component main"); done
   echo "deb_check: making a clean Debian $suite root with PHP $version in $root (about a minute)" >&2
   start=$SECONDS

@@ -281,3 +281,18 @@ def get(stack, path: str, headers: dict | None = None, timeout: float = 10.0) ->
     s.events_until_end(timeout)
     s.close()
     return s
+
+
+def require_pong(stack, name: str, timeout: float = 10) -> None:
+    """A framework app's /ping must answer 200 "pong" (it booted); otherwise the stack is
+    stopped and the test fails with the logs."""
+    import pytest  # here, not at the top: the benches import this module without pytest
+
+    try:
+        ping = get(stack, "ping", timeout=timeout)
+        if (ping.status, ping.body) != (200, b"pong"):
+            pytest.fail(f"{name}: /ping answered {ping.status} {ping.body[:500]!r}\n{stack.describe()}",
+                        pytrace=False)
+    except BaseException:
+        stack.stop()
+        raise

@@ -51,14 +51,7 @@ def start(name: str = "laravel", extension: bool = True, children: int = fpm.CHI
                             extension=extension)
     if not extension:
         return stack
-    try:
-        ping = client.get(stack, "ping")
-        if (ping.status, ping.body) != (200, b"pong"):
-            pytest.fail(f"{name}: /ping answered {ping.status} {ping.body[:500]!r}\n{stack.describe()}",
-                        pytrace=False)
-    except BaseException:
-        stack.stop()
-        raise
+    client.require_pong(stack, name)
     return stack
 
 

@@ -56,14 +56,7 @@ def start(name: str = "symfony", extension: bool = True, children: int = fpm.CHI
                             extension=extension, ini=ini)
     if not extension:
         return stack
-    try:
-        ping = client.get(stack, "ping", timeout=30)  # the first request compiles the container
-        if (ping.status, ping.body) != (200, b"pong"):
-            pytest.fail(f"{name}: /ping answered {ping.status} {ping.body[:500]!r}\n{stack.describe()}",
-                        pytrace=False)
-    except BaseException:
-        stack.stop()
-        raise
+    client.require_pong(stack, name, timeout=30)  # the first request compiles the container
     return stack
 
 
