@@ -197,7 +197,7 @@ pub fn set(event: &mut Event, field: Field, value: &Zval) -> Result<()> {
 /// Data: strings as they are, other scalars as PHP writes them, arrays and objects as JSON.
 pub fn set_data(event: &mut Event, value: &Zval) -> Result<()> {
     match value.get_type() {
-        DataType::String => Ok(event.set_data(bytes(value))?),
+        DataType::String => set_data_text(event, value),
         DataType::Array | DataType::Object(_) => {
             if let Some(object) = value.object() {
                 // An event given as data would be framed twice; say so instead.
@@ -228,6 +228,21 @@ pub fn set_data(event: &mut Event, value: &Zval) -> Result<()> {
         }
         other => Err(Error::invalid_event(Field::Data, format!("cannot be a {}", type_name(other))).into()),
     }
+}
+
+/// A string's data, checked as UTF-8 once per PHP string: PHP's own flag says when it was.
+fn set_data_text(event: &mut Event, value: &Zval) -> Result<()> {
+    let Some(s) = value.zend_str() else {
+        return Ok(event.set_data(&[])?);
+    };
+    match ffi::known_valid_utf8(s) {
+        Some(text) => event.set_data_str(text),
+        None => {
+            event.set_data(s.as_bytes())?;
+            ffi::mark_valid_utf8(s);
+        }
+    }
+    Ok(())
 }
 
 fn set_retry(event: &mut Event, value: &Zval) -> Result<()> {

@@ -75,7 +75,7 @@ impl Event {
 
     /// Data already known to be UTF-8 (e.g. a PHP string PHP has marked as valid UTF-8).
     pub fn set_data_str(&mut self, value: &str) {
-        self.data = Some(MultiLine::new(value.to_owned()));
+        self.data = Some(MultiLine::copy_of(value));
     }
 
     /// Data that is already known to be UTF-8 (e.g. JSON from PHP's encoder).
@@ -200,8 +200,30 @@ struct MultiLine {
 
 impl MultiLine {
     fn new(text: String) -> Self {
+        let (lf, has_cr) = count_line_feeds(text.as_bytes());
+        Self::counted(text, lf, has_cr)
+    }
+
+    /// A copy of `text`, its lines counted in the same pass as the copy (a large value is read
+    /// once, not once to copy and once to count).
+    fn copy_of(text: &str) -> Self {
+        let mut copy = Vec::with_capacity(text.len());
+        let counted = copy
+            .spare_capacity_mut()
+            .get_mut(..text.len())
+            .and_then(|to| copy_counting_line_feeds(text.as_bytes(), to));
+        let Some((lf, has_cr)) = counted else {
+            return Self::new(text.to_owned());
+        };
+        // SAFETY: copy_counting_line_feeds wrote all of the first text.len() bytes of the
+        // capacity with the bytes of `text`.
+        unsafe { copy.set_len(text.len()) };
+        // SAFETY: the bytes are those of a str, whole, so valid UTF-8.
+        Self::counted(unsafe { String::from_utf8_unchecked(copy) }, lf, has_cr)
+    }
+
+    fn counted(text: String, lf: usize, has_cr: bool) -> Self {
         let bytes = text.as_bytes();
-        let (lf, has_cr) = count_line_feeds(bytes);
         if !has_cr {
             return Self { lines: lf + 1, break_bytes: lf, has_cr, text };
         }
@@ -217,7 +239,7 @@ impl MultiLine {
     }
 
     /// The prefix is an array so that its copy is a few inlined moves, not a call.
-    fn write<const N: usize>(&self, out: &mut impl Sink, prefix: &[u8; N]) {
+    fn write<const N: usize, S: Sink>(&self, out: &mut S, prefix: &[u8; N]) {
         let text = self.text.as_bytes();
         if self.has_cr {
             for line in Lines::new(text) {
@@ -229,8 +251,9 @@ impl MultiLine {
         // one copy, after its prefix. The line feeds are found 64 bytes at a time, as a bit
         // mask: with lines of tens of bytes, a memchr call per line costs more than the copy.
         let mut start = 0;
-        let mut line = |out: &mut _, at: usize| {
-            out_line(out, prefix, text.get(start..=at).unwrap_or_default());
+        let mut line = |out: &mut S, at: usize| {
+            out.put(prefix);
+            out.put_from(text, start, at + 1);
             start = at + 1;
         };
         let mut blocks = text.chunks_exact(64);
@@ -249,41 +272,69 @@ impl MultiLine {
     }
 }
 
-/// The prefix and a line that ends in its own line feed.
-#[inline]
-fn out_line<const N: usize>(out: &mut impl Sink, prefix: &[u8; N], line: &[u8]) {
-    out.put(prefix);
-    out.put(line);
+/// The line feeds in `bytes`, and whether there is any CR, in one pass of 16-byte compares.
+fn count_line_feeds(bytes: &[u8]) -> (usize, bool) {
+    let mut tally = Tally::default();
+    let (blocks, rest) = bytes.as_chunks::<64>();
+    for block in blocks {
+        tally.block(block);
+    }
+    tally.finish(rest)
 }
 
-/// The line feeds in `bytes`, and whether there is any CR, in one pass of 16-byte compares:
-/// each lane of `lf` counts down by one per line feed (a match is all ones, -1) and is added up
-/// before it can wrap, every 255 rounds.
-fn count_line_feeds(bytes: &[u8]) -> (usize, bool) {
-    let (lf_byte, cr_byte) = (u8x16::splat(b'\n'), u8x16::splat(b'\r'));
-    let mut count = 0;
-    let mut cr = u8x16::splat(0);
-    let mut chunks = bytes.chunks_exact(16);
-    let sum = |lanes: u8x16| lanes.to_array().iter().map(|&n| usize::from(n.wrapping_neg())).sum::<usize>();
-    loop {
-        let mut lf = u8x16::splat(0);
-        let mut rounds = 0;
-        for chunk in chunks.by_ref().take(255) {
-            if let Some(chunk) = chunk.first_chunk::<16>() {
-                let v = u8x16::new(*chunk);
-                lf += v.cmp_eq(lf_byte);
-                cr |= v.cmp_eq(cr_byte);
-            }
-            rounds += 1;
+/// [`count_line_feeds`], writing every byte to `to` in the same pass; `None` (nothing
+/// written) unless `to` is exactly as long as `bytes`.
+fn copy_counting_line_feeds(bytes: &[u8], to: &mut [MaybeUninit<u8>]) -> Option<(usize, bool)> {
+    if to.len() != bytes.len() {
+        return None;
+    }
+    let mut tally = Tally::default();
+    let (blocks, rest) = bytes.as_chunks::<64>();
+    let (to_blocks, to_rest) = to.as_chunks_mut::<64>();
+    for (block, to) in blocks.iter().zip(to_blocks) {
+        to.write_copy_of_slice(block);
+        tally.block(block);
+    }
+    to_rest.write_copy_of_slice(rest);
+    Some(tally.finish(rest))
+}
+
+/// Line feeds and CRs counted 64 bytes at a time: each lane of `lf` counts down by one per line
+/// feed (a match is all ones, -1), at most 4 a block, and is added up before it can wrap, every
+/// 63 blocks.
+#[derive(Default)]
+struct Tally {
+    count: usize,
+    blocks: u32,
+    lf: u8x16,
+    cr: u8x16,
+}
+
+impl Tally {
+    #[inline]
+    fn block(&mut self, block: &[u8; 64]) {
+        for part in block.as_chunks::<16>().0 {
+            let v = u8x16::new(*part);
+            self.lf += v.cmp_eq(u8x16::splat(b'\n'));
+            self.cr |= v.cmp_eq(u8x16::splat(b'\r'));
         }
-        count += sum(lf);
-        if rounds < 255 {
-            break;
+        self.blocks += 1;
+        if self.blocks == 63 {
+            self.add_up();
         }
     }
-    let rest = chunks.remainder();
-    count += rest.iter().filter(|&&b| b == b'\n').count();
-    (count, cr.any() || rest.contains(&b'\r'))
+
+    fn add_up(&mut self) {
+        self.count += self.lf.to_array().iter().map(|&n| usize::from(n.wrapping_neg())).sum::<usize>();
+        self.lf = u8x16::splat(0);
+        self.blocks = 0;
+    }
+
+    fn finish(mut self, rest: &[u8]) -> (usize, bool) {
+        self.add_up();
+        let count = self.count + rest.iter().filter(|&&b| b == b'\n').count();
+        (count, self.cr.any() || rest.contains(&b'\r'))
+    }
 }
 
 /// Bit i set where `block[i]` is a line feed: four 16-byte compares and byte masks (SSE2 on
@@ -305,6 +356,12 @@ fn line_feeds(block: &[u8; 64]) -> u64 {
 /// Where a frame is written: a growing `Vec`, or a slice sized by [`Event::encoded_len`].
 trait Sink {
     fn put(&mut self, bytes: &[u8]);
+
+    /// `text[start..end]`, for a line of a data or comment value.
+    #[inline]
+    fn put_from(&mut self, text: &[u8], start: usize, end: usize) {
+        self.put(text.get(start..end).unwrap_or_default());
+    }
 }
 
 impl Sink for Vec<u8> {
@@ -330,6 +387,24 @@ impl Sink for SliceSink<'_> {
                 self.at += bytes.len();
             }
             None => self.overflow = true,
+        }
+    }
+
+    /// Lines of tens of bytes are copied in whole 16-byte blocks, inlined, instead of a
+    /// memcpy call each: when both the value and the frame have room, the copy runs past the
+    /// line's end to the block's, and what comes next in the frame is written over those bytes.
+    #[inline]
+    fn put_from(&mut self, text: &[u8], start: usize, end: usize) {
+        let len = end.saturating_sub(start);
+        let padded = len.next_multiple_of(16);
+        match (text.get(start..start + padded), self.out.get_mut(self.at..self.at + padded)) {
+            (Some(from), Some(to)) => {
+                for (to, from) in to.as_chunks_mut::<16>().0.iter_mut().zip(from.as_chunks::<16>().0) {
+                    to.write_copy_of_slice(from);
+                }
+                self.at += len;
+            }
+            _ => self.put(text.get(start..end).unwrap_or_default()),
         }
     }
 }
@@ -642,7 +717,8 @@ mod tests {
 
     #[test]
     fn line_feeds_are_counted_past_what_a_lane_holds() {
-        for len in [0, 15, 16, 17, 255 * 16, 255 * 16 + 1, 3 * 255 * 16 + 7, 100_000] {
+        for len in [0, 15, 16, 17, 63, 64, 65, 63 * 64, 63 * 64 + 1, 255 * 16, 255 * 16 + 1, 3 * 255 * 16 + 7, 100_000]
+        {
             let all = vec![b'\n'; len];
             assert_eq!(count_line_feeds(&all), (len, false), "{len}");
             let mut with_cr = all.clone();
@@ -653,7 +729,12 @@ mod tests {
             if len > 20 {
                 with_cr = all.clone();
                 with_cr[3] = b'\r';
-                assert_eq!(count_line_feeds(&with_cr), (len - 1, true), "{len}");
+                let mut copy = vec![MaybeUninit::new(0u8); len];
+                assert_eq!(copy_counting_line_feeds(&with_cr, &mut copy), Some((len - 1, true)), "{len}");
+                assert_eq!(copy_counting_line_feeds(&with_cr, &mut copy[1..]), None, "{len}");
+                // SAFETY: MaybeUninit<u8> initialised above has the layout of u8.
+                let copy: Vec<u8> = copy.iter().map(|b| unsafe { b.assume_init() }).collect();
+                assert_eq!(copy, with_cr, "the copy made in the same pass, {len}");
             }
         }
     }

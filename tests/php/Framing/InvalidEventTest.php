@@ -173,6 +173,34 @@ final class InvalidEventTest extends TestCase
         );
     }
 
+    /**
+     * Data is checked once per PHP string (PHP's valid-UTF-8 flag, as PCRE keeps it): a string
+     * changed after it was framed is checked again, however it was changed.
+     */
+    public function testDataChangedAfterItWasFramedIsCheckedAgain(): void
+    {
+        $changed = str_repeat("ok\n", 3);
+        self::assertSame("data: ok\ndata: ok\ndata: ok\ndata: \n\n", (string) new ServerSentEvents(['data' => $changed]));
+        $changed[0] = "\xff";
+        self::assertRefused(
+            static fn () => new ServerSentEvents(['data' => $changed]),
+            'Invalid event field "data": is not valid UTF-8 (bad byte at 0)' . self::NOT_UTF8,
+        );
+
+        $appended = str_repeat('ab', 4);
+        self::assertSame(1, preg_match('//u', $appended));
+        new ServerSentEvents(['data' => $appended]);
+        $appended .= "\xe2\x82";
+        self::assertRefused(
+            static fn () => new ServerSentEvents(['data' => $appended]),
+            'Invalid event field "data": is not valid UTF-8 (bad byte at 8)' . self::NOT_UTF8,
+        );
+
+        $bad = "k\xff";
+        self::assertRefused(static fn () => new ServerSentEvents(['data' => $bad]), 'Invalid event field "data": is not valid UTF-8 (bad byte at 1)' . self::NOT_UTF8);
+        self::assertRefused(static fn () => new ServerSentEvents(['data' => $bad]), 'Invalid event field "data": is not valid UTF-8 (bad byte at 1)' . self::NOT_UTF8);
+    }
+
     /** A failed encode must not leave its error for the application's next json_last_error(). */
     public function testJsonLastErrorIsUntouchedByAFailedEncode(): void
     {
