@@ -52,6 +52,9 @@ def connectable(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+# The demo runs scripts/setup.sh first: an incremental build, which is a full one when an earlier
+# build had another environment (ext-php-rs rebuilds when PATH or PHP_CONFIG differ).
+@pytest.mark.time_limit(360)
 def test_sigterm_stops_the_demo_and_all_its_workers(tmp_path):
     port = procs.free_port()
     log = open(tmp_path / "demo.log", "wb")
