@@ -1,17 +1,22 @@
 #!/usr/bin/env python3
 """Detached streams (issue 11): thousands of open streams on a pool of 4 php-fpm workers.
 
-    python3 bench/detach/run.py    # STREAMS=10000 ALSO_AT=5000 IDLE_SECONDS=30 PUBLISHES=5 PIN=0 PRIO=-10 CASES=...
+    python3 bench/detach/run.py    # STREAMS=10000 ALSO_AT=5000 IDLE_SECONDS=30 PUBLISHES=5 PIN=0 PRIO=-10
+                                   # ROUNDS=5 CASES="detach floor better-sse sse-starlette attached rounds"
                                    # PERF=1: perf record over the detach case's publishes
 
 Side by side, in this order, each server alone on the machine while measured:
   detach      nginx (2 workers, reuseport) + php-fpm (pm = static, 4 workers):
               bench/detach/www/stream.php subscribes to 'all' on the embedded broker and detach()es
+  floor       the same nginx in front of bench/detach/floor (native, no PHP, no broker) in
+              php-fpm's place: what one event to every stream costs nginx and the kernel alone
   better-sse  Node, bench/detach/peers/better-sse.mjs: sessions on one channel, channel.broadcast()
   sse-starlette  uvicorn (uvloop, httptools), bench/detach/peers/starlette_app.py: one queue per
               stream, the publish puts the event on every queue
   attached    the detach stack, bench/detach/www/attached.php: run() instead of detach(), as many
               streams as the pool has workers (4)
+  rounds      one detach stack, ROUNDS times: STREAMS streams, one event, the client leaves; the
+              workers' memory with the streams open and 3 s after they left
 
 The client (bench/lib/client, Rust, tokio, one thread) opens the streams 200 at a time and reads
 them all; each event's data is its publish time (CLOCK_REALTIME ns, taken just before the publish
@@ -34,6 +39,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -46,6 +52,7 @@ import benchlib as B  # noqa: E402
 HERE = Path(__file__).resolve().parent
 WWW = HERE / "www"
 PEERS = HERE / "peers"
+FLOOR = HERE / "floor/target/release/fastcgi-floor"
 VENV = B.RESULTS / "detach-venv"
 STREAMS = int(os.environ.get("STREAMS", 10000))
 IDLE = float(os.environ.get("IDLE_SECONDS", 30))
@@ -84,6 +91,8 @@ def publisher_cpu(argv):
 
 def prepare():
     B.build_client()
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--manifest-path", str(HERE / "floor/Cargo.toml")],
+                   check=True)
     if not (PEERS / "node_modules/better-sse").exists():
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--silent"], cwd=PEERS, check=True)
     py = VENV / "bin/python"
@@ -131,13 +140,14 @@ def fd_count(pid):
 
 class FpmStack(B.Stack):
     """nginx (2 workers, reuseport) + php-fpm (pm = static, 4 workers) on bench/detach/www, sized
-    for 10,000 streams and more; the publisher's broker under /dev/shm."""
+    for 10,000 streams and more; the publisher's broker under /dev/shm. `upstream`: another
+    FastCGI server in php-fpm's place (the floor)."""
 
-    def __init__(self, name):
+    def __init__(self, name, upstream=None):
         self.broker = Path(f"/dev/shm/sse-bench-detach-{os.getpid()}")
         shutil.rmtree(self.broker, ignore_errors=True)
         super().__init__(name, workers=POOL, nginx_workers=NGINX_WORKERS, www=WWW, connections=16000,
-                         env={"SSE_BENCH_BROKER": self.broker}, wrap=server_cpu, read_timeout=300)
+                         env={"SSE_BENCH_BROKER": self.broker}, wrap=server_cpu, read_timeout=300, upstream=upstream)
 
     def nginx_pids(self):
         # The wrappers (nice, taskset) exec the servers, so the Popen pids are the servers' own.
@@ -176,6 +186,41 @@ class FpmStack(B.Stack):
     def stop(self):
         super().stop()
         shutil.rmtree(self.broker, ignore_errors=True)
+
+
+class FloorStack(FpmStack):
+    """The floor: the detach stack's nginx, configured the same, in front of bench/detach/floor
+    (native, one thread, no PHP and no broker) in php-fpm's place. A publish is one line on its
+    control socket; it writes the same record to every stream in one loop. What the fan-out
+    costs here is what nginx and the kernel alone cost."""
+
+    def __init__(self):
+        super().__init__("floor", upstream=lambda sock: [FLOOR, "--listen", sock, "--control",
+                                                         sock.parent / "control.sock"])
+        self.control = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        B.wait_connectable(self.tmp / "control.sock")
+        self.control.connect(str(self.tmp / "control.sock"))
+        self.answers = self.control.makefile("r")
+
+    def measured_pids(self):
+        return [self.fpm.proc.pid]
+
+    def other_pids(self):
+        return self.nginx_pids()
+
+    def worker_stats(self, tries=40):
+        return {}
+
+    def publish(self, client):
+        t = time.time_ns() // 1000 * 1000  # to the µs, as publish.php takes it
+        self.control.sendall(f"publish {t}\n".encode())
+        if not self.answers.readline().strip().isdigit():
+            raise RuntimeError("the floor did not answer the publish")
+        return t
+
+    def stop(self):
+        self.control.close()
+        super().stop()
 
 
 class PeerServer:
@@ -327,6 +372,38 @@ def fmt_ms(us):
     return f"{us / 1000:.0f} ms" if us >= 10000 else f"{us / 1000:.1f} ms"
 
 
+def median_last(r):
+    """The median over the publishes of the last stream's time (µs); inf if one was not received."""
+    maxes = sorted(p.get("max_us", float("inf")) for p in r["publishes"])
+    return maxes[len(maxes) // 2]
+
+
+def event_cpu(r):
+    """CPU (ms) of one event to every stream: measured processes and nginx (+ fpm master), less
+    what the same seconds cost when idle (the publish window also holds heartbeats)."""
+    pc, idle = r["publish_cpu_ms"], r["idle"]
+    share = r["publish_window_s"] / PUBLISHES
+    return (pc["measured"] - idle["cpu_s"] / idle["seconds"] * share * 1000,
+            pc["other"] - idle["other_cpu_s"] / idle["seconds"] * share * 1000)
+
+
+def fan_out_targets(by):
+    """Issue 20: the detach stack's last stream at most 1.2x the floor's (the same nginx in front
+    of a native upstream), and ahead of the peers, in the same run."""
+    d, f = by["detach"], by.get("floor")
+    out = []
+    if f:
+        ratio = median_last(d) / median_last(f)
+        out.append(f"- publish → last stream at most 1.2x the floor's (median of {PUBLISHES}): "
+                   f"**{B.yes_no(ratio <= 1.2)}** ({fmt_ms(median_last(d))} against {fmt_ms(median_last(f))}: "
+                   f"{ratio:.2f}x).")
+    for peer in ("better-sse", "sse-starlette"):
+        if peer in by:
+            out.append(f"- publish → last stream ahead of {peer}: **{B.yes_no(median_last(d) < median_last(by[peer]))}** "
+                       f"({fmt_ms(median_last(d))} against {fmt_ms(median_last(by[peer]))}).")
+    return out
+
+
 def section(results, vers, load):
     by = {r["name"]: r for r in results}
     d = by.get("detach")
@@ -353,6 +430,12 @@ def section(results, vers, load):
              "`new Sse\\SseEmitter(['retry' => 2000, 'heartbeat' => 15])`, `subscribe('all', $broker)`, `detach()`. "
              "Events are published by `php bench/detach/publish.php DIR` (PHP CLI, the embedded broker), data "
              "the time (`microtime(true)`, in ns) taken just before `publish()`.",
+             f"- **floor**: the same nginx, configured the same, in front of `bench/detach/floor` (Rust, tokio on "
+             "one thread) in php-fpm's place on the same socket: a minimal FastCGI responder that answers "
+             "`/stream.php` with the extension's headers and holds it, and on a publish (a line on its control "
+             "socket, the time taken just before it is sent) writes one prebuilt record, `id`, `event: e` and the "
+             "`data`, to every stream in one loop of non-blocking writes. No PHP, no broker: what the fan-out "
+             "costs here is what nginx and the kernel alone cost.",
              f"- **better-sse** {vers['better-sse']} on Node {vers['node']} (`bench/detach/peers/better-sse.mjs`): "
              "`createSession(req, res, {retry: 2000, keepAlive: 15000})` registered on one `createChannel()`; "
              "`GET /publish` calls `channel.broadcast(t)`, `t` the time (ns) just before.",
@@ -372,9 +455,9 @@ def section(results, vers, load):
              "with the streams open minus before them (after warm-up requests), divided by the streams open. CPU "
              f"is every thread's schedstat over {IDLE:.0f} s while the streams only get heartbeats (every 15 s).",
              "",
-             "| | detach | better-sse | sse-starlette | attached |",
-             "|---|---|---|---|---|"]
-    order = ["detach", "better-sse", "sse-starlette", "attached"]
+             "| | detach | floor | better-sse | sse-starlette | attached |",
+             "|---|---|---|---|---|---|"]
+    order = ["detach", "floor", "better-sse", "sse-starlette", "attached"]
 
     def row(label, f):
         cells = []
@@ -397,7 +480,8 @@ def section(results, vers, load):
     row("time to open them all", lambda r: f"{r['ready']['seconds']:.1f} s")
     row("load average (1, 5, 15 min) when it started", lambda r: r["load"])
     row("measured processes", lambda r: {"detach": f"{r['processes']} fpm workers",
-                                         "attached": f"{r['processes']} fpm workers"}.get(r["name"], "1 process"))
+                                         "attached": f"{r['processes']} fpm workers",
+                                         "floor": "1 process (fastcgi-floor)"}.get(r["name"], "1 process"))
     row("plain page while open, p50 / p99 / max", lambda r: (
         f"{fmt_ms(r['plain']['p50_us'])} / {fmt_ms(r['plain']['p99_us'])} / {fmt_ms(r['plain']['max_us'])}"
         if r["plain"]["ok"] else f"no answer ({r['plain']['timeouts']} timeouts of 5 s)"))
@@ -415,6 +499,8 @@ def section(results, vers, load):
         p["p50_us"] for p in r["publishes"])[len(r["publishes"]) // 2]))
     row("CPU per published event (heartbeats of those seconds included): measured processes / nginx + fpm master / client", lambda r: " / ".join(
         f"{r['publish_cpu_ms'][k]:.0f} ms" for k in ("measured", "other", "client")))
+    row("CPU per stream per event, heartbeats of the same seconds taken off: measured processes / nginx",
+        lambda r: " / ".join(f"{v * 1000 / max(1, r['open']):.1f} µs" for v in event_cpu(r)))
     row(f"idle CPU over {IDLE:.0f} s (measured processes)", lambda r: f"{r['idle']['cpu_s'] * 1000:.0f} ms = "
         f"{r['idle']['percent']:.2f} % of a core")
     row("idle CPU of nginx + fpm master", lambda r: f"{r['idle']['other_cpu_s'] * 1000:.0f} ms = "
@@ -427,7 +513,7 @@ def section(results, vers, load):
         plain_ok = d["plain"]["ok"] > 0 and d["plain"]["p99_us"] < 50_000
         mem_ok = d["private_per_stream_b"] <= 10 * 1024
         worst = max(p.get("max_us", float("inf")) for p in d["publishes"])
-        fan_ok = all(p["streams"] >= d["open_at_publish"] for p in d["publishes"]) and worst < 100_000
+        all_got = all(p["streams"] >= d["open_at_publish"] for p in d["publishes"])
         cpu_ok = d["idle"]["percent"] < 2.0
         lines += [
             "Targets (detach, pool of 4 workers):",
@@ -437,15 +523,13 @@ def section(results, vers, load):
             f"{fmt_ms(d['plain']['p99_us'])}).",
             f"- at most 10 KB of worker memory per detached stream: **{B.yes_no(mem_ok)}** "
             f"({d['private_per_stream_b']:.0f} bytes).",
-            f"- one event to all within 100 ms of the publish: **{B.yes_no(fan_ok)}** (worst of {PUBLISHES}: "
+            f"- every stream gets every event: **{B.yes_no(all_got)}** (worst last stream of {PUBLISHES}: "
             f"{'not all received' if worst == float('inf') else fmt_ms(worst)}).",
+            *fan_out_targets(by),
             f"- idle under 2 % of a core: **{B.yes_no(cpu_ok)}** ({d['idle']['percent']:.2f} %).",
             ""]
         pc = d["publish_cpu_ms"]
-        # The publish window also holds heartbeats: take off what the same seconds cost when idle.
-        share = d["publish_window_s"] / PUBLISHES
-        wk = pc["measured"] - d["idle"]["cpu_s"] / d["idle"]["seconds"] * share * 1000
-        ng = pc["other"] - d["idle"]["other_cpu_s"] / d["idle"]["seconds"] * share * 1000
+        wk, ng = event_cpu(d)
         lines += [
             f"Reading the figures. Per stream, the detach stack's memory is the workers' "
             f"{d['private_per_stream_b'] / 1024:.1f} KiB plus nginx's {d['nginx_private_per_stream_b'] / 1024:.1f} KiB "
@@ -500,18 +584,89 @@ def extra_table(extra):
     return "\n".join(lines) + "\n"
 
 
+ROUNDS = int(os.environ.get("ROUNDS", 5))
+
+
+def rounds(streams):
+    """Memory after the clients leave: ROUNDS rounds on one detach stack, each opening `streams`
+    streams, one publish, the client leaving, and the workers' private memory read 3 s later."""
+    server = FpmStack("detach")
+    res = {"name": "rounds", "streams_asked": streams, "rounds": []}
+    try:
+        server.warm()
+        time.sleep(1)
+        pids = server.worker_pids()
+        res["mem_start_kb"] = private_total(pids)
+        for i in range(ROUNDS):
+            client = B.NativeClient(server.port, "/stream.php", streams, prefix=client_cpu())
+            try:
+                client.line(timeout=240)
+                time.sleep(3)
+                opened = client.ask("stats")["open"]
+                mem_open = private_total(pids)
+                sent = server.publish(client)
+                time.sleep(1.5)
+                got = {e["sent"]: e["streams"] for e in client.ask("stats")["published"]}.get(sent, 0)
+            finally:
+                client.quit()
+            time.sleep(3)
+            stats = server.worker_stats()
+            res["rounds"].append({"open": opened, "got": got, "mem_open_kb": mem_open,
+                                  "mem_after_kb": private_total(pids),
+                                  "streams_after": sum(v.get("streams", 0) for v in stats.values()),
+                                  "same_workers": sorted(pids) == sorted(server.worker_pids())})
+            print(json.dumps({"round": i + 1, **res["rounds"][-1]}, default=str), flush=True)
+        res["errors"] = server.errors()
+    finally:
+        server.stop()
+    return res
+
+
+def rounds_section(r):
+    if not r:
+        return ""
+    mb = lambda kb: f"{kb['private'] / 1024:.1f} MB"  # noqa: E731
+    lines = ["", f"Memory after the clients leave (issue 20): {len(r['rounds'])} rounds on one detach stack, each "
+             f"{r['streams_asked']:,} streams opened, one event published, the client leaving, the {POOL} workers' "
+             f"private memory read 3 s later (before the first round: {mb(r['mem_start_kb'])}).", "",
+             "| round | streams open / got the event | workers' private memory, open | 3 s after the client left | "
+             "streams still held | same workers |", "|---|---|---|---|---|---|"]
+    for i, x in enumerate(r["rounds"], 1):
+        lines.append(f"| {i} | {x['open']:,} / {x['got']:,} | {mb(x['mem_open_kb'])} | {mb(x['mem_after_kb'])} | "
+                     f"{x['streams_after']} | {'yes' if x['same_workers'] else 'no'} |")
+    start = r["mem_start_kb"]["private"]
+    after = [x["mem_after_kb"]["private"] for x in r["rounds"]]
+    returned = [(x["mem_open_kb"]["private"] - x["mem_after_kb"]["private"])
+                / max(1, x["mem_open_kb"]["private"] - start) for x in r["rounds"]]
+    lines += ["", "Targets (the workers give back what the streams took, and it does not build up):", "",
+              f"- at least 80 % of what the open streams added is given back 3 s after they left, every round: "
+              f"**{B.yes_no(min(returned) >= 0.8)}** ({', '.join(f'{x:.0%}' for x in returned)})."]
+    if len(after) > 2:
+        grows = after[-1] - after[1] > 1024
+        lines += [f"- from the second round on, memory after the clients left does not grow (the last within 1 MB of "
+                  f"the second): **{B.yes_no(not grows)}** ({(after[-1] - after[1]) / 1024:+.1f} MB)."]
+    if r.get("errors"):
+        lines += ["", "```", r["errors"], "```"]
+    return "\n".join(lines) + "\n"
+
+
 def main():
     prepare()
     vers = versions()
     load = B.load()
     results = []
-    cases = os.environ.get("CASES", "detach better-sse sse-starlette attached").split()
+    memory = None
+    cases = os.environ.get("CASES", "detach floor better-sse sse-starlette attached rounds").split()
     for name in cases:
         print(f"detach bench: {name} ({time.strftime('%T')})", flush=True)
         if name == "detach":
             results.append(measure(name, FpmStack("detach"), "/stream.php", "/plain.php", STREAMS))
         elif name == "attached":
             results.append(measure(name, FpmStack("attached"), "/attached.php", "/plain.php", POOL))
+        elif name == "floor":
+            results.append(measure(name, FloorStack(), "/stream.php", "/plain.php", STREAMS))
+        elif name == "rounds":
+            memory = rounds(STREAMS)
         elif name == "better-sse":
             srv = PeerServer(name, ["node", PEERS / "better-sse.mjs", "{port}"], PEERS)
             results.append(measure(name, srv, "/stream", "/plain", STREAMS))
@@ -521,11 +676,13 @@ def main():
         time.sleep(2)
     extra = []
     for count in [int(x) for x in os.environ.get("ALSO_AT", "5000").split() if int(x) != STREAMS]:
-        for name in [c for c in cases if c != "attached"]:
+        for name in [c for c in cases if c not in ("attached", "rounds")]:
             print(f"detach bench: {name} at {count} ({time.strftime('%T')})", flush=True)
             if name == "detach":
                 srv = FpmStack("detach")
                 extra.append(measure(name, srv, "/stream.php", "/plain.php", count, quick=True))
+            elif name == "floor":
+                extra.append(measure(name, FloorStack(), "/stream.php", "/plain.php", count, quick=True))
             elif name == "better-sse":
                 srv = PeerServer(name, ["node", PEERS / "better-sse.mjs", "{port}"], PEERS)
                 extra.append(measure(name, srv, "/stream", "/plain", count, quick=True))
@@ -533,8 +690,8 @@ def main():
                 srv = PeerServer(name, STARLETTE_ARGV, PEERS)
                 extra.append(measure(name, srv, "/stream", "/plain", count, quick=True))
             time.sleep(2)
-    B.save("detach", {"versions": vers, "results": results, "also": extra})
-    B.write_section("detach", section(results, vers, load) + extra_table(extra))
+    B.save("detach", {"versions": vers, "results": results, "also": extra, "rounds": memory})
+    B.write_section("detach", section(results, vers, load) + extra_table(extra) + rounds_section(memory))
 
 
 if __name__ == "__main__":

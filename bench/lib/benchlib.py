@@ -168,10 +168,12 @@ class Stack:
     """nginx (`nginx_workers` worker processes, 1 by default) + php-fpm (pm = static, `workers`
     children), production php.ini, serving `www` (bench/www by default). `connections`: what
     each nginx worker may hold (descriptor limits and listen backlogs follow); `env`: variables
-    for the pool; `wrap(argv)`: how the servers are started (a priority or CPU set)."""
+    for the pool; `wrap(argv)`: how the servers are started (a priority or CPU set);
+    `upstream(socket)`: the argv of another FastCGI server to start in php-fpm's place, on the
+    same socket behind the same nginx (bench/detach's floor)."""
 
     def __init__(self, name="bench", workers=1, ini=None, nginx_workers=1, www=None, connections=2048, env=None,
-                 wrap=lambda argv: argv, read_timeout=120):
+                 wrap=lambda argv: argv, read_timeout=120, upstream=None):
         self.tmp = Path(tempfile.mkdtemp(prefix=f"sse-bench-{name}-"))
         self.tmp.chmod(0o777)
         self.port = free_port()
@@ -236,7 +238,8 @@ http {{
     }}
 }}
 """)
-        self.fpm = Service("php-fpm", wrap(["php-fpm8.2", "-F", "-R", "-y", fpm_conf, "-c", php_ini]), self.tmp)
+        fpm_argv = upstream(sock) if upstream else ["php-fpm8.2", "-F", "-R", "-y", fpm_conf, "-c", php_ini]
+        self.fpm = Service("php-fpm" if not upstream else "upstream", wrap(fpm_argv), self.tmp)
         self.nginx = Service("nginx", wrap(["nginx", "-e", self.tmp / "nginx-error.log", "-c", nginx_conf]), self.tmp)
         try:
             self.fpm.start()
@@ -244,7 +247,7 @@ http {{
             self.nginx.start()
             wait_connectable(("127.0.0.1", self.port))
             deadline = time.monotonic() + 30
-            while len(self.worker_pids()) < workers and time.monotonic() < deadline:
+            while not upstream and len(self.worker_pids()) < workers and time.monotonic() < deadline:
                 time.sleep(0.05)
         except BaseException:
             self.stop()
