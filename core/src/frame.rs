@@ -378,6 +378,23 @@ struct SliceSink<'a> {
     overflow: bool,
 }
 
+impl SliceSink<'_> {
+    /// `N` bytes of `text` from `start` at the end of the frame, without moving the end;
+    /// false when either side has fewer than `N` bytes there.
+    #[inline(always)]
+    fn put_block<const N: usize>(&mut self, text: &[u8], start: usize) -> bool {
+        let from = text.get(start..).and_then(|t| t.first_chunk::<N>());
+        let to = self.out.get_mut(self.at..).and_then(|o| o.first_chunk_mut::<N>());
+        match (from, to) {
+            (Some(from), Some(to)) => {
+                to.write_copy_of_slice(from);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
 impl Sink for SliceSink<'_> {
     #[inline]
     fn put(&mut self, bytes: &[u8]) {
@@ -390,21 +407,23 @@ impl Sink for SliceSink<'_> {
         }
     }
 
-    /// Lines of tens of bytes are copied in whole 16-byte blocks, inlined, instead of a
-    /// memcpy call each: when both the value and the frame have room, the copy runs past the
-    /// line's end to the block's, and what comes next in the frame is written over those bytes.
+    /// A line of up to 64 bytes is copied as a block of 16, 32 or 64 bytes of constant size,
+    /// which the compiler writes as a few vector moves instead of a memcpy call per line: when
+    /// both the value and the frame have room, the copy runs past the line's end, and what comes
+    /// next in the frame is written over those bytes. Longer lines are one memcpy each.
     #[inline]
     fn put_from(&mut self, text: &[u8], start: usize, end: usize) {
         let len = end.saturating_sub(start);
-        let padded = len.next_multiple_of(16);
-        match (text.get(start..start + padded), self.out.get_mut(self.at..self.at + padded)) {
-            (Some(from), Some(to)) => {
-                for (to, from) in to.as_chunks_mut::<16>().0.iter_mut().zip(from.as_chunks::<16>().0) {
-                    to.write_copy_of_slice(from);
-                }
-                self.at += len;
-            }
-            _ => self.put(text.get(start..end).unwrap_or_default()),
+        let copied = match len {
+            0..=16 => self.put_block::<16>(text, start),
+            17..=32 => self.put_block::<32>(text, start),
+            33..=64 => self.put_block::<64>(text, start),
+            _ => false,
+        };
+        if copied {
+            self.at += len;
+        } else {
+            self.put(text.get(start..end).unwrap_or_default());
         }
     }
 }
