@@ -11,6 +11,8 @@
 #   tests/package/deb_check.sh [VERSION...]   default: 8.2 8.4 8.5
 #   SSE_DEB_PREBUILT=1 tests/package/deb_check.sh ...   checks the packages already built in
 #                                                       target/package (no scripts/package.sh)
+#   tests/package/deb_check.sh --clean-roots [VERSION...]   only makes the clean roots that are
+#                                                       missing (.ci/run, in the background)
 set -uo pipefail
 export LC_ALL=C
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -18,6 +20,11 @@ here=$repo/tests/package
 # shellcheck source=../../scripts/lib/debian-mirror.sh
 . "$repo/scripts/lib/debian-mirror.sh"
 roots=${EXT_SSE_ROOTS:-/var/cache/ext-sse}
+roots_only=
+if [ "${1:-}" = --clean-roots ]; then
+  roots_only=1
+  shift
+fi
 versions=("${@:-8.2 8.4 8.5}")
 # shellcheck disable=SC2206 # the default is one word of three versions
 versions=(${versions[*]})
@@ -103,6 +110,13 @@ check_in_clean_root() {
       DEBIAN_FRONTEND=noninteractive /bin/bash /check/deb_inside.sh "$version" "$port"
   ' deb_check "$root" "$scratch" "$version" "$(free_port)"
 }
+
+if [ -n "$roots_only" ]; then
+  for version in "${versions[@]}"; do
+    clean_root "$version" >/dev/null || exit 1
+  done
+  exit 0
+fi
 
 for version in "${versions[@]}"; do
   start=$SECONDS
