@@ -33,10 +33,11 @@ ports from temp dirs that the scripts start and remove. The Framing section is k
 bench/framing/ writes it; bench/run.sh rewrites the others. Raw results go to `bench/results/`
 (not committed); the plots referenced here are copied to `bench/plots/`. Tools used: php8.2-cli,
 php8.2-fpm, nginx, strace, valgrind, python3 with python3-matplotlib (Debian packages), and
-cargo-fuzz with a nightly toolchain for the fuzzing section; the Broadcast section also uses
-redis-server, php8.2-redis and php8.2-sqlite3 (installed by bench/broadcast/install.sh).
-For the detached-streams section: cargo (its client), Node with npm (better-sse) and
-python3-venv (sse-starlette, uvicorn).
+cargo-fuzz with a nightly toolchain for the fuzzing section. The Broadcast and Detached streams
+sections read their streams with bench/lib/client (Rust, built with cargo by their scripts); the
+Broadcast section also uses redis-server, php8.2-redis and php8.2-sqlite3 (installed by
+bench/broadcast/install.sh), the Detached streams section Node with npm (better-sse),
+python3-venv (sse-starlette, uvicorn) and its floor, bench/detach/floor (Rust, built with cargo).
 """
 
 
