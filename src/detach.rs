@@ -101,6 +101,8 @@ const GIVE_BACK_AFTER: u64 = 256;
 /// for reuse, which would leave a worker that once held 10,000 streams tens of MB larger for
 /// the rest of its life. After a crowd (at least [`GIVE_BACK_AFTER`] at once), the free memory
 /// of every arena goes back to the system; after a stream or two it is not worth the walk.
+/// The walk runs on the runtime thread and holds up its other work (broker readers, waiting
+/// streams' hang-up watches) while it lasts, once per crowd; no detached stream is left to wait.
 fn give_memory_back() {
     if PEAK.swap(0, Ordering::Relaxed) < GIVE_BACK_AFTER {
         return;

@@ -119,8 +119,8 @@ pub fn json_encode(value: &Zval) -> Result<Vec<u8>, i32> {
 
 /// The string's text when PHP already knows it is valid UTF-8, without checking it again: the
 /// `IS_STR_VALID_UTF8` flag (php-src 8.2 to 8.6, `zend_refcounted_h` flags of `zend_string`)
-/// that PCRE's `/u` check, json_encode() and [`mark_valid_utf8`] set, and that PHP clears
-/// whenever the bytes can change (`zend_string_forget_hash_val()`).
+/// that PCRE's `/u` check and [`mark_valid_utf8`] set, and that PHP clears whenever the bytes
+/// can change (`zend_string_forget_hash_val()`, Zend/zend_string.h).
 pub fn known_valid_utf8(s: &ZendStr) -> Option<&str> {
     // SAFETY: reads the GC flags of a live zend_string; PHP thread.
     let known = unsafe { ext_php_rs::ffi::ext_php_rs_is_known_valid_utf8(s.as_ptr().cast()) };
@@ -128,9 +128,9 @@ pub fn known_valid_utf8(s: &ZendStr) -> Option<&str> {
     known.then(|| unsafe { std::str::from_utf8_unchecked(s.as_bytes()) })
 }
 
-/// Flags a string the caller has just checked as valid UTF-8, as PCRE does, so that the next
-/// event framed from the same string (a broadcast to many streams, a resend) is not checked
-/// again. Interned strings are left alone (they are shared and immutable).
+/// Flags a string the caller has just checked as valid UTF-8, as PCRE does, so that the same
+/// string framed again (the same payload sent to several emitters, or sent again) is not
+/// checked again. Interned strings are left alone (they are shared and immutable).
 pub fn mark_valid_utf8(s: &ZendStr) {
     // SAFETY: sets a GC flag bit of a live, non-interned zend_string (the C helper checks
     // ZSTR_IS_INTERNED); the bytes are untouched; PHP thread.
