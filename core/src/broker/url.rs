@@ -50,14 +50,67 @@ impl BrokerUrl {
     }
 }
 
-/// `redis://user:secret@host` as `redis://user:***@host`.
+/// `redis://user:secret@host` as `redis://user:***@host`, for messages and `phpinfo()`.
+///
+/// The credentials are cut where URL parsers cut them (RFC 3986, WHATWG URL and the `url`
+/// crate the Redis client uses): the authority ends at the first '/', '?' or '#' after the
+/// scheme, and the user information ends at the LAST '@' of the authority, so a password
+/// holding '@' is hidden whole. Beyond what parsers read, anything that could still hold a
+/// password is hidden too, since a shown secret cannot be taken back:
+/// - a text without `://` hides everything before its last '@';
+/// - an authority with a ':' but no '@', followed by an '@' further on, is a password with an
+///   unencoded '/', '?' or '#': everything up to that last '@' is hidden;
+/// - the values of `pass` and `password` query parameters (`redis+unix://` URLs carry them).
 pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    let Some((credentials, host)) = rest.split_once('@') else { return url.to_owned() };
-    match credentials.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => format!("{scheme}://***@{host}"),
-    }
+    let Some(scheme_end) = url.find("://") else {
+        return match url.rfind('@') {
+            Some(at) => format!("***{}", &url[at..]),
+            None => url.to_owned(),
+        };
+    };
+    let start = scheme_end + 3;
+    let authority_end = url[start..].find(['/', '?', '#']).map_or(url.len(), |end| start + end);
+    let credentials_end = match url[start..authority_end].rfind('@') {
+        Some(at) => Some(start + at),
+        None if url[start..authority_end].contains(':') => url[authority_end..].rfind('@').map(|at| authority_end + at),
+        None => None,
+    };
+    let mut shown = String::with_capacity(url.len());
+    shown.push_str(&url[..start]);
+    let rest = match credentials_end {
+        Some(at) => {
+            match url[start..at].split_once(':') {
+                Some((user, _)) => {
+                    shown.push_str(user);
+                    shown.push_str(":***");
+                }
+                None => shown.push_str("***"),
+            }
+            &url[at..]
+        }
+        None => &url[start..],
+    };
+    shown.push_str(&without_password_parameters(rest));
+    shown
+}
+
+/// `rest` (the URL from its host on) with the values of `pass` and `password` query
+/// parameters hidden.
+fn without_password_parameters(rest: &str) -> String {
+    let Some(query_start) = rest.find('?') else { return rest.to_owned() };
+    let (before, query) = rest.split_at(query_start + 1);
+    let (query, fragment) = match query.find('#') {
+        Some(hash) => query.split_at(hash),
+        None => (query, ""),
+    };
+    let parameters: Vec<String> = query
+        .split('&')
+        .map(|parameter| match parameter.split_once('=') {
+            Some((name, _)) if name.eq_ignore_ascii_case("pass") || name.eq_ignore_ascii_case("password") => format!("{name}=***"),
+            _ => parameter.to_owned(),
+        })
+        .collect();
+    format!("{before}{}{fragment}", parameters.join("&"))
 }
 
 #[cfg(test)]
@@ -82,5 +135,51 @@ mod tests {
         let secret = message("rediss://u:hunter2@h");
         assert!(secret.contains("u:***@h") && !secret.contains("hunter2"), "{secret}");
         assert_eq!(BrokerUrl::Redis("redis://:pw@h:1".into()).display(), "redis://:***@h:1");
+    }
+
+    #[test]
+    fn redaction_cuts_the_credentials_at_the_last_at_sign_of_the_authority() {
+        for (url, shown) in [
+            // No credentials: unchanged.
+            ("redis://127.0.0.1:6379/2", "redis://127.0.0.1:6379/2"),
+            ("redis://h", "redis://h"),
+            ("local:///var/lib/sse", "local:///var/lib/sse"),
+            ("local:///var/lib/a@b", "local:///var/lib/a@b"),
+            ("memory", "memory"),
+            // A user alone, a password alone, both.
+            ("redis://secret@h:6379", "redis://***@h:6379"),
+            ("redis://:pw@h:1/0", "redis://:***@h:1/0"),
+            ("redis://user:pw@h", "redis://user:***@h"),
+            // '@' and ':' in the password, as typed: parsers take the last '@'.
+            ("redis://user:p@ss@h:6379/0", "redis://user:***@h:6379/0"),
+            ("redis://user:p@ss:w@rd@h:6379", "redis://user:***@h:6379"),
+            ("redis://:@@@h", "redis://:***@h"),
+            // Percent-encoded '@', ':' and '/' in the user and the password.
+            ("redis://us%40er:p%40ss%3Aw%2Frd@h:6379/0", "redis://us%40er:***@h:6379/0"),
+            ("rediss://u:p%2F%3F%23%40@h/0?protocol=resp3", "rediss://u:***@h/0?protocol=resp3"),
+            // An unencoded '/', '?' or '#' in the password: everything up to the '@' is hidden.
+            ("redis://user:pa/ss@h:6379", "redis://user:***@h:6379"),
+            ("redis://user:pa?ss@h", "redis://user:***@h"),
+            ("redis://:pa#ss@h", "redis://:***@h"),
+            // The query's `pass` and `password` parameters, and text without a scheme.
+            ("redis+unix:///run/redis.sock?db=1&pass=secret#x", "redis+unix:///run/redis.sock?db=1&pass=***#x"),
+            ("redis://h/0?PASSWORD=secret&user=u", "redis://h/0?PASSWORD=***&user=u"),
+            ("redis:u:secret@h", "***@h"),
+            ("u:p@ss@h", "***@h"),
+            ("", ""),
+        ] {
+            assert_eq!(redact(url), shown, "{url}");
+        }
+    }
+
+    #[test]
+    fn no_password_reaches_a_message_or_the_display() {
+        for password in ["p@ss", "p@ss:w@rd", "p%40ss%3A%2F", "@", "pa/ss", "hunter2"] {
+            let url = format!("redis://user:{password}@redis.internal:6379/0");
+            let shown = BrokerUrl::parse(&url).map(|u| u.display()).unwrap_or_default();
+            assert_eq!(shown, "redis://user:***@redis.internal:6379/0", "{password}");
+            let refused = BrokerUrl::parse(&format!("redis:/user:{password}@h")).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(refused.contains("not a broker URL") && (password.len() < 2 || !refused.contains(password)), "{refused}");
+        }
     }
 }
