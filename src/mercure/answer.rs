@@ -6,6 +6,7 @@
 
 use crate::ffi;
 use crate::output::is_command_line;
+use sse_core::mercure::auth::{cors_grant, CorsGrant};
 
 /// Answers with `status` and `body` as `text/plain`, after `headers`.
 pub fn text(status: u16, body: &str, headers: &[(String, String)]) {
@@ -37,17 +38,22 @@ pub fn refuse(status: u16, reason: &str, headers: &[(String, String)]) {
     text(status, &format!("{reason}\n"), &headers);
 }
 
-/// The CORS headers of a response to `origin`, when it is allowed.
+/// The CORS headers of a response to `origin`, when it is allowed: a listed origin is named
+/// and may send credentials; any other origin allowed by `*` gets `*` and no credentials (see
+/// `CorsGrant::Anyone` for why).
 pub fn cors_headers(origin: Option<&str>, allowed: &[String]) -> Vec<(String, String)> {
-    let Some(origin) = origin.filter(|o| sse_core::mercure::auth::origin_allowed(o, allowed)) else { return Vec::new() };
-    if origin.contains(['\r', '\n', '\0']) {
-        return Vec::new();
-    }
-    vec![
+    let Some(origin) = origin.filter(|o| !o.contains(['\r', '\n', '\0'])) else { return Vec::new() };
+    let mut headers: Vec<(String, String)> = match cors_grant(origin, allowed) {
+        None => return Vec::new(),
         // The origin itself, not `*`: browsers send cookies only to an exact origin.
-        ("Access-Control-Allow-Origin".into(), origin.to_owned()),
-        ("Access-Control-Allow-Credentials".into(), "true".into()),
-        ("Access-Control-Expose-Headers".into(), "Last-Event-ID".into()),
-        ("Vary".into(), "Origin".into()),
-    ]
+        Some(CorsGrant::Credentials(origin)) => vec![
+            ("Access-Control-Allow-Origin".into(), origin.to_owned()),
+            ("Access-Control-Allow-Credentials".into(), "true".into()),
+        ],
+        Some(CorsGrant::Anyone) => vec![("Access-Control-Allow-Origin".into(), "*".into())],
+    };
+    headers.push(("Access-Control-Expose-Headers".into(), "Last-Event-ID".into()));
+    // The answer depends on the Origin (named, `*` or nothing): caches must keep them apart.
+    headers.push(("Vary".into(), "Origin".into()));
+    headers
 }

@@ -50,6 +50,31 @@ pub fn origin_allowed(origin: &str, allowed: &[String]) -> bool {
     allowed.iter().any(|a| a == "*" || a.trim_end_matches('/').eq_ignore_ascii_case(origin))
 }
 
+/// What a CORS answer grants the page of an origin (`corsOrigins`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CorsGrant<'a> {
+    /// A listed origin: named in `Access-Control-Allow-Origin`, with credentials (cookies).
+    Credentials(&'a str),
+    /// An origin allowed only by `*`: `Access-Control-Allow-Origin: *`, never credentials.
+    ///
+    /// `*` as the Go hub answers it (gorilla/handlers sends `*` for a `*` configuration rather
+    /// than echo arbitrary origins), and as the Fetch standard makes safe: a browser never
+    /// lets a page read a credentialed response whose allowed origin is `*`, so no site can
+    /// read a stream opened with the user's cookie. Echoing the origin instead would be one
+    /// header away from the fault this replaces (any site reading private updates with the
+    /// user's cookie). A page that needs cookies has its origin listed.
+    Anyone,
+}
+
+/// The grant of `origin` under `allowed`: an exact listed origin (case-insensitive, as hosts
+/// are) wins over `*`; None when the origin is neither listed nor covered by `*`.
+pub fn cors_grant<'a>(origin: &'a str, allowed: &[String]) -> Option<CorsGrant<'a>> {
+    if allowed.iter().any(|a| a != "*" && a.trim_end_matches('/').eq_ignore_ascii_case(origin)) {
+        return Some(CorsGrant::Credentials(origin));
+    }
+    allowed.iter().any(|a| a == "*").then_some(CorsGrant::Anyone)
+}
+
 /// Whether a cookie-authenticated publish may proceed: its `Origin` (or the origin of its
 /// `Referer`) is allowed. Neither header: refused.
 pub fn cookie_publish_allowed(origin: Option<&str>, referer: Option<&str>, allowed: &[String]) -> bool {
@@ -86,5 +111,21 @@ mod tests {
         assert!(cookie_publish_allowed(Some("https://x"), None, &["*".to_owned()]));
         assert_eq!(origin_of("http://127.0.0.1:8080/a"), Some("http://127.0.0.1:8080"));
         assert_eq!(origin_of("nonsense"), None);
+    }
+
+    #[test]
+    fn credentials_go_only_to_listed_origins() {
+        let listed = vec!["https://app.example.com/".to_owned()];
+        assert_eq!(cors_grant("https://app.example.com", &listed), Some(CorsGrant::Credentials("https://app.example.com")));
+        assert_eq!(cors_grant("https://APP.example.com", &listed), Some(CorsGrant::Credentials("https://APP.example.com")));
+        assert_eq!(cors_grant("https://evil.example", &listed), None);
+        assert_eq!(cors_grant("null", &listed), None);
+        let any = vec!["*".to_owned()];
+        assert_eq!(cors_grant("https://evil.example", &any), Some(CorsGrant::Anyone));
+        assert_eq!(cors_grant("null", &any), Some(CorsGrant::Anyone));
+        let both = vec!["*".to_owned(), "https://app.example.com".to_owned()];
+        assert_eq!(cors_grant("https://app.example.com", &both), Some(CorsGrant::Credentials("https://app.example.com")));
+        assert_eq!(cors_grant("https://evil.example", &both), Some(CorsGrant::Anyone));
+        assert_eq!(cors_grant("https://app.example.com", &[]), None);
     }
 }
