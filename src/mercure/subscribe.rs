@@ -26,7 +26,9 @@ pub fn handle(hub: &Hub, request: &Request) -> Result<()> {
         answer::refuse(status, reason, &cors);
         Ok(())
     };
-    let query = match form::parse_subscribe(&request.query) {
+    // Read and checked, not compiled: compiling the selectors is the costly part of a
+    // subscription, so it waits until the token has been verified.
+    let query = match form::read_subscribe(&request.query) {
         Ok(query) => query,
         Err(error) => return refuse(400, &error.to_string()),
     };
@@ -39,6 +41,11 @@ pub fn handle(hub: &Hub, request: &Request) -> Result<()> {
             Some(Err(reason)) => return refuse(401, &reason),
             Some(Ok(claims)) => claims,
         },
+    };
+    // Within the request's budget (count, size, compile cost), else a 400 naming it.
+    let query = match query.compile() {
+        Ok(query) => query,
+        Err(error) => return refuse(400, &error.to_string()),
     };
     // The header wins over the query parameter (draft-07).
     let resume = request.last_event_id.as_deref().and_then(last_event_id::accept).map(str::to_owned).or_else(|| {

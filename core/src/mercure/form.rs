@@ -7,7 +7,7 @@
 //! `form_urlencoded` crate replaces bad bytes with U+FFFD, which would silently change a topic
 //! or a payload, so each pair is checked before it is decoded.
 
-use super::selector::Selectors;
+use super::selector::{Prepared, Selectors};
 use super::update::Update;
 use crate::error::{Error, Result};
 
@@ -88,7 +88,7 @@ pub fn parse_publish(body: &[u8]) -> Result<Publish> {
     Ok(Publish { update, requested_id: id })
 }
 
-/// A subscribe request's query, checked.
+/// A subscribe request's query, checked and compiled.
 #[derive(Clone, Debug, Default)]
 pub struct Subscribe {
     pub selectors: Selectors,
@@ -98,13 +98,36 @@ pub struct Subscribe {
     pub authorization: Option<String>,
 }
 
-/// Parses a subscribe query string.
+/// A subscribe request's query, checked but with its selectors not compiled yet: the hub
+/// reads it, verifies the token, and only then compiles ([`SubscribeQuery::compile`]), so that
+/// a request without a valid token costs no compiling.
+#[derive(Clone, Debug, Default)]
+pub struct SubscribeQuery {
+    pub selectors: Prepared,
+    pub last_event_id: Option<String>,
+    pub authorization: Option<String>,
+}
+
+impl SubscribeQuery {
+    /// Compiles the selectors within the request's budget.
+    pub fn compile(self) -> Result<Subscribe> {
+        Ok(Subscribe { selectors: self.selectors.compile()?, last_event_id: self.last_event_id, authorization: self.authorization })
+    }
+}
+
+/// Parses a subscribe query string, selectors compiled.
 pub fn parse_subscribe(query: &[u8]) -> Result<Subscribe> {
+    read_subscribe(query)?.compile()
+}
+
+/// Reads a subscribe query string: every check but the compiling of the selectors (their
+/// count, sizes and syntax included).
+pub fn read_subscribe(query: &[u8]) -> Result<SubscribeQuery> {
     if query.len() > MAX_QUERY {
         return Err(Error::invalid_argument("query", format!("the query string is {} bytes; the limit is {MAX_QUERY}", query.len())));
     }
     let mut topics = Vec::new();
-    let mut request = Subscribe::default();
+    let mut request = SubscribeQuery::default();
     let mut old_spelling = None;
     for (name, value) in pairs(query)? {
         match name.as_str() {
@@ -123,7 +146,7 @@ pub fn parse_subscribe(query: &[u8]) -> Result<Subscribe> {
     if topics.is_empty() {
         return Err(Error::invalid_argument("topic", "missing \"topic\" parameter: subscribe to at least one topic selector"));
     }
-    request.selectors = Selectors::parse(topics.iter().map(String::as_str), "topic")?;
+    request.selectors = Selectors::prepare(topics.iter().map(String::as_str), "topic")?;
     request.last_event_id = request.last_event_id.or(old_spelling);
     Ok(request)
 }
@@ -225,6 +248,23 @@ mod tests {
         assert!(message("topic=%2Fbooks%2F%7Bid").contains("\"/books/{id\" is malformed"));
         let thousand = (0..1000).map(|i| format!("topic=t{i}")).collect::<Vec<_>>().join("&");
         assert!(message(&thousand).contains("more than 100"));
+    }
+
+    #[test]
+    fn a_subscribe_query_is_read_before_its_selectors_are_compiled() {
+        // 100 selectors of large prefixes: read (and the token taken from it) at no compiling
+        // cost; compiling them is refused by the request's budget.
+        let hostile = (0..100).map(|i| format!("topic=%7B%2Bv{i}%3A755%7D")).collect::<Vec<_>>().join("&") + "&authorization=tok";
+        let read = read_subscribe(hostile.as_bytes());
+        let Ok(read) = read else { panic!("{:?}", read.err()) };
+        assert_eq!((read.selectors.len(), read.authorization.as_deref()), (100, Some("tok")));
+        let refused = read.compile().err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(refused.contains("compile budget of one request"), "{refused}");
+        // Malformed queries are refused while reading, before any token is looked at.
+        assert!(read_subscribe(b"topic=%2Fbooks%2F%7Bid").is_err());
+        assert!(read_subscribe(b"lastEventID=x").is_err());
+        let compiled = read_subscribe(b"topic=%2Fbooks%2F%7Bid%7D&lastEventID=7").and_then(SubscribeQuery::compile);
+        assert!(compiled.is_ok_and(|s| s.selectors.matches("/books/1") && s.last_event_id.as_deref() == Some("7")));
     }
 
     proptest! {

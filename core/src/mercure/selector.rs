@@ -2,8 +2,16 @@
 //! a token's `mercure.publish` and `mercure.subscribe` claims allow. A selector is `*` (every
 //! topic), a URI template (when it contains `{` or `}`), or an exact topic; a topic matches a
 //! template when it is the template's own text or one of its expansions.
+//!
+//! The selectors of one request (or one claim) share one budget: [`MAX_COUNT`] selectors,
+//! [`MAX_TOTAL_LEN`] bytes, and [`MAX_COMPILED_SIZE`] bytes of compiled expression for all
+//! their templates together. Their templates are compiled as one `RegexSet` under that size
+//! limit, so the compiler itself stops a request that asks for more (100 selectors such as
+//! `{+v:755}` once compiled 100 expressions of nearly 1 MiB each). [`Selectors::prepare`] does
+//! everything but compiling, so that the hub refuses a malformed query at once and verifies
+//! the token before spending anything on compiling.
 
-use super::template::Template;
+use super::template::{self, Template};
 use super::topic;
 use crate::error::{Error, Result};
 
@@ -15,17 +23,32 @@ pub enum Selector {
     Template(Template),
 }
 
+/// What a selector's text is, once checked.
+enum Kind {
+    Any,
+    Exact,
+    Template,
+}
+
 impl Selector {
     /// Parses one selector; a malformed template is an error naming it.
     pub fn parse(text: &str) -> Result<Selector> {
+        Ok(match Selector::kind(text)? {
+            Kind::Any => Selector::Any,
+            Kind::Exact => Selector::Exact(text.to_owned()),
+            Kind::Template => Selector::Template(Template::parse(text)?),
+        })
+    }
+
+    fn kind(text: &str) -> Result<Kind> {
         topic::check_text("topic selector", text, MAX_LEN)?;
         if text == "*" {
-            return Ok(Selector::Any);
+            return Ok(Kind::Any);
         }
         if text.contains(['{', '}']) {
-            return Ok(Selector::Template(Template::parse(text)?));
+            return Ok(Kind::Template);
         }
-        Ok(Selector::Exact(text.to_owned()))
+        Ok(Kind::Exact)
     }
 
     pub fn matches(&self, topic: &str) -> bool {
@@ -51,37 +74,123 @@ pub const MAX_LEN: usize = 1024;
 /// Most selectors of one subscription or one claim.
 pub const MAX_COUNT: usize = 100;
 
-/// A list of selectors: a subscription's, or a claim's.
-#[derive(Clone, Debug, Default)]
-pub struct Selectors(Vec<Selector>);
+/// Most bytes of all the selectors of one subscription or one claim together.
+pub const MAX_TOTAL_LEN: usize = 32 * 1024;
 
-impl Selectors {
-    /// Parses every selector; duplicates are dropped; more than [`MAX_COUNT`] is an error.
-    pub fn parse<'a>(texts: impl IntoIterator<Item = &'a str>, what: &str) -> Result<Selectors> {
-        let mut selectors: Vec<Selector> = Vec::new();
-        for text in texts {
-            if selectors.iter().any(|s| s.as_str() == text) {
-                continue;
+/// The compile-cost budget of one subscription's or one claim's templates together: the
+/// compiled size limit of their one `RegexSet`, in bytes. It is what one template alone was
+/// allowed before; a template such as `https://example.com/books/{id}` takes about 4 KiB of
+/// it, a prefix about 2 KiB per counted character.
+pub const MAX_COMPILED_SIZE: usize = super::template::MAX_COMPILED_SIZE;
+
+/// A list of selectors, checked and translated but not compiled.
+#[derive(Clone, Debug, Default)]
+pub struct Prepared {
+    any: bool,
+    exact: Vec<String>,
+    /// Each template's text and its anchored pattern.
+    templates: Vec<(String, String)>,
+    /// What the list is, for messages (`topic`, `mercure.subscribe`).
+    what: String,
+}
+
+impl Prepared {
+    /// Compiles the templates, all within [`MAX_COMPILED_SIZE`]; beyond it, an error naming
+    /// the budget.
+    pub fn compile(self) -> Result<Selectors> {
+        let set = if self.templates.is_empty() {
+            None
+        } else {
+            let built = regex::RegexSetBuilder::new(self.templates.iter().map(|(_, pattern)| pattern)).size_limit(MAX_COMPILED_SIZE).build();
+            match built {
+                Ok(set) => Some(set),
+                Err(_) => {
+                    let message = match self.templates.as_slice() {
+                        [(text, _)] => format!("the URI template \"{}\" is too complex to match: it exceeds the compile budget of one request ({} KiB)", template::shown(text), MAX_COMPILED_SIZE / 1024),
+                        templates => format!(
+                            "the {} URI templates of the {} selectors exceed together the compile budget of one request ({} KiB); use fewer templates or shorter prefixes ({{var:N}})",
+                            templates.len(),
+                            self.what,
+                            MAX_COMPILED_SIZE / 1024
+                        ),
+                    };
+                    return Err(Error::invalid_argument(self.what, message));
+                }
             }
-            if selectors.len() == MAX_COUNT {
-                return Err(Error::invalid_argument(what, format!("more than {MAX_COUNT} topic selectors")));
-            }
-            selectors.push(Selector::parse(text)?);
-        }
-        Ok(Selectors(selectors))
+        };
+        let templates = self.templates.into_iter().map(|(text, _)| text).collect();
+        Ok(Selectors { any: self.any, exact: self.exact, templates, set })
+    }
+
+    /// How many distinct selectors the list has.
+    pub fn len(&self) -> usize {
+        usize::from(self.any) + self.exact.len() + self.templates.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.len() == 0
+    }
+}
+
+/// A list of selectors: a subscription's, or a claim's.
+#[derive(Clone, Debug, Default)]
+pub struct Selectors {
+    any: bool,
+    exact: Vec<String>,
+    /// The templates' texts (a topic equal to a template's text matches it).
+    templates: Vec<String>,
+    /// Every template, compiled together; None without templates.
+    set: Option<regex::RegexSet>,
+}
+
+impl Selectors {
+    /// Parses and compiles every selector; duplicates are dropped; beyond the budget (count,
+    /// total size, compile cost) is an error naming it.
+    pub fn parse<'a>(texts: impl IntoIterator<Item = &'a str>, what: &str) -> Result<Selectors> {
+        Selectors::prepare(texts, what)?.compile()
+    }
+
+    /// Checks and translates every selector without compiling: duplicates are dropped; more
+    /// than [`MAX_COUNT`] selectors, more than [`MAX_TOTAL_LEN`] bytes or a malformed one is
+    /// an error.
+    pub fn prepare<'a>(texts: impl IntoIterator<Item = &'a str>, what: &str) -> Result<Prepared> {
+        let mut prepared = Prepared { what: what.to_owned(), ..Prepared::default() };
+        let mut total = 0usize;
+        for text in texts {
+            let seen = (prepared.any && text == "*") || prepared.exact.iter().any(|e| e == text) || prepared.templates.iter().any(|(t, _)| t == text);
+            if seen {
+                continue;
+            }
+            if prepared.len() == MAX_COUNT {
+                return Err(Error::invalid_argument(what, format!("more than {MAX_COUNT} topic selectors")));
+            }
+            total += text.len();
+            if total > MAX_TOTAL_LEN {
+                return Err(Error::invalid_argument(what, format!("the {what} selectors exceed the size budget of one request ({MAX_TOTAL_LEN} bytes in total)")));
+            }
+            match Selector::kind(text)? {
+                Kind::Any => prepared.any = true,
+                Kind::Exact => prepared.exact.push(text.to_owned()),
+                Kind::Template => prepared.templates.push((text.to_owned(), template::pattern(text)?)),
+            }
+        }
+        Ok(prepared)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        usize::from(self.any) + self.exact.len() + self.templates.len()
     }
 
     /// Whether one of the selectors matches `topic`.
     pub fn matches(&self, topic: &str) -> bool {
-        self.0.iter().any(|s| s.matches(topic))
+        self.any
+            || self.exact.iter().any(|e| e == topic)
+            || self.templates.iter().any(|t| t == topic)
+            || self.set.as_ref().is_some_and(|set| set.is_match(topic))
     }
 
     /// Whether one of the selectors matches one of `topics`.
@@ -127,6 +236,41 @@ mod tests {
         let error = Selectors::parse(many.iter().map(String::as_str), "topic").err().map(|e| e.to_string()).unwrap_or_default();
         assert!(error.contains("more than 100"), "{error}");
         assert!(Selectors::parse(["ok", "/x/{bad"], "topic").is_err());
+    }
+
+    #[test]
+    fn a_list_matches_as_its_selectors_do() {
+        let texts = ["*", "news", "https://example.com/books/{id}", "https://example.com/users/{id}/{+rest}"];
+        let list = Selectors::parse(texts[1..].iter().copied(), "topic").ok().unwrap_or_default();
+        for topic in ["news", "https://example.com/books/1", "https://example.com/books/{id}", "https://example.com/users/7/a/b", "https://example.com/books/1/x", "other", ""] {
+            let one_by_one = texts[1..].iter().any(|t| selector(t).matches(topic));
+            assert_eq!(list.matches(topic), one_by_one, "{topic}");
+        }
+        assert!(Selectors::parse(texts, "topic").is_ok_and(|l| l.len() == 4 && l.matches("anything")));
+        assert!(Selectors::default().is_empty() && !Selectors::default().matches("a"));
+    }
+
+    #[test]
+    fn one_request_has_one_budget() {
+        let message = |texts: &[String]| Selectors::parse(texts.iter().map(String::as_str), "topic").err().map(|e| e.to_string()).unwrap_or_default();
+        // 100 ordinary templates fit; 100 selectors of large prefixes do not: the compiler
+        // stops at the shared limit, instead of compiling 100 expressions of up to 1 MiB.
+        let ordinary: Vec<String> = (0..MAX_COUNT).map(|i| format!("https://example.com/books{i}/{{id}}/reviews/{{review}}")).collect();
+        assert!(Selectors::parse(ordinary.iter().map(String::as_str), "topic").is_ok());
+        let hostile: Vec<String> = (0..MAX_COUNT).map(|i| format!("{{+v{i}:755}}")).collect();
+        let refused = message(&hostile);
+        assert!(refused.contains("exceed together the compile budget of one request (1024 KiB)"), "{refused}");
+        // A few large prefixes that each fit alone do not fit together.
+        let prefixes: Vec<String> = (0..4).map(|i| format!("/p{i}/{{v:200}}")).collect();
+        assert!(Selectors::parse(prefixes[..1].iter().map(String::as_str), "topic").is_ok());
+        assert!(message(&prefixes).contains("compile budget"));
+        assert!(message(&["/p/{v:9999}".to_owned()]).contains("\"/p/{v:9999}\" is too complex to match"));
+        // The size budget: 33 selectors of 1,000 bytes.
+        let long: Vec<String> = (0..33).map(|i| format!("https://example.com/{i:03}/{}", "x".repeat(976))).collect();
+        assert!(message(&long).contains("size budget of one request (32768 bytes in total)"), "{}", message(&long));
+        // Checked and translated without compiling: a malformed template is refused at once.
+        assert!(Selectors::prepare(["ok", "/x/{bad"], "topic").is_err());
+        assert!(Selectors::prepare(hostile.iter().map(String::as_str), "topic").is_ok_and(|p| p.len() == MAX_COUNT));
     }
 
     #[test]

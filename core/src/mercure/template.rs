@@ -12,6 +12,15 @@
 //! plain `{id}` cannot expand to a `/`. The order of the variables of one expression is not
 //! enforced (`{x,y}` matches what `{y,x}` would give): they only widen what the expression
 //! matches within its own delimiters.
+//!
+//! A prefix (`{var:3}`) counts characters of the value before it is encoded (RFC 6570, 2.4.1):
+//! `{var:1}` expands "é" to `%C3%A9`, so one counted character is an unreserved character, a
+//! non-ASCII character, or the percent-encoded UTF-8 bytes of one character.
+//!
+//! Translating is cheap and linear; compiling the expression is what costs (a large prefix
+//! repeats a character class thousands of times). [`pattern`] only translates, so that a
+//! request's templates are checked before its token is verified and compiled after, within
+//! one budget for the whole request (see `selector::Selectors`).
 
 use crate::error::{Error, Result};
 use regex::Regex;
@@ -26,10 +35,10 @@ pub struct Template {
 impl Template {
     /// Parses `text`; a malformed template is an error naming it and saying where and why.
     pub fn parse(text: &str) -> Result<Template> {
-        let pattern = translate(text).map_err(|reason| Error::invalid_argument("topic", format!("the URI template \"{}\" is malformed: {reason}", shown(text))))?;
+        let pattern = pattern(text)?;
         // Big prefixes (`{x:9999}`) can exceed the compiled-size limit: refused, not slow.
         let regex = regex::RegexBuilder::new(&pattern)
-            .size_limit(1 << 20)
+            .size_limit(MAX_COMPILED_SIZE)
             .build()
             .map_err(|_| Error::invalid_argument("topic", format!("the URI template \"{}\" is too complex to match", shown(text))))?;
         Ok(Template { text: text.to_owned(), regex })
@@ -45,8 +54,17 @@ impl Template {
     }
 }
 
+/// The compiled-size limit of one template on its own, in bytes.
+pub const MAX_COMPILED_SIZE: usize = 1 << 20;
+
+/// The anchored regular expression of a template, not compiled; a malformed template is an
+/// error naming it and saying where and why.
+pub fn pattern(text: &str) -> Result<String> {
+    translate(text).map_err(|reason| Error::invalid_argument("topic", format!("the URI template \"{}\" is malformed: {reason}", shown(text))))
+}
+
 /// The template as an error message shows it (shortened, escaped).
-fn shown(text: &str) -> String {
+pub fn shown(text: &str) -> String {
     let short: String = text.chars().take(80).collect();
     let more = if short.len() < text.len() { "…" } else { "" };
     format!("{}{more}", short.escape_debug())
@@ -56,6 +74,15 @@ fn shown(text: &str) -> String {
 const VALUE: &str = r"(?:[A-Za-z0-9\-._~]|%[0-9A-Fa-f]{2}|[^\x00-\x7F])";
 /// The same and the reserved characters (what `+` and `#` expansions may contain).
 const VALUE_RESERVED: &str = r"(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2}|[^\x00-\x7F])";
+
+/// One character of a value as a prefix counts it: an unreserved character, a non-ASCII
+/// character, or one character's percent-encoded UTF-8: a triplet and up to 3 continuation
+/// triplets (`%80` to `%BF`). The lead byte is not checked against the number of
+/// continuations: that would cost half as much again per counted character, and only a topic
+/// that is not valid percent-encoded UTF-8 is matched differently (more leniently).
+const CHAR: &str = r"(?:[A-Za-z0-9\-._~]|[^\x00-\x7F]|%[0-9A-Fa-f]{2}(?:%[89ABab][0-9A-Fa-f]){0,3})";
+/// The same and the reserved characters.
+const CHAR_RESERVED: &str = r"(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|[^\x00-\x7F]|%[0-9A-Fa-f]{2}(?:%[89ABab][0-9A-Fa-f]){0,3})";
 
 struct Operator {
     first: &'static str,
@@ -137,14 +164,14 @@ fn expression(body: &str, at: usize, pattern: &mut String) -> std::result::Resul
         Some(op) => (op, &body[first.len_utf8()..]),
         None => (SIMPLE, body),
     };
-    let value = if op.reserved { VALUE_RESERVED } else { VALUE };
+    let (value, character) = if op.reserved { (VALUE_RESERVED, CHAR_RESERVED) } else { (VALUE, CHAR) };
     let mut items = Vec::new();
     let mut any_explode = false;
     for varspec in list.split(',') {
         let (name, prefix, explode) = varspec_parts(varspec).map_err(|reason| format!("{reason} in the expression at byte {at}"))?;
         any_explode |= explode;
         let one = match prefix {
-            Some(n) => format!("{value}{{0,{n}}}"),
+            Some(n) => format!("{character}{{0,{n}}}"),
             None => format!("{value}*"),
         };
         // A list without explode is joined by commas whatever the operator.
@@ -273,6 +300,28 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_prefix_counts_characters_before_percent_encoding() {
+        // RFC 6570 2.4.1: {var:1} of "é" is "%C3%A9", of "日" is "%E6%97%A5", of "😀" is
+        // "%F0%9F%98%80"; IRIs carry them unencoded.
+        for topic in ["/p/%C3%A9", "/p/%c3%a9", "/p/%E6%97%A5", "/p/%F0%9F%98%80", "/p/é", "/p/日", "/p/a", "/p/%20", "/p/"] {
+            assert!(matches("/p/{id:1}", topic), "{topic}");
+        }
+        for topic in ["/p/%C3%A9%C3%A9", "/p/ab", "/p/%C3%A9a", "/p/éé"] {
+            assert!(!matches("/p/{id:1}", topic), "{topic}");
+        }
+        assert!(matches("/p/{id:3}", "/p/caf"));
+        assert!(matches("/p/{id:4}", "/p/caf%C3%A9"));
+        assert!(!matches("/p/{id:3}", "/p/caf%C3%A9"));
+        assert!(matches("/p{/id:2}", "/p/%E2%82%AC%E2%82%AC"));
+        assert!(matches("/p/{+path:2}", "/p/%C3%A9/"));
+        assert!(!matches("/p/{+path:2}", "/p/%C3%A9/x"));
+        assert!(matches("/s{?q:2}", "/s?q=%C3%A9t"));
+        // Still within one segment, and the unbounded form is unchanged.
+        assert!(!matches("/p/{id:3}", "/p/a/b"));
+        assert!(matches("/p/{id}", "/p/%C3%A9%C3%A9%C3%A9%C3%A9"));
     }
 
     #[test]
