@@ -35,11 +35,18 @@ use ext_php_rs::zend::{IniEntryDef, IniEntryDefs};
 use ext_php_rs::zend::ModuleEntry;
 use ext_php_rs::{info_table_end, info_table_row, info_table_start};
 
-extern "C" fn module_info(_module: *mut ModuleEntry) {
+unsafe extern "C" {
+    /// PHP's `DISPLAY_INI_ENTRIES()`: the Directive / Local Value / Master Value table of a
+    /// module's ini entries, which PHP prints itself only for modules without an info function.
+    fn display_ini_entries(module: *mut ModuleEntry);
+}
+
+extern "C" fn module_info(module: *mut ModuleEntry) {
     info_table_start!();
     info_table_row!("Server-Sent Events support", "enabled");
     info_table_row!("version", env!("CARGO_PKG_VERSION"));
-    info_table_row!("broker (sse.broker)", ffi::ini_string(c"sse.broker").unwrap_or_default());
+    // A Redis URL may hold a password: shown redacted, as Sse\Broker::url() shows it.
+    info_table_row!("broker (sse.broker)", sse_core::broker::url::redact(&ffi::ini_string(c"sse.broker").unwrap_or_default()));
     let stats = &detach::STATS;
     let count = |n: &std::sync::atomic::AtomicU64| n.load(std::sync::atomic::Ordering::Relaxed).to_string();
     info_table_row!("detached streams open in this process", count(&stats.open));
@@ -53,13 +60,57 @@ extern "C" fn module_info(_module: *mut ModuleEntry) {
         info_table_row!("broker", format!("{} ({} events delivered to this process's streams)", engine.name(), delivered));
     }
     info_table_end!();
+    // SAFETY: `module` is the entry PHP is printing; sse.broker's cells go through
+    // `display_broker`, so no password is printed.
+    unsafe { display_ini_entries(module) };
 }
 
-/// `sse.broker`: the broker of `new Sse\Broker()` and `subscribe()` without one.
+/// `sse.broker`: the broker of `new Sse\Broker()` and `subscribe()` without one. phpinfo()
+/// shows its Local and Master Values through [`display_broker`], which hides a password.
 static INI: IniEntryDefs<2> = IniEntryDefs::new([
-    IniEntryDef::new(c"sse.broker", c"local", IniEntryPermission::All),
+    IniEntryDef { displayer: Some(display_broker), ..IniEntryDef::new(c"sse.broker", c"local", IniEntryPermission::All) },
     IniEntryDef::end(),
 ]);
+
+/// `ZEND_INI_DISPLAY_ORIG`: the Master Value column (the other one, 2, is the Local Value).
+const INI_DISPLAY_ORIG: std::ffi::c_int = 1;
+
+/// The displayer of `sse.broker` in phpinfo()'s directive table: PHP's own displayer (the
+/// value, or "no value"; HTML-escaped unless phpinfo() writes text) with the URL redacted.
+unsafe extern "C" fn display_broker(entry: *mut ext_php_rs::ffi::zend_ini_entry, kind: std::ffi::c_int) {
+    // No panic may cross into PHP; the worst a failure does is leave the cell empty.
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: PHP passes its live entry, and its value strings, for the call's duration.
+        let Some(entry) = (unsafe { entry.as_ref() }) else { return };
+        let value = if kind == INI_DISPLAY_ORIG && entry.modified != 0 { entry.orig_value } else { entry.value };
+        // SAFETY: as above; a null value is none.
+        let text = unsafe { value.as_ref() }.map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).filter(|t| !t.is_empty());
+        // SAFETY: sapi_module is set before any request and only read here, on the PHP thread.
+        let as_text = unsafe { (*std::ptr::addr_of!(ext_php_rs::ffi::sapi_module)).phpinfo_as_text } != 0;
+        let shown = match text {
+            Some(url) if as_text => sse_core::broker::url::redact(&url),
+            Some(url) => html_escaped(&sse_core::broker::url::redact(&url)),
+            None if as_text => "no value".to_owned(),
+            None => "<i>no value</i>".to_owned(),
+        };
+        ffi::write_buffered(shown.as_bytes());
+    }));
+}
+
+fn html_escaped(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#039;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
 
 fn startup(_kind: i32, module_number: i32) -> i32 {
     ffi::register_exception_classes();
