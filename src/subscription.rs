@@ -112,7 +112,7 @@ impl Subscription {
                 return Ok(written + 1);
             }
             self.from_earliest = false;
-            let complete = batch.events.len() < CATCH_UP_BATCH;
+            let complete = batch.events.len() < CATCH_UP_BATCH && !batch.truncated;
             for event in batch.events {
                 self.cursor = event.position;
                 if event.is_for(&self.topics) && self.wants(&event) {

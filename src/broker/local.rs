@@ -27,6 +27,40 @@ struct Shared {
     hub: Hub,
     /// Whether this process's follower task runs.
     following: Mutex<bool>,
+    /// Damage found in the log, to be written to PHP's log by the PHP thread (the follower,
+    /// on the runtime thread, must not touch PHP): once per file and process.
+    damage: Mutex<Damage>,
+}
+
+#[derive(Default)]
+struct Damage {
+    pending: Vec<String>,
+    /// The files already named in the log.
+    named: std::collections::HashSet<String>,
+}
+
+impl Shared {
+    fn note_damage(&self, found: Vec<String>) {
+        if found.is_empty() {
+            return;
+        }
+        let mut damage = self.damage.lock();
+        for message in found {
+            // The file is what comes before the first ": ".
+            let file = message.split(": ").next().unwrap_or_default().to_owned();
+            if damage.named.len() < 1024 && damage.named.insert(file) {
+                damage.pending.push(message);
+            }
+        }
+    }
+
+    /// Writes what damage was found to PHP's log. PHP thread only.
+    fn log_damage(&self) {
+        let pending = std::mem::take(&mut self.damage.lock().pending);
+        for message in pending {
+            crate::ffi::log_warning(&format!("ext-sse: broker storage damaged: {message}; readers resume after it with sse-reset (history-lost)"));
+        }
+    }
 }
 
 /// The live reader delivers whatever is in the log; history limits apply to catching up only.
@@ -37,7 +71,7 @@ impl LocalEngine {
         let log = LocalLog::open(dir)?;
         Ok(LocalEngine {
             name: format!("local://{}", dir.display()),
-            shared: Arc::new(Shared { log, hub: Hub::default(), following: Mutex::new(false) }),
+            shared: Arc::new(Shared { log, hub: Hub::default(), following: Mutex::new(false), damage: Mutex::default() }),
         })
     }
 
@@ -81,13 +115,14 @@ async fn follow(shared: Arc<Shared>, inotify: Inotify, start: Position) {
     loop {
         loop {
             match reader.read(BATCH, &LIVE) {
-                Ok(batch) => {
+                Ok(mut batch) => {
+                    shared.note_damage(std::mem::take(&mut batch.damage));
                     if batch.gap {
                         // This process fell behind the history: its streams catch up from
                         // the log, which tells them what is lost.
                         shared.hub.overflow_all();
                     }
-                    let full = batch.events.len() == BATCH;
+                    let full = batch.events.len() == BATCH || batch.truncated;
                     let events: Vec<_> = batch.events.into_iter().map(Arc::new).collect();
                     shared.hub.dispatch(&events);
                     if !full {
@@ -136,7 +171,10 @@ impl Engine for LocalEngine {
     }
 
     fn publish(&self, topics: &[String], frame: &[u8], id_slot: usize, settings: &Settings) -> Result<EventId> {
-        let position = self.shared.log.append(topics, frame, id_slot, &settings.history)?;
+        let appended = self.shared.log.append(topics, frame, id_slot, &settings.history);
+        self.shared.note_damage(self.shared.log.take_damage());
+        self.shared.log_damage();
+        let position = appended?;
         Ok(EventId { epoch: self.shared.log.epoch().clone(), position })
     }
 
@@ -145,7 +183,10 @@ impl Engine for LocalEngine {
     }
 
     fn read_after(&self, after: Position, max: usize, history: &History) -> Result<Batch> {
-        Ok(self.shared.log.read_after(after, max, history)?)
+        let mut batch = self.shared.log.read_after(after, max, history)?;
+        self.shared.note_damage(std::mem::take(&mut batch.damage));
+        self.shared.log_damage();
+        Ok(batch)
     }
 
     fn subscribe(&self, topics: Vec<String>) -> Result<Arc<Inbox>> {

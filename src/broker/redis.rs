@@ -3,8 +3,15 @@
 //!
 //! Layout in the database the URL names: one stream, `sse:events`, holds the events of every
 //! topic (fields `t`: the topics joined by newlines, which topic names cannot contain; `f`: the
-//! frame without id; `s`: where the id goes), and `sse:epoch` names the log (see
-//! `sse_core::broker::event_id`). One stream rather than one per topic gives every event a
+//! frame without id; `s`: where the id goes; `p`: the id of the entry before it), `sse:epoch`
+//! names the log (see `sse_core::broker::event_id`) and `sse:last` holds the newest id.
+//!
+//! Why `p`: trimming (by count or by age) deletes the oldest entries, and a client may resume
+//! from an id that is gone. Whether it missed anything is then a question Redis does not answer
+//! reliably (`max-deleted-entry-id` stays `0-0` after `MAXLEN` trimming on Redis 7.0), but the
+//! first entry after the client's id does: if its predecessor is later than the client's id,
+//! the entries between were trimmed. Entries written before `p` existed are judged from the
+//! stream's first entry instead (see `gap_before`). One stream rather than one per topic gives every event a
 //! single id and a single order across topics, and lets one `XREAD` per process serve all its
 //! streams; the cost is that each process reads the events of topics it has no subscriber for.
 //!
@@ -30,6 +37,26 @@ use std::time::Duration;
 
 const EVENTS: &str = "sse:events";
 const EPOCH: &str = "sse:epoch";
+const LAST: &str = "sse:last";
+
+/// One publish, atomic: the epoch (created if missing), the append with its predecessor's id,
+/// the trims, and the newest id. `sse:last` missing (a Redis of the layout before it, or one
+/// flushed) is found from the stream's last entry once.
+/// KEYS: events, epoch, last. ARGV: candidate epoch, max events, oldest time kept (ms),
+/// topics, frame, id slot.
+const PUBLISH: &str = r#"
+redis.call('SET', KEYS[2], ARGV[1], 'NX')
+local epoch = redis.call('GET', KEYS[2])
+local previous = redis.call('GET', KEYS[3])
+if not previous then
+  local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+  previous = newest[1] and newest[1][1] or '0-0'
+end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 't', ARGV[4], 'f', ARGV[5], 's', ARGV[6], 'p', previous)
+redis.call('XTRIM', KEYS[1], 'MINID', '~', ARGV[3])
+redis.call('SET', KEYS[3], id)
+return {epoch, id}
+"#;
 
 /// How long one `XREAD` blocks before it asks again (a dead connection shows by then).
 const BLOCK_MS: u64 = 5_000;
@@ -50,13 +77,14 @@ struct Shared {
     hub: Hub,
     /// Whether this process's reader task runs.
     following: Mutex<bool>,
+    publish: redis::Script,
 }
 
 impl RedisEngine {
     pub fn open(url: &str) -> Result<RedisEngine> {
         let name = redact(url);
         let client = Client::open(url).map_err(|e| Error::invalid_argument("url", format!("\"{name}\" is not a valid Redis URL: {e}")))?;
-        let shared = Shared { name, client, connection: Mutex::new(None), candidate: Mutex::new(None), hub: Hub::default(), following: Mutex::new(false) };
+        let shared = Shared { name, client, connection: Mutex::new(None), candidate: Mutex::new(None), hub: Hub::default(), following: Mutex::new(false), publish: redis::Script::new(PUBLISH) };
         Ok(RedisEngine { shared: Arc::new(shared) })
     }
 }
@@ -145,6 +173,66 @@ impl Kept {
     }
 }
 
+impl RedisEngine {
+    /// Whether events after `after` were trimmed before this read: `first` is the first entry
+    /// after it still in the stream, `last` the newest id published (`sse:last`).
+    fn gap_before(&self, after: Position, first: Option<&Entry>, last: Option<Position>) -> Result<bool> {
+        match (first, last) {
+            // Its predecessor, when known, says exactly whether anything is missing between.
+            (Some(Entry { previous: Some(previous), .. }), _) => Ok(*previous > after),
+            // Nothing after `after` is left: missed if anything was published after it.
+            (None, Some(last)) => Ok(last > after),
+            // Entries of the layout before `p` (or no `sse:last`): ask the stream.
+            (first, _) => self.legacy_gap_before(after, first.map(|entry| entry.event.position)),
+        }
+    }
+
+    /// The same question for entries without `p`: a gap when `after` itself is gone and the
+    /// stream's first entry is later (whether `after` was the newest entry trimmed cannot be
+    /// told: the answer errs towards a reset, never towards a silent loss), or when Redis
+    /// reports a deletion after it.
+    fn legacy_gap_before(&self, after: Position, first_after: Option<Position>) -> Result<bool> {
+        let at = format!("{}-{}", after.major, after.minor);
+        let (present, oldest, info): (Value, Value, Value) = self.shared.with_connection(Settings::DEFAULT_PUBLISH_TIMEOUT, "cannot read history", |c| {
+            redis::pipe()
+                .cmd("XRANGE").arg(EVENTS).arg(&at).arg(&at).arg("COUNT").arg(1)
+                .cmd("XRANGE").arg(EVENTS).arg("-").arg("+").arg("COUNT").arg(1)
+                .cmd("XINFO").arg("STREAM").arg(EVENTS)
+                .query(c)
+                .or_else(|e| if matches!(e.kind(), redis::ErrorKind::Server(_)) { Ok((Value::Nil, Value::Nil, Value::Nil)) } else { Err(e) })
+        })?;
+        let deleted = field(&info, "max-deleted-entry-id").and_then(text).and_then(|t| Position::parse(&t)).unwrap_or(Position::ZERO);
+        if deleted > after {
+            return Ok(true);
+        }
+        if !entries(present).is_empty() {
+            return Ok(false);
+        }
+        let newest = field(&info, "last-generated-id").and_then(text).and_then(|t| Position::parse(&t)).unwrap_or(Position::ZERO);
+        let first = entries(oldest).first().map(|entry| entry.event.position);
+        Ok(match first.or(first_after) {
+            // `after` is gone, and so may be what followed it.
+            Some(first) => first > after && (after > Position::ZERO || entries_added(&info) > stream_length(&info)),
+            None => newest > after,
+        })
+    }
+}
+
+fn entries_added(info: &Value) -> u64 {
+    field(info, "entries-added").and_then(number).unwrap_or(0)
+}
+
+fn stream_length(info: &Value) -> u64 {
+    field(info, "length").and_then(number).unwrap_or(0)
+}
+
+fn number(value: &Value) -> Option<u64> {
+    match value {
+        Value::Int(n) => u64::try_from(*n).ok(),
+        other => text(other)?.parse().ok(),
+    }
+}
+
 impl Engine for RedisEngine {
     fn name(&self) -> &str {
         &self.shared.name
@@ -159,53 +247,52 @@ impl Engine for RedisEngine {
         let shared = &self.shared;
         let candidate = shared.candidate()?;
         let oldest_kept = now_ms().saturating_sub(settings.history.max_age.as_millis() as u64);
-        // One transaction: the epoch the id belongs to is read with the id itself, and the
-        // trims by count and by age happen with the append.
+        // One script: the epoch the id belongs to is read with the id itself, and the trims by
+        // count and by age happen with the append (see `PUBLISH`).
         let (epoch, id): (String, String) = shared.with_connection(settings.publish_timeout, "cannot publish", |c| {
-            redis::pipe()
-                .atomic()
-                .cmd("SET").arg(EPOCH).arg(candidate.as_str()).arg("NX").ignore()
-                .cmd("GET").arg(EPOCH)
-                .cmd("XADD").arg(EVENTS).arg("MAXLEN").arg("~").arg(settings.history.max_events).arg("*")
-                .arg("t").arg(topics.join("\n")).arg("f").arg(frame).arg("s").arg(id_slot)
-                .cmd("XTRIM").arg(EVENTS).arg("MINID").arg("~").arg(oldest_kept).ignore()
-                .query(c)
+            shared.publish.key(EVENTS).key(EPOCH).key(LAST)
+                .arg(candidate.as_str()).arg(settings.history.max_events).arg(oldest_kept)
+                .arg(topics.join("\n")).arg(frame).arg(id_slot)
+                .invoke(c)
         })?;
         let epoch = shared.epoch_in_redis(&epoch, &candidate)?;
         let position = Position::parse(&id).ok_or_else(|| Error::unavailable(&shared.name, format!("XADD answered \"{id}\", not a stream id")))?;
         Ok(EventId { epoch, position })
     }
 
+    /// The newest id published (`sse:last`), even when trimming left the stream empty; from
+    /// the stream itself for a Redis of the layout before `sse:last`.
     fn last_position(&self) -> Result<Position> {
+        let last: Option<String> = self.shared.with_connection(Settings::DEFAULT_PUBLISH_TIMEOUT, "cannot read the last id", |c| {
+            redis::cmd("GET").arg(LAST).query(c)
+        })?;
+        if let Some(last) = last.as_deref().and_then(Position::parse) {
+            return Ok(last);
+        }
         let reply: Value = self.shared.with_connection(Settings::DEFAULT_PUBLISH_TIMEOUT, "cannot read the last id", |c| {
             redis::cmd("XREVRANGE").arg(EVENTS).arg("+").arg("-").arg("COUNT").arg(1).query(c)
         })?;
-        Ok(entries(reply).last().map_or(Position::ZERO, |e| e.position))
+        Ok(entries(reply).last().map_or(Position::ZERO, |entry| entry.event.position))
     }
 
     fn read_after(&self, after: Position, max: usize, history: &History) -> Result<Batch> {
         let shared = &self.shared;
-        let (range, info): (Value, Value) = shared.with_connection(Settings::DEFAULT_PUBLISH_TIMEOUT, "cannot read history", |c| {
+        let (range, last): (Value, Option<String>) = shared.with_connection(Settings::DEFAULT_PUBLISH_TIMEOUT, "cannot read history", |c| {
             redis::pipe()
                 .cmd("XRANGE").arg(EVENTS).arg(format!("({}-{}", after.major, after.minor)).arg("+").arg("COUNT").arg(max)
-                .cmd("EXISTS").arg(EVENTS)
+                .cmd("GET").arg(LAST)
                 .query(c)
-                .and_then(|(range, exists): (Value, i64)| {
-                    let info = if exists == 1 { redis::cmd("XINFO").arg("STREAM").arg(EVENTS).query(c)? } else { Value::Nil };
-                    Ok((range, info))
-                })
         })?;
-        // Trimming (by count or age) records the newest id it deleted: if that is after the
-        // reader's position, the reader missed events.
-        let deleted = field(&info, "max-deleted-entry-id").and_then(text).and_then(|t| Position::parse(&t)).unwrap_or(Position::ZERO);
-        let mut batch = Batch { events: Vec::new(), gap: deleted > after };
+        let events = entries(range);
+        let gap = self.gap_before(after, events.first(), last.as_deref().and_then(Position::parse))?;
+        let mut batch = Batch { gap, ..Batch::default() };
         let expired_before = now_ms().saturating_sub(history.max_age.as_millis() as u64);
-        for event in entries(range) {
+        for entry in events {
             // A stream id starts with the time it was added (ms), which dates the event.
-            if event.position.major < expired_before {
+            if entry.event.position.major < expired_before {
                 batch.gap = true;
             } else {
-                batch.events.push(event);
+                batch.events.push(entry.event);
             }
         }
         Ok(batch)
@@ -278,7 +365,7 @@ async fn follow(shared: Arc<Shared>, mut cursor: Position) {
             backoff = Duration::from_millis(100);
             let events: Vec<Arc<StoredEvent>> = match reply {
                 Value::Nil => Vec::new(),
-                reply => xread_entries(reply).into_iter().map(Arc::new).collect(),
+                reply => xread_entries(reply).into_iter().map(|entry| Arc::new(entry.event)).collect(),
             };
             if let Some(last) = events.last() {
                 cursor = last.position;
@@ -312,7 +399,7 @@ enum Attempt {
 }
 
 /// The entries of an `XREAD` reply for the one stream read.
-fn xread_entries(reply: Value) -> Vec<StoredEvent> {
+fn xread_entries(reply: Value) -> Vec<Entry> {
     let streams = match reply {
         Value::Array(streams) => streams.into_iter().filter_map(|s| match s {
             Value::Array(mut pair) if pair.len() == 2 => pair.pop(),
@@ -324,18 +411,25 @@ fn xread_entries(reply: Value) -> Vec<StoredEvent> {
     streams.into_iter().flat_map(entries).collect()
 }
 
+/// One entry of `sse:events`: the event, and the id of the entry before it (`p`, absent in
+/// entries of the layout before it).
+struct Entry {
+    event: StoredEvent,
+    previous: Option<Position>,
+}
+
 /// The entries of an `XRANGE`-shaped reply: `[[id, [field, value, ...]], ...]`. Entries
 /// another writer put in the stream with other fields are skipped.
-fn entries(reply: Value) -> Vec<StoredEvent> {
+fn entries(reply: Value) -> Vec<Entry> {
     let Value::Array(items) = reply else { return Vec::new() };
     items.into_iter().filter_map(entry).collect()
 }
 
-fn entry(item: Value) -> Option<StoredEvent> {
+fn entry(item: Value) -> Option<Entry> {
     let Value::Array(mut pair) = item else { return None };
     let fields = pair.pop()?;
     let position = Position::parse(&text(&pair.pop()?)?)?;
-    let (mut topics, mut frame, mut slot) = (None, None, None);
+    let (mut topics, mut frame, mut slot, mut previous) = (None, None, None, None);
     let list: Vec<Value> = match fields {
         Value::Array(list) => list,
         Value::Map(pairs) => pairs.into_iter().flat_map(|(k, v)| [k, v]).collect(),
@@ -347,12 +441,14 @@ fn entry(item: Value) -> Option<StoredEvent> {
             "t" => topics = Some(text(value)?.split('\n').map(str::to_owned).collect::<Vec<_>>()),
             "f" => frame = Some(bytes(value)?),
             "s" => slot = text(value)?.parse::<usize>().ok(),
+            "p" => previous = Position::parse(&text(value)?),
             _ => {}
         }
     }
     let frame = frame?;
     let id_slot = slot.filter(|&s| s <= frame.len())?;
-    Some(StoredEvent { position, time_ms: position.major, topics: topics?.into(), frame: frame.into(), id_slot })
+    let event = StoredEvent { position, time_ms: position.major, topics: topics?.into(), frame: frame.into(), id_slot };
+    Some(Entry { event, previous })
 }
 
 /// A field of an `XINFO STREAM` reply (a flat list of names and values, or a map).

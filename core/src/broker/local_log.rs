@@ -32,7 +32,7 @@
 //! their group.
 
 use super::history::History;
-use super::stored::{decode_record, now_ms, Record, StoredEvent};
+use super::stored::{claimed_len, decode_record, now_ms, Record, StoredEvent};
 use super::{Batch, Epoch, Position};
 use crate::error::{Error, Result};
 use std::fs::{self, File, OpenOptions};
@@ -48,12 +48,24 @@ pub const FILE_MODE: u32 = 0o660;
 const HEAD_LEN: usize = 28;
 /// The most a reader keeps of its read buffer between reads.
 const KEPT_BUFFER: usize = 256 * 1024;
+/// What a reader reads of a segment at once (more only for a record that is larger).
+const READ_CHUNK: usize = 64 * 1024;
+/// A read returns once its events' frames add up to this much, however many were asked for.
+const BATCH_BYTES: usize = 8 << 20;
+/// Sequence numbers stay below this (2^62: at a million events a second, 146,000 years): a
+/// number read from a file above it is damage, and a log that reaches it refuses publishes
+/// instead of wrapping around.
+pub const MAX_SEQ: u64 = 1 << 62;
+/// No segment holds more than this many bytes (a number in `head` above it is damage).
+const MAX_SEGMENT_END: u64 = 1 << 48;
 
 pub struct LocalLog {
     dir: PathBuf,
     epoch: Epoch,
     /// The publisher's open files, kept between publishes of this process.
     appender: Mutex<Option<Appender>>,
+    /// Damage publishing found (see `take_damage`).
+    damage: Mutex<Vec<String>>,
 }
 
 struct Appender {
@@ -83,11 +95,12 @@ impl LocalLog {
             return Err(Error::invalid_argument("url", format!("the directory of a local broker must be absolute, got \"{}\"", dir.display())));
         }
         create_dir(dir).map_err(|e| fail("cannot create the directory", e))?;
+        check_not_foreign(dir)?;
         create_dir(&dir.join("segments")).map_err(|e| fail("cannot create segments/", e))?;
         let epoch = read_or_create_epoch(dir).map_err(|e| fail("cannot read or create the epoch file", e))?;
         // Subscribers watch `head` before anything was published.
         open_file(&dir.join("head")).map_err(|e| fail("cannot create head", e))?;
-        Ok(LocalLog { dir: dir.to_owned(), epoch, appender: Mutex::new(None) })
+        Ok(LocalLog { dir: dir.to_owned(), epoch, appender: Mutex::new(None), damage: Mutex::new(Vec::new()) })
     }
 
     pub fn epoch(&self) -> &Epoch {
@@ -129,6 +142,9 @@ impl LocalLog {
         let _locked = FileLock::take(&appender.lock).map_err(|e| self.fail("cannot lock", e))?;
         let files = &mut appender.files;
         let mut head = self.current_head(files)?;
+        if head.next_seq >= MAX_SEQ - 1 {
+            return Err(self.fail("cannot publish", std::io::Error::other(format!("the log's sequence numbers are used up (next {}); move the directory away to start a new log", head.next_seq))));
+        }
         let segment_len = (history.max_events / 8).max(16);
         if head.next_seq - head.segment >= segment_len {
             head = Head { next_seq: head.next_seq, segment: head.next_seq, end: 0 };
@@ -165,13 +181,51 @@ impl LocalLog {
         if size == head.end {
             return Ok(head);
         }
+        if size < head.end {
+            // Shorter than what head says was written whole: deleted and recreated, truncated,
+            // or head names the wrong file. Whatever was there is lost; the log goes on in a
+            // new segment from head's next number, and readers see the gap.
+            self.damage(format!("{}: holds {size} bytes, head says {}; the log goes on in a new segment", self.segment_path(head.segment).display(), head.end));
+            let segment = head.next_seq;
+            let file = create_segment(&self.segment_path(segment)).map_err(|e| self.fail("cannot create a segment", e))?;
+            let end = file.metadata().map_err(|e| self.fail("cannot stat a segment", e))?.len();
+            files.segment = Some((segment, file));
+            let head = Head { next_seq: segment, segment, end: 0 };
+            if end > 0 {
+                // A segment of that name holds something already (left by a publisher killed
+                // right after creating it): adopt its whole records, cut off the rest.
+                return self.current_head_of(files, head);
+            }
+            return Ok(head);
+        }
+        self.current_head_of(files, head)
+    }
+
+    /// The head once its segment is at least as long as it says: records after its end are
+    /// adopted when whole, cut off when torn.
+    fn current_head_of(&self, files: &mut Files, head: Head) -> Result<Head> {
+        let file = self.segment_file(files, head.segment)?;
+        let size = file.metadata().map_err(|e| self.fail("cannot stat a segment", e))?.len();
         // Records after the end: adopt whole ones, cut off a torn one.
         let (adopted, end) = scan(file, head.end).map_err(|e| self.fail("cannot read a segment", e))?;
         if end < size {
             file.set_len(end).map_err(|e| self.fail("cannot cut off a torn record", e))?;
         }
-        let next_seq = adopted.map_or(head.next_seq, |last| last.major + 1);
+        let next_seq = adopted.map_or(head.next_seq, |last| last.major + 1).max(head.next_seq);
         Ok(Head { next_seq, segment: head.segment, end })
+    }
+
+    /// Notes damage found while publishing, for the extension to log once (see `take_damage`).
+    fn damage(&self, message: String) {
+        let mut found = self.damage.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if found.len() < 16 {
+            found.push(message);
+        }
+    }
+
+    /// Damage the publishing side found and repaired or went around since the last call.
+    pub fn take_damage(&self) -> Vec<String> {
+        std::mem::take(&mut *self.damage.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
     }
 
     /// Rebuilds the head of a new log, or of one whose head is unreadable, from its segments.
@@ -181,9 +235,10 @@ impl LocalLog {
             create_segment(&self.segment_path(1)).map_err(|e| self.fail("cannot create a segment", e))?;
             return Ok(Head { next_seq: 1, segment: 1, end: 0 });
         };
-        let file = File::open(self.segment_path(segment)).map_err(|e| self.fail("cannot open a segment", e))?;
+        let file = open_regular(&self.segment_path(segment)).map_err(|e| self.fail("cannot open a segment", e))?;
         let (last, end) = scan(&file, 0).map_err(|e| self.fail("cannot read a segment", e))?;
-        Ok(Head { next_seq: last.map_or(segment, |p| p.major + 1), segment, end })
+        let next_seq = last.map_or(segment, |p| p.major + 1).max(segment);
+        Ok(Head { next_seq, segment, end })
     }
 
     fn segment_file<'a>(&self, files: &'a mut Files, start: u64) -> Result<&'a File> {
@@ -204,7 +259,7 @@ impl LocalLog {
         let oldest_allowed = std::time::SystemTime::now().checked_sub(history.max_age);
         for pair in starts.windows(2) {
             let (start, next) = (pair[0], pair[1]);
-            let beyond_count = head.next_seq - next >= history.max_events;
+            let beyond_count = head.next_seq.saturating_sub(next) >= history.max_events;
             let path = self.segment_path(start);
             let too_old = oldest_allowed
                 .zip(fs::metadata(&path).and_then(|m| m.modified()).ok())
@@ -217,17 +272,12 @@ impl LocalLog {
     }
 
     fn segment_path(&self, start: u64) -> PathBuf {
-        self.dir.join("segments").join(format!("{start:020}.log"))
+        self.dir.join("segments").join(segment_name(start))
     }
 
     /// The first sequence numbers of the segments present, ascending.
     fn segment_starts(&self) -> Result<Vec<u64>> {
-        let entries = fs::read_dir(self.dir.join("segments")).map_err(|e| self.fail("cannot list segments/", e))?;
-        let mut starts: Vec<u64> = entries
-            .filter_map(|entry| entry.ok()?.file_name().to_str()?.strip_suffix(".log")?.parse().ok())
-            .collect();
-        starts.sort_unstable();
-        Ok(starts)
+        list_segments(&self.dir.join("segments")).map_err(|e| self.fail("cannot list segments/", e))
     }
 
     /// The position of the newest event (`Position::ZERO` for an empty log).
@@ -238,7 +288,7 @@ impl LocalLog {
             Err(e) => return Err(self.fail("cannot read head", e)),
         };
         match Head::decode(&bytes) {
-            Some(head) => Ok(Position::seq(head.next_seq - 1)),
+            Some(head) => Ok(Position::seq(head.next_seq.saturating_sub(1))),
             None => Ok(Position::ZERO),
         }
     }
@@ -246,7 +296,7 @@ impl LocalLog {
     /// Up to `max` events after `after`, oldest first. `gap` is set when events after it are
     /// gone (beyond the history's count or age).
     pub fn read_after(&self, after: Position, max: usize, history: &History) -> Result<Batch> {
-        let mut reader = Reader::new(self, after.major + 1);
+        let mut reader = Reader::new(self, after.major.saturating_add(1));
         reader.read(max, history)
     }
 
@@ -254,10 +304,10 @@ impl LocalLog {
     /// event (the usual case) it starts where `head` says the next record goes, instead of
     /// reading the current segment from its start (up to `max_events / 8` events) to get there.
     pub fn follow(&self, after: Position) -> Reader {
-        let mut reader = Reader::new(self, after.major + 1);
-        if let Some(head) = reader.read_head().filter(|head| head.next_seq == after.major + 1) {
-            if let Ok(file) = File::open(self.segment_path(head.segment)) {
-                reader.open = Some((file, head.end, head.segment));
+        let mut reader = Reader::new(self, after.major.saturating_add(1));
+        if let Some(head) = reader.read_head().filter(|head| head.next_seq == after.major.saturating_add(1)) {
+            if let Ok(file) = open_regular(&self.segment_path(head.segment)) {
+                reader.open = Some(OpenSegment { file, offset: head.end, start: head.segment });
             }
         }
         reader
@@ -265,20 +315,55 @@ impl LocalLog {
 }
 
 /// Reads a log forward from a sequence number, keeping its place between calls.
+///
+/// Every call makes progress or returns: each step either consumes records, moves to a later
+/// segment, or stops until something is published. Damage (a missing, short, corrupt or
+/// out-of-order segment, a `head` that names what is not there) ends the read of what it
+/// touched with a gap, and the reader goes on with what follows. Memory is bounded by one
+/// read's events and one chunk (or one record), never by a length read from a file.
 pub struct Reader {
     log_dir: PathBuf,
     segments: PathBuf,
     next_seq: u64,
-    /// The segment being read: its file, the offset read up to, its first sequence number.
-    open: Option<(File, u64, u64)>,
+    /// The segment being read.
+    open: Option<OpenSegment>,
+    /// The first sequence number of the newest segment read to its end and left (0: none):
+    /// it and every older one are never opened again, so damage cannot send a reader back.
+    left: u64,
     buffer: Vec<u8>,
     /// `head`, kept open once read (None until then, or while it cannot be opened).
     head: Option<File>,
 }
 
+struct OpenSegment {
+    file: File,
+    /// The offset read up to: the start of the next record.
+    offset: u64,
+    /// Its first sequence number (its name).
+    start: u64,
+}
+
+/// What reading one segment came to.
+enum Step {
+    /// `max` events, or the byte budget: return them.
+    Full,
+    /// At the end of what is written so far: wait for a publish.
+    Waiting,
+    /// Finished and read to its end (or to damage that ends it): go to the next segment.
+    Ended,
+}
+
 impl Reader {
     fn new(log: &LocalLog, next_seq: u64) -> Reader {
-        Reader { log_dir: log.dir.clone(), segments: log.dir.join("segments"), next_seq, open: None, buffer: Vec::new(), head: None }
+        Reader {
+            log_dir: log.dir.clone(),
+            segments: log.dir.join("segments"),
+            next_seq,
+            open: None,
+            left: 0,
+            buffer: Vec::new(),
+            head: None,
+        }
     }
 
     fn fail(&self, what: &str, e: std::io::Error) -> Error {
@@ -291,54 +376,18 @@ impl Reader {
         let expired_before = now_ms().saturating_sub(history.max_age.as_millis() as u64);
         // Read first: records up to the end it names are whole, whatever is appended meanwhile.
         let head = self.read_head();
-        while batch.events.len() < max {
-            if self.open.is_none() && !self.open_segment(&mut batch)? {
+        while batch.events.len() < max && !batch.truncated {
+            if self.open.is_none() && !self.open_next(&mut batch)? {
                 break;
             }
-            let Some((file, offset, start)) = self.open.as_mut() else { break };
-            let start = *start;
-            // What head says of this segment: the newest one, written up to `end`, or finished
-            // (head names a later one). Unknown when head is unreadable or names an older
-            // segment (the log was replaced under this reader).
-            let told = head.filter(|head| head.segment >= start);
-            self.buffer.clear();
-            let read = match told.filter(|head| head.segment == start) {
-                Some(head) => read_range(file, *offset, head.end, &mut self.buffer),
-                None => read_from(file, *offset, &mut self.buffer),
-            };
-            if let Err(e) = read {
-                return Err(self.fail("cannot read a segment", e));
-            }
-            let mut at = 0;
-            while batch.events.len() < max {
-                let Record::Event(event, len) = decode_record(&self.buffer[at..]) else { break };
-                at += len;
-                if event.position.major < self.next_seq {
-                    continue; // before the place this reader was asked to start from
-                }
-                self.next_seq = event.position.major + 1;
-                if event.time_ms < expired_before {
-                    batch.gap = true;
-                } else {
-                    batch.events.push(event);
+            match self.read_segment(head, max, expired_before, &mut batch)? {
+                Step::Full | Step::Waiting => break,
+                Step::Ended => {
+                    if let Some(segment) = self.open.take() {
+                        self.left = self.left.max(segment.start);
+                    }
                 }
             }
-            if let Some((_, offset, _)) = self.open.as_mut() {
-                *offset += at as u64;
-            }
-            if batch.events.len() >= max {
-                break;
-            }
-            // At the end of what is written: this segment is finished once a later one exists.
-            let finished = match told {
-                Some(head) => head.segment > start,
-                None => self.segment_exists(self.next_seq),
-            };
-            if finished && self.next_seq != start {
-                self.open = None;
-                continue;
-            }
-            break;
         }
         if self.buffer.capacity() > KEPT_BUFFER {
             // A long catch-up read much at once: a reader that follows for hours keeps little.
@@ -347,82 +396,347 @@ impl Reader {
         Ok(batch)
     }
 
+    /// Reads records of the open segment from its offset, a chunk at a time.
+    fn read_segment(&mut self, head: Option<Head>, max: usize, expired_before: u64, batch: &mut Batch) -> Result<Step> {
+        let Some(segment) = self.open.as_mut() else { return Ok(Step::Ended) };
+        let start = segment.start;
+        // What head says of this segment: the newest one, written up to `end`; or finished
+        // (head names a later one). Unknown when head is unreadable or names an older segment
+        // (the log was replaced under this reader).
+        let told = head.filter(|head| head.segment >= start);
+        let written_end = told.filter(|head| head.segment == start).map(|head| head.end);
+        let mut want = READ_CHUNK;
+        loop {
+            let offset = segment.offset;
+            let len = match written_end {
+                Some(end) => end.saturating_sub(offset).min(want as u64) as usize,
+                None => want,
+            };
+            self.buffer.clear();
+            let got = read_at_most(&segment.file, offset, len, &mut self.buffer).map_err(|e| {
+                Error::unavailable(format!("local://{}", self.log_dir.display()), format!("cannot read {}: {e}", segment_name(start)))
+            })?;
+            let short = got < len;
+            let mut at = 0;
+            let mut stop = None;
+            while batch.events.len() < max && batch.bytes() < BATCH_BYTES {
+                let record = match decode_record(&self.buffer[at..]) {
+                    Record::Event(event, record_len) => Some((event, record_len)),
+                    Record::Incomplete => None,
+                    Record::Corrupt => {
+                        stop = Some(Stop::Corrupt);
+                        break;
+                    }
+                };
+                let Some((event, record_len)) = record else {
+                    // A record cut by the chunk: read again from it, with room for all of it.
+                    match claimed_len(&self.buffer[at..]) {
+                        Some(needed) if !short && at == 0 && needed > want => {
+                            want = needed;
+                            stop = Some(Stop::Again);
+                        }
+                        _ if !short && at > 0 => stop = Some(Stop::Again),
+                        _ => stop = Some(Stop::End),
+                    }
+                    break;
+                };
+                let seq = event.position.major;
+                if seq >= MAX_SEQ {
+                    stop = Some(Stop::Corrupt);
+                    break;
+                }
+                if seq < self.next_seq {
+                    at += record_len;
+                    continue; // before the place this reader was asked to start from
+                }
+                let lost = seq > self.next_seq;
+                let expired = event.time_ms < expired_before;
+                if (lost || expired) && !batch.events.is_empty() {
+                    // Events came before the gap: they go out first, the gap next time.
+                    batch.truncated = true;
+                    stop = Some(Stop::Full);
+                    break;
+                }
+                at += record_len;
+                if lost {
+                    // Records of one segment follow each other: a jump is damage.
+                    batch.gap = true;
+                    batch.damage.push(format!("{}: events {} to {} are missing", segment_path(&self.segments, start).display(), self.next_seq, seq - 1));
+                }
+                self.next_seq = seq + 1;
+                if expired {
+                    batch.gap = true;
+                } else {
+                    batch.events.push(event);
+                }
+            }
+            segment.offset += at as u64;
+            match stop {
+                Some(Stop::Again) => continue,
+                None | Some(Stop::Full) => {
+                    if batch.bytes() >= BATCH_BYTES && batch.events.len() < max {
+                        batch.truncated = true;
+                    }
+                    return Ok(Step::Full);
+                }
+                Some(Stop::End) | Some(Stop::Corrupt) => {}
+            }
+            let corrupt = matches!(stop, Some(Stop::Corrupt));
+            let offset = segment.offset;
+            return Ok(match (written_end, told) {
+                // The newest segment. Everything up to `end` is whole records: anything else
+                // there is damage, skipped to `end` (what head says comes next) with a gap.
+                (Some(end), Some(told)) => {
+                    if offset >= end {
+                        Step::Waiting
+                    } else if !batch.events.is_empty() {
+                        // The events before the damage go out first; it is met again next time.
+                        batch.truncated = true;
+                        Step::Full
+                    } else {
+                        let reason = if corrupt { "holds bytes that are not a record" } else { "does not hold whole records up to the end head names" };
+                        batch.damage.push(format!("{}: {reason} at offset {offset}; the events up to {} are lost", self.segment_path(start).display(), told.next_seq.saturating_sub(1)));
+                        if let Some(segment) = self.open.as_mut() {
+                            segment.offset = end;
+                        }
+                        if told.next_seq > self.next_seq {
+                            batch.gap = true;
+                            self.next_seq = told.next_seq;
+                        }
+                        Step::Waiting
+                    }
+                }
+                // Finished: a later segment follows. What is left here cannot be read.
+                (None, Some(_)) => {
+                    self.note_unread_tail(start, corrupt, short && got > 0, batch);
+                    Step::Ended
+                }
+                // Head unreadable (being rewritten, or damaged until the next publish repairs
+                // it): finished only if a later segment exists; else a torn tail being
+                // replaced, or the end of what is written.
+                (_, None) => {
+                    if self.later_segment_exists(start)? {
+                        self.note_unread_tail(start, corrupt, short && got > 0, batch);
+                        Step::Ended
+                    } else {
+                        Step::Waiting
+                    }
+                }
+            });
+        }
+    }
+
+    fn note_unread_tail(&self, start: u64, corrupt: bool, partial: bool, batch: &mut Batch) {
+        if corrupt || partial {
+            let offset = self.open.as_ref().map_or(0, |segment| segment.offset);
+            let reason = if corrupt { "holds bytes that are not a record" } else { "ends inside a record" };
+            batch.damage.push(format!("{}: {reason} at offset {offset}; what follows there is lost", self.segment_path(start).display()));
+        }
+    }
+
+    fn segment_path(&self, start: u64) -> PathBuf {
+        segment_path(&self.segments, start)
+    }
+
     /// What `head` says now; None when it cannot be read or decoded (being rewritten).
     fn read_head(&mut self) -> Option<Head> {
         if self.head.is_none() {
-            self.head = File::open(self.log_dir.join("head")).ok();
+            self.head = open_regular(&self.log_dir.join("head")).ok();
         }
         let mut bytes = [0u8; HEAD_LEN];
         let read = self.head.as_ref()?.read_at(&mut bytes, 0).ok()?;
         Head::decode(&bytes[..read])
     }
 
-    /// Opens the segment holding `next_seq`; false when there is nothing to read yet.
-    fn open_segment(&mut self, batch: &mut Batch) -> Result<bool> {
-        let entries = match fs::read_dir(&self.segments) {
-            Ok(entries) => entries,
-            Err(e) => return Err(self.fail("cannot list segments/", e)),
+    /// Opens the segment to read next: the one holding `next_seq`, or when that is gone (a
+    /// newer publisher's roll deleted it, or damage) the next one there is, with a gap. False
+    /// when there is nothing to read yet, or when a gap lies ahead of the events already in
+    /// `batch` (they go out first).
+    fn open_next(&mut self, batch: &mut Batch) -> Result<bool> {
+        let starts = list_segments(&self.segments).map_err(|e| self.fail("cannot list segments/", e))?;
+        // Never one already left behind.
+        let candidates: Vec<u64> = starts.into_iter().filter(|&start| start > self.left).collect();
+        let start = match candidates.iter().rev().find(|&&start| start <= self.next_seq) {
+            Some(&start) => start,
+            None => {
+                let Some(&next) = candidates.first() else { return Ok(false) };
+                if !batch.events.is_empty() {
+                    // The events before the gap go out first; it is met again next time.
+                    batch.truncated = true;
+                    return Ok(false);
+                }
+                // The events from `next_seq` up to that segment are gone: deleted by the
+                // history limits, or lost with a damaged segment.
+                batch.gap = true;
+                if self.left > 0 {
+                    // Named after where those events would start: the file a clean-up deleted.
+                    batch.damage.push(format!(
+                        "{}: missing; events {} to {} are lost",
+                        self.segment_path(self.next_seq).display(),
+                        self.next_seq,
+                        next - 1
+                    ));
+                }
+                self.next_seq = next;
+                next
+            }
         };
-        let mut starts: Vec<u64> = entries
-            .filter_map(|entry| entry.ok()?.file_name().to_str()?.strip_suffix(".log")?.parse().ok())
-            .collect();
-        starts.sort_unstable();
-        let Some(&oldest) = starts.first() else { return Ok(false) };
-        if self.next_seq < oldest {
-            // Deleted by a newer publisher's roll: whatever was there is lost to this reader.
-            batch.gap = true;
-            self.next_seq = oldest;
-        }
-        let Some(&start) = starts.iter().rev().find(|&&s| s <= self.next_seq) else { return Ok(false) };
-        match File::open(self.segments.join(format!("{start:020}.log"))) {
+        match open_regular(&self.segment_path(start)) {
             Ok(file) => {
-                self.open = Some((file, 0, start));
+                self.open = Some(OpenSegment { file, offset: 0, start });
                 Ok(true)
             }
             // Deleted between the listing and the open: list again next time.
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(self.fail("cannot open a segment", e)),
+            // Not a file the broker wrote (a directory, a link): left behind, with a gap.
+            Err(e) => {
+                batch.damage.push(format!("{}: cannot be read as a segment ({e}); skipped", self.segment_path(start).display()));
+                self.left = self.left.max(start);
+                if !batch.events.is_empty() {
+                    batch.truncated = true;
+                    return Ok(false);
+                }
+                self.open_next(batch)
+            }
         }
     }
 
-    fn segment_exists(&self, start: u64) -> bool {
-        self.segments.join(format!("{start:020}.log")).exists()
+    fn later_segment_exists(&self, start: u64) -> Result<bool> {
+        let starts = list_segments(&self.segments).map_err(|e| self.fail("cannot list segments/", e))?;
+        Ok(starts.iter().any(|&s| s > start))
     }
 }
 
-/// Reads a file from `offset` up to `end` (fewer bytes if it is shorter) into `out`.
-fn read_range(file: &File, offset: u64, end: u64, out: &mut Vec<u8>) -> std::io::Result<()> {
-    if end <= offset {
-        return Ok(());
-    }
-    out.resize((end - offset) as usize, 0);
+/// Why the records of a chunk stopped.
+enum Stop {
+    /// Enough events.
+    Full,
+    /// The chunk ended inside a record: read again from it.
+    Again,
+    /// Nothing more that is whole.
+    End,
+    /// Bytes that are not a record.
+    Corrupt,
+}
+
+/// Reads up to `len` bytes of a file from `offset` into `out` (fewer at its end); how many.
+fn read_at_most(file: &File, offset: u64, len: usize, out: &mut Vec<u8>) -> std::io::Result<usize> {
+    out.resize(len, 0);
     let mut filled = 0;
-    while filled < out.len() {
-        let n = file.read_at(&mut out[filled..], offset + filled as u64)?;
-        if n == 0 {
-            break;
+    while filled < len {
+        match file.read_at(&mut out[filled..], offset + filled as u64) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
         }
-        filled += n;
     }
     out.truncate(filled);
-    Ok(())
+    Ok(filled)
 }
 
-/// Reads a file from `offset` to its end into `out`.
-fn read_from(file: &File, offset: u64, out: &mut Vec<u8>) -> std::io::Result<()> {
-    read_range(file, offset, file.metadata()?.len(), out)
-}
-
-/// Walks whole records from `offset`: the position of the last one and the end of it.
+/// Walks whole records from `offset`: the position of the last one and the end of it. Reads
+/// a chunk at a time, so a publisher repairing a large segment holds one record at most.
 fn scan(file: &File, offset: u64) -> std::io::Result<(Option<Position>, u64)> {
-    let mut buffer = Vec::new();
-    read_from(file, offset, &mut buffer)?;
-    let (mut at, mut last) = (0, None);
-    while let Record::Event(event, len) = decode_record(&buffer[at..]) {
-        at += len;
-        last = Some(event.position);
+    let (mut buffer, mut last, mut end, mut want) = (Vec::new(), None, offset, READ_CHUNK);
+    loop {
+        let got = read_at_most(file, end, want, &mut buffer)?;
+        let mut at = 0;
+        while let Record::Event(event, len) = decode_record(&buffer[at..]) {
+            at += len;
+            last = Some(event.position);
+        }
+        end += at as u64;
+        if got < want {
+            return Ok((last, end));
+        }
+        match claimed_len(&buffer[at..]) {
+            // Cut by the chunk: read again from it, with room for all of it.
+            Some(needed) if at == 0 && needed > want => want = needed,
+            _ if at > 0 => {}
+            _ => return Ok((last, end)),
+        }
     }
-    Ok((last, offset + at as u64))
+}
+
+fn segment_path(segments: &Path, start: u64) -> PathBuf {
+    segments.join(segment_name(start))
+}
+
+/// `segments/` file name of the segment whose first sequence number is `start`.
+fn segment_name(start: u64) -> String {
+    format!("{start:020}.log")
+}
+
+/// The first sequence numbers of the segments in `dir`, ascending. Only names the broker
+/// writes count (20 digits, `.log`, a number below `MAX_SEQ`): `LocalLog::open` refuses a
+/// directory holding other `.log` names, and one that appears later is never read.
+fn list_segments(dir: &Path) -> std::io::Result<Vec<u64>> {
+    let mut starts: Vec<u64> = fs::read_dir(dir)?.filter_map(|entry| segment_start(entry.ok()?.file_name().to_str()?)).collect();
+    starts.sort_unstable();
+    Ok(starts)
+}
+
+fn segment_start(name: &str) -> Option<u64> {
+    let digits = name.strip_suffix(".log")?;
+    if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok().filter(|&start| (1..MAX_SEQ).contains(&start))
+}
+
+/// Opens a file of the log for reading: a regular file, never through a symbolic link.
+fn open_regular(path: &Path) -> std::io::Result<File> {
+    let file = OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC).open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    Ok(file)
+}
+
+/// Refuses a directory holding files the broker did not write where it keeps its own: a
+/// symbolic link, a directory or a device in place of `epoch`, `head`, `lock`, `segments/` or
+/// a segment, or a `.log` file whose name is not a segment's. Each would otherwise make the
+/// broker read what it must not, or fail in a way that names nothing.
+fn check_not_foreign(dir: &Path) -> Result<()> {
+    let foreign = |path: &Path, what: &str| {
+        Err(Error::unavailable(
+            format!("local://{}", dir.display()),
+            format!("{} is {what}, not a file the broker wrote; remove it (see the README: cleaning a broker directory)", path.display()),
+        ))
+    };
+    let kind = |path: &Path| fs::symlink_metadata(path).map(|m| m.file_type());
+    for name in ["epoch", "head", "lock"] {
+        let path = dir.join(name);
+        match kind(&path) {
+            Ok(t) if t.is_symlink() => return foreign(&path, "a symbolic link"),
+            Ok(t) if !t.is_file() => return foreign(&path, "not a regular file"),
+            _ => {}
+        }
+    }
+    let segments = dir.join("segments");
+    match kind(&segments) {
+        Ok(t) if t.is_symlink() => return foreign(&segments, "a symbolic link"),
+        Ok(t) if !t.is_dir() => return foreign(&segments, "not a directory"),
+        Ok(_) => {}
+        Err(_) => return Ok(()),
+    }
+    let entries = fs::read_dir(&segments)
+        .map_err(|e| Error::unavailable(format!("local://{}", dir.display()), format!("cannot list {}: {e}", segments.display())))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str().filter(|n| n.ends_with(".log")) else { continue };
+        let path = segments.join(name);
+        if segment_start(name).is_none() {
+            return foreign(&path, "a .log file whose name is not a segment's (20 digits, a number from 1 below 2^62)");
+        }
+        match entry.file_type() {
+            Ok(t) if t.is_symlink() => return foreign(&path, "a symbolic link"),
+            Ok(t) if !t.is_file() => return foreign(&path, "not a regular file"),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 impl Head {
@@ -442,7 +756,8 @@ impl Head {
         }
         let u64_at = |at: usize| bytes[at..at + 8].try_into().ok().map(u64::from_le_bytes);
         let head = Head { next_seq: u64_at(0)?, segment: u64_at(8)?, end: u64_at(16)? };
-        (head.next_seq >= head.segment && head.segment >= 1).then_some(head)
+        let sane = head.segment >= 1 && head.next_seq >= head.segment && head.next_seq < MAX_SEQ && head.end <= MAX_SEGMENT_END;
+        sane.then_some(head)
     }
 }
 
@@ -492,7 +807,12 @@ fn create_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 fn open_file(path: &Path) -> std::io::Result<File> {
-    let file = OpenOptions::new().read(true).write(true).create(true).mode(FILE_MODE).open(path)?;
+    // Never through a symbolic link: a link planted in the directory must not make a
+    // publisher write elsewhere.
+    let file = OpenOptions::new().read(true).write(true).create(true).mode(FILE_MODE).custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC).open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
     set_file_mode(&file);
     Ok(file)
 }
@@ -513,15 +833,16 @@ fn set_file_mode(file: &File) {
 
 fn read_or_create_epoch(dir: &Path) -> std::io::Result<Epoch> {
     let path = dir.join("epoch");
-    loop {
-        match fs::read_to_string(&path) {
+    // Bounded: a file that stays wrong and cannot be replaced is an error, not a loop.
+    for _ in 0..50 {
+        match read_small(&path) {
             Ok(text) => match Epoch::parse(&text) {
                 Some(epoch) => return Ok(epoch),
                 // Being written by another process right now (or damaged): replace it only if
                 // it stays wrong.
                 None => {
                     std::thread::sleep(std::time::Duration::from_millis(5));
-                    if let Some(epoch) = fs::read_to_string(&path).ok().and_then(|t| Epoch::parse(&t)) {
+                    if let Some(epoch) = read_small(&path).ok().and_then(|t| Epoch::parse(&t)) {
                         return Ok(epoch);
                     }
                     let _ = fs::remove_file(&path);
@@ -535,7 +856,8 @@ fn read_or_create_epoch(dir: &Path) -> std::io::Result<Epoch> {
         let epoch = Epoch::generate()?;
         let temporary = dir.join(format!(".epoch.{}", std::process::id()));
         {
-            let mut file = OpenOptions::new().write(true).create(true).truncate(true).mode(FILE_MODE).open(&temporary)?;
+            let _ = fs::remove_file(&temporary);
+            let mut file = OpenOptions::new().write(true).create_new(true).mode(FILE_MODE).custom_flags(libc::O_NOFOLLOW).open(&temporary)?;
             set_file_mode(&file);
             file.write_all(format!("{}\n", epoch.as_str()).as_bytes())?;
         }
@@ -547,4 +869,17 @@ fn read_or_create_epoch(dir: &Path) -> std::io::Result<Epoch> {
             Err(e) => return Err(e),
         }
     }
+    Err(std::io::Error::other(format!("{} holds no epoch and cannot be replaced", path.display())))
+}
+
+/// The start of a small file (an epoch is 13 bytes): a huge or endless file is not read whole.
+fn read_small(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let file = OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other(format!("{} is not a regular file", path.display())));
+    }
+    let mut text = String::new();
+    file.take(64).read_to_string(&mut text)?;
+    Ok(text)
 }

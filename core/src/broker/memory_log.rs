@@ -57,7 +57,7 @@ impl MemoryLog {
         let kept = self.kept();
         let expired_before = now_ms().saturating_sub(history.max_age.as_millis() as u64);
         let first_kept = kept.events.front().map_or(kept.last + 1, |e| e.position.major);
-        let mut batch = Batch { events: Vec::new(), gap: after.major + 1 < first_kept };
+        let mut batch = Batch { gap: after.major.saturating_add(1) < first_kept, ..Batch::default() };
         for event in kept.events.iter().filter(|e| e.position > after) {
             if batch.events.len() >= max {
                 break;

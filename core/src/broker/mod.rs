@@ -28,9 +28,24 @@ pub use stored::StoredEvent;
 pub struct Batch {
     /// The next events in publish order (at most the number asked for).
     pub events: Vec<StoredEvent>,
-    /// Events after the position were dropped from the history (by count or age) before they
-    /// were read: the reader missed something and cannot get it back.
+    /// Events after the position were dropped from the history (by count or age), or lost to
+    /// damaged storage, before they were read: the reader missed something and cannot get it
+    /// back. A read that finds a gap after some events returns those events without it, and
+    /// the next read reports the gap: `events` of a batch with `gap` all come after the gap.
     pub gap: bool,
+    /// The read stopped before `max` events although more follow at once: at its memory
+    /// budget, or at a gap after the events it has. Read again now.
+    pub truncated: bool,
+    /// What was found damaged in the storage on the way (each names the file and the reason),
+    /// for the log: the gap it caused is in `gap`.
+    pub damage: Vec<String>,
+}
+
+impl Batch {
+    /// The bytes of the frames read.
+    pub fn bytes(&self) -> usize {
+        self.events.iter().map(|event| event.frame.len()).sum()
+    }
 }
 
 /// Why a stream could not resume where its client left off (the `sse-reset` event says it).

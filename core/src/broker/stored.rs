@@ -85,6 +85,20 @@ pub enum Record {
     Corrupt,
 }
 
+/// The length of the record that starts `buf`, as its header claims, once the header is
+/// there and the claim is possible: how much a reader must have to decode it.
+pub fn claimed_len(buf: &[u8]) -> Option<usize> {
+    if buf.len() < HEADER || &buf[..4] != MAGIC {
+        return None;
+    }
+    let length = u32_at(buf, 4) as usize;
+    (length <= MAX_RECORD_BODY).then_some(HEADER + length)
+}
+
+/// The most a record's body can be: the largest frame, 100 topics of 200 bytes and the fixed
+/// fields, with room to spare. A length field above it is damage, never an allocation.
+const MAX_RECORD_BODY: usize = MAX_FRAME + 64 * 1024 + 64;
+
 /// Reads the record at the start of `buf`.
 pub fn decode_record(buf: &[u8]) -> Record {
     if buf.len() < HEADER {
@@ -95,7 +109,7 @@ pub fn decode_record(buf: &[u8]) -> Record {
         return Record::Corrupt;
     }
     let length = u32_at(buf, 4) as usize;
-    if length > MAX_FRAME + 64 * 1024 + 64 {
+    if length > MAX_RECORD_BODY {
         return Record::Corrupt;
     }
     let total = HEADER + length;

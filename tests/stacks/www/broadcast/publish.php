@@ -7,6 +7,9 @@ $options = ['publishTimeout' => (float) ($_GET['timeout'] ?? 2)];
 if (isset($_GET['history'])) {
     $options['history'] = (int) $_GET['history'];
 }
+if (isset($_GET['historyAge'])) {
+    $options['historyAge'] = (float) $_GET['historyAge'];
+}
 try {
     $broker = new Sse\Broker($_GET['broker'] ?? null, $options);
     $ids = [];
