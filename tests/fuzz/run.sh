@@ -2,6 +2,11 @@
 # Fuzzes sse-core with cargo-fuzz (libFuzzer):
 #   encode_roundtrip   Event setters + encode, then Parser::parse gives the same event back
 #   parse_incremental  arbitrary bytes cut at arbitrary points parse as the whole stream does
+#   log_record         the broker log's record format from arbitrary bytes: no panic, no
+#                      allocation sized by a length field, what is accepted encodes back
+#   log_damage         appends, reads and damage (flipped bytes, deleted and truncated segments,
+#                      arbitrary and forged heads) on a real log directory: every read returns
+#                      (-timeout), allocates within -malloc_limit_mb, and a reader never goes back
 #
 #   tests/fuzz/run.sh                 short run for CI: FUZZ_SECONDS (default 20) per target; the first build adds about a minute
 #   tests/fuzz/run.sh --runs 10000000 long run: that many inputs per target
@@ -28,11 +33,11 @@ fi
 
 cargo "$toolchain" fuzz build -O -s none
 status=0
-for target in encode_roundtrip parse_incremental; do
+for target in encode_roundtrip parse_incremental log_record log_damage; do
   mkdir -p "corpus/$target"
   log=$(mktemp)
   start=$(date +%s)
-  if cargo "$toolchain" fuzz run -O -s none "$target" -- -max_len=4096 "${limit[@]}" -print_final_stats=1 >"$log" 2>&1; then
+  if cargo "$toolchain" fuzz run -O -s none "$target" -- -max_len=4096 -timeout=10 -malloc_limit_mb=64 -rss_limit_mb=1024 "${limit[@]}" -print_final_stats=1 >"$log" 2>&1; then
     result=ok
   else
     result=FAILED; status=1

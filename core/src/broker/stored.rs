@@ -144,7 +144,8 @@ fn parse_body(body: &[u8]) -> Option<StoredEvent> {
     }
     let len = u32::from_le_bytes(take(4)?.try_into().ok()?) as usize;
     let frame = take(len)?;
-    if id_slot > frame.len() {
+    // Exactly the fields, nothing after them: a record decodes one way only.
+    if id_slot > frame.len() || at != body.len() {
         return None;
     }
     Some(StoredEvent { position: Position::seq(seq), time_ms, topics: topics.into(), frame: frame.into(), id_slot })
