@@ -9,14 +9,15 @@ use ext_php_rs::prelude::*;
 use ext_php_rs::types::Zval;
 use sse_core::mercure::Update;
 
-/// Publishes an update to `$topics` (the first is the canonical topic) and returns its id.
-/// The broker assigns the id (a given `$id` is not used: every id a subscriber sees must be
-/// one it can resume from); `$type` is the SSE event type, `$retry` the reconnection time.
+/// Publishes an update to `$topics` (the first is the canonical topic) and returns its id:
+/// `$id` when given (subscribers see it and resume from it), else the one the broker assigns.
+/// `$type` is the SSE event type, `$retry` the reconnection time. What Mercure 1.0 forbids
+/// (a reserved or `*` topic, an id starting with `#` or `earliest`, the type `mercure`, control
+/// or format characters) is an `\InvalidArgumentException` naming the argument.
 #[php_function]
 #[php(defaults(data = "\"\"", private = false))]
 #[allow(clippy::too_many_arguments)]
 pub fn mercure_publish(topics: &Zval, data: String, private: bool, id: Option<String>, r#type: Option<String>, retry: Option<i64>) -> Result<String> {
-    let _ = id;
     let topics = topic_list(topics)?;
     // The core names the field `topic` (the form's); here it is the `$topics` argument.
     let mut update = Update::new(topics, data).map_err(|error| match error {
@@ -25,6 +26,7 @@ pub fn mercure_publish(topics: &Zval, data: String, private: bool, id: Option<St
     })?;
     update.private = private;
     update.event_type = r#type;
+    update.id = id;
     update.retry = match retry {
         None => None,
         Some(ms) => Some(u64::try_from(ms).map_err(|_| Error::invalid_argument("retry", "must be a non-negative number of milliseconds"))?),

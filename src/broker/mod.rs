@@ -65,6 +65,21 @@ pub trait Engine: Send + Sync {
     /// Up to `max` events after `after`, and whether some were lost to the history limits.
     fn read_after(&self, after: Position, max: usize, history: &History) -> Result<Batch>;
 
+    /// The position of the oldest event kept whose frame carries the id `id` its publisher
+    /// chose (the earliest occurrence, when an id was published twice). Reads the history
+    /// kept, oldest first, a batch at a time: the cost of a resume from a publisher's id.
+    fn find_own_id(&self, id: &[u8], history: &History) -> Result<Option<Position>> {
+        let mut cursor = Position::ZERO;
+        loop {
+            let batch = self.read_after(cursor, 512, history)?;
+            if let Some(found) = batch.events.iter().find(|event| event.own_id() == Some(id)) {
+                return Ok(Some(found.position));
+            }
+            let Some(last) = batch.events.last() else { return Ok(None) };
+            cursor = last.position;
+        }
+    }
+
     /// Registers a stream's inbox for live events, starting the engine's reader if needed.
     fn subscribe(&self, topics: Vec<String>) -> Result<Arc<Inbox>>;
 

@@ -446,7 +446,7 @@ fn entry(item: Value) -> Option<Entry> {
         }
     }
     let frame = frame?;
-    let id_slot = slot.filter(|&s| s <= frame.len())?;
+    let id_slot = slot.filter(|&s| s <= frame.len() || s == sse_core::broker::stored::OWN_ID)?;
     let event = StoredEvent { position, time_ms: position.major, topics: topics?.into(), frame: frame.into(), id_slot };
     Some(Entry { event, previous })
 }

@@ -7,14 +7,15 @@ use sse_core::mercure::Update;
 use sse_core::Field;
 use std::sync::Arc;
 
-/// Stores the update once (the whole update or nothing) and returns the id the broker gave it:
-/// the id subscribers see and resume from.
+/// Stores the update once (the whole update or nothing) and returns its id: the publisher's
+/// when it chose one, else the broker's. That is the id subscribers see and resume from.
 pub fn publish(engine: &Arc<dyn Engine>, settings: &Settings, update: &Update) -> Result<String> {
     let (frame, id_slot) = update.frame()?;
     if frame.len() > MAX_FRAME {
         return Err(Error::invalid_event(Field::Data, format!("the update is {} bytes framed; a broker stores at most {MAX_FRAME}", frame.len())).into());
     }
-    Ok(engine.publish(&update.broker_topics(), &frame, id_slot, settings)?.to_string())
+    let assigned = engine.publish(&update.broker_topics(), &frame, id_slot, settings)?.to_string();
+    Ok(update.id.clone().unwrap_or(assigned))
 }
 
 /// A `POST`: checks the token and the form, publishes, answers `200 text/plain` with the id;

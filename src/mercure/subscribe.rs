@@ -61,6 +61,14 @@ pub fn handle(hub: &Hub, request: &Request) -> Result<()> {
         selectors.matches_any(update::topics_of(event))
             && (!update::is_private(event) || private.as_ref().is_some_and(|p| p.matches_any(update::topics_of(event))))
     });
+    // A publisher's id resumes from the earliest update that has it.
+    let resume = match resume {
+        Some(raw) if raw != "earliest" => match own_id_cursor(hub, &raw) {
+            Ok(cursor) => Some(cursor.unwrap_or(raw)),
+            Err(failure) => return refuse(503, &failure.0.to_string()),
+        },
+        other => other,
+    };
     let started = match resume.as_deref() {
         Some("earliest") => Subscription::start(hub.engine.clone(), topics, hub.settings.history, None).map(Subscription::from_earliest),
         other => Subscription::start(hub.engine.clone(), topics, hub.settings.history, other),
@@ -92,4 +100,15 @@ pub fn handle(hub: &Hub, request: &Request) -> Result<()> {
         Error::Misuse(reason) => Error::misuse(format!("Mercure hub: {reason}")).into(),
         other => other.into(),
     })
+}
+
+/// The broker's id of the update whose publisher chose the id `raw`, when `raw` is not one of
+/// the broker's own ids (those resume as they are) and the history still has it.
+fn own_id_cursor(hub: &Hub, raw: &str) -> Result<Option<String>> {
+    let epoch = hub.engine.epoch()?;
+    if EventId::parse(raw).is_some_and(|id| id.epoch == epoch) {
+        return Ok(None);
+    }
+    let found = hub.engine.find_own_id(raw.as_bytes(), &hub.settings.history)?;
+    Ok(found.map(|position| EventId { epoch, position }.to_string()))
 }

@@ -18,6 +18,10 @@ use std::sync::Arc;
 /// Largest frame a broker stores (1 MiB): a log is for events, not files.
 pub const MAX_FRAME: usize = 1 << 20;
 
+/// The `id_slot` of a frame that carries its own `id:` line, first (an id its publisher chose,
+/// as Mercure lets publishers do): delivered as it is, without the broker's id.
+pub const OWN_ID: usize = u32::MAX as usize;
+
 const MAGIC: &[u8; 4] = b"SSE1";
 const HEADER: usize = 8; // magic + length
 
@@ -38,8 +42,22 @@ impl StoredEvent {
         self.topics.iter().any(|t| topics.contains(t))
     }
 
-    /// Appends the frame as the client sees it, with `id: <epoch>:<position>` in its place.
+    /// The id its publisher chose, when the frame carries one (see [`OWN_ID`]).
+    pub fn own_id(&self) -> Option<&[u8]> {
+        if self.id_slot != OWN_ID {
+            return None;
+        }
+        let line = self.frame.strip_prefix(b"id: ")?;
+        line.iter().position(|&b| b == b'\n').map(|end| &line[..end])
+    }
+
+    /// Appends the frame as the client sees it, with `id: <epoch>:<position>` in its place
+    /// (or with the id its publisher chose, already in it).
     pub fn write_frame(&self, epoch: &Epoch, out: &mut Vec<u8>) {
+        if self.id_slot == OWN_ID {
+            out.extend_from_slice(&self.frame);
+            return;
+        }
         let slot = self.id_slot.min(self.frame.len());
         out.extend_from_slice(&self.frame[..slot]);
         out.extend_from_slice(b"id: ");
@@ -145,7 +163,7 @@ fn parse_body(body: &[u8]) -> Option<StoredEvent> {
     let len = u32::from_le_bytes(take(4)?.try_into().ok()?) as usize;
     let frame = take(len)?;
     // Exactly the fields, nothing after them: a record decodes one way only.
-    if id_slot > frame.len() || at != body.len() {
+    if (id_slot > frame.len() && id_slot != OWN_ID) || at != body.len() {
         return None;
     }
     Some(StoredEvent { position: Position::seq(seq), time_ms, topics: topics.into(), frame: frame.into(), id_slot })

@@ -72,18 +72,15 @@ pub fn parse_publish(body: &[u8]) -> Result<Publish> {
             _ => return Err(Error::invalid_argument("retry", format!("the field \"retry\" must be a number of milliseconds, not \"{}\"", text.escape_debug()))),
         },
     };
-    if let Some(id) = &id {
-        if id.starts_with('#') || id.contains(['\r', '\n', '\0']) {
-            return Err(Error::invalid_argument("id", "the field \"id\" must not start with '#' or contain CR, LF or NUL"));
-        }
-    }
     let mut update = Update::new(topics, data.unwrap_or_default())?;
+    update.id = id.clone();
     // Present means private, whatever the value ("on" from HTML forms and symfony/mercure):
     // reading "false" as public would publish to everyone what was meant to be private.
     update.private = private.is_some();
     update.event_type = event_type;
     update.retry = retry;
-    // The type's line breaks are refused when the frame is built; check now, before publishing.
+    // The rules (reserved topics, ids and types) are checked when the frame is built; check
+    // now, before publishing.
     update.frame()?;
     Ok(Publish { update, requested_id: id })
 }
@@ -218,10 +215,14 @@ mod tests {
             ("topic=a&data=1&data=2", "\"data\" is given more than once"),
             ("topic=a&retry=soon", "\"retry\" must be a number"),
             ("topic=a&retry=-1", "\"retry\" must be a number"),
-            ("topic=a&type=x%0Aevent%3A+evil", "line feed"),
+            ("topic=a&type=x%0Aevent%3A+evil", "control or format character"),
             ("topic=a%0Ab", "control character"),
             ("topic=a&data=%FF", "not valid UTF-8"),
-            ("topic=a&id=%23frag", "must not start with '#'"),
+            ("topic=a&id=%23frag", "start with '#'"),
+            ("topic=a&id=earliest", "$id"),
+            ("topic=*", "\"*\" selects every topic"),
+            ("topic=%2F.well-known%2Fmercure%2Fsubscriptions%2Fx", "reserved namespace"),
+            ("topic=a&type=mercure", "$type"),
             ("topic=", "empty"),
         ] {
             let message = publish(body).err().unwrap_or_default();
@@ -279,6 +280,8 @@ mod tests {
 
         #[test]
         fn encoded_topics_round_trip(topics in proptest::collection::vec("[^\\p{C}]{1,30}", 1..10), data in "\\PC{0,50}") {
+            // Topics a publisher may not use (the reserved namespace, `*`) are refused, below.
+            prop_assume!(topics.iter().all(|t| t != "*" && !super::super::rules::is_reserved(t)));
             let mut form = form_urlencoded::Serializer::new(String::new());
             for topic in &topics {
                 form.append_pair("topic", topic);

@@ -5,6 +5,7 @@
 //! - [`topic`]: what a published topic may be, and how many an update may have;
 //! - [`form`]: the publish body and the subscribe query, with their size limits;
 //! - [`update`]: an update as the broker stores it (topics and privacy as broker topics);
+//! - [`rules`]: what no update may be (reserved topics, reserved ids and types);
 //! - [`claims`], [`jwt`]: the tokens of publishers and subscribers;
 //! - [`auth`]: where a token comes from, and the origin check of cookie publishes.
 
@@ -13,6 +14,7 @@ pub mod claims;
 pub mod form;
 pub mod jwt;
 pub mod selector;
+pub mod rules;
 pub mod template;
 pub mod topic;
 pub mod update;

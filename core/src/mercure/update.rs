@@ -6,8 +6,9 @@
 //!   so that the others are not even woken for them);
 //! - `mercure:<topic>` for each of the update's topics, the canonical one first.
 //!
-//! The frame is built here once: `event:` from `type`, `retry:`, `data:` lines; the broker adds
-//! the id it assigns.
+//! The frame is built here once: `event:` from `type`, `retry:`, `data:` lines. The id is the
+//! publisher's when it chose one (first in the frame, delivered as it is: subscribers resume
+//! from it), else the one the broker assigns.
 
 use super::topic;
 use crate::broker::StoredEvent;
@@ -30,6 +31,8 @@ pub struct Update {
     /// The SSE event type.
     pub event_type: Option<String>,
     pub retry: Option<u64>,
+    /// The id its publisher chose (see `rules` for what it may be).
+    pub id: Option<String>,
 }
 
 impl Update {
@@ -44,8 +47,10 @@ impl Update {
         std::iter::once(hub.to_owned()).chain(self.topics.iter().map(|t| format!("{TOPIC_PREFIX}{t}"))).collect()
     }
 
-    /// The frame without its id, and where the id goes. A type with a line break is an error.
+    /// The frame without its id, and where the id goes; with the publisher's id, the frame with
+    /// that id first and `OWN_ID` as the place. A type or id with a line break is an error.
     pub fn frame(&self) -> Result<(Vec<u8>, usize)> {
+        super::rules::check(&self.topics, self.id.as_deref(), self.event_type.as_deref())?;
         let mut event = Event::new();
         if let Some(event_type) = &self.event_type {
             event.set_event(event_type.as_bytes())?;
@@ -54,7 +59,14 @@ impl Update {
             event.set_retry(retry);
         }
         event.set_data_string(self.data.clone());
-        Ok(event.encode_without_id())
+        let (frame, slot) = event.encode_without_id();
+        let Some(id) = &self.id else { return Ok((frame, slot)) };
+        let mut own = Vec::with_capacity(frame.len() + id.len() + 5);
+        own.extend_from_slice(b"id: ");
+        own.extend_from_slice(id.as_bytes());
+        own.push(b'\n');
+        own.extend_from_slice(&frame);
+        Ok((own, crate::broker::stored::OWN_ID))
     }
 }
 
@@ -88,10 +100,16 @@ mod tests {
 
     #[test]
     fn the_frame_has_type_retry_and_every_data_line() {
-        let update = Update { topics: vec!["t".into()], data: "a\nb".into(), private: false, event_type: Some("book".into()), retry: Some(500) };
+        let update = Update { topics: vec!["t".into()], data: "a\nb".into(), private: false, event_type: Some("book".into()), retry: Some(500), id: None };
         let (frame, _) = update.frame().unwrap_or_default();
         assert_eq!(String::from_utf8_lossy(&frame), "event: book\nretry: 500\ndata: a\ndata: b\n\n");
-        let bad = Update { event_type: Some("a\nevent: x".into()), ..update };
+        let bad = Update { event_type: Some("a\nevent: x".into()), ..update.clone() };
         assert!(bad.frame().is_err());
+        // The publisher's id goes first, and the stored event says so.
+        let own = Update { id: Some("urn:uuid:1".into()), ..update };
+        let (frame, slot) = own.frame().unwrap_or_default();
+        assert_eq!(String::from_utf8_lossy(&frame), "id: urn:uuid:1\nevent: book\nretry: 500\ndata: a\ndata: b\n\n");
+        let stored = StoredEvent { position: Position::seq(1), time_ms: 0, topics: own.broker_topics().into(), frame: frame.into(), id_slot: slot };
+        assert_eq!(stored.own_id(), Some(&b"urn:uuid:1"[..]));
     }
 }

@@ -59,22 +59,28 @@ final class MercureOptionsTest extends TestCase
         MercureHub::discover("https://x\r\nSet-Cookie: a=b");
     }
 
-    public function testMercurePublishReturnsTheBrokersIdAndRefusesBadArguments(): void
+    public function testMercurePublishReturnsItsIdAndRefusesBadArguments(): void
     {
         $directory = sys_get_temp_dir() . '/sse-mercure-publish-' . bin2hex(random_bytes(6));
         $previous = ini_get('sse.broker');
         ini_set('sse.broker', "local://$directory");
         try {
-            $id = mercure_publish(['https://example.com/a', 'https://example.com/b'], 'data', true, 'urn:ignored', 'type', 100);
-            self::assertSame((new Broker())->lastEventId(), $id, 'the id is the broker\'s');
-            self::assertNotSame($id, mercure_publish('https://example.com/a'));
+            self::assertSame('urn:kept', mercure_publish(['https://example.com/a', 'https://example.com/b'], 'data', true, 'urn:kept', 'type', 100), 'the publisher\'s id');
+            $id = mercure_publish('https://example.com/a');
+            self::assertSame((new Broker())->lastEventId(), $id, 'without one, the broker\'s');
             $refused = [
                 [fn () => mercure_publish([]), \InvalidArgumentException::class, 'Invalid argument $topics: an update needs at least one topic'],
                 [fn () => mercure_publish([1]), \InvalidArgumentException::class, 'Invalid argument $topics'],
                 [fn () => mercure_publish("a\nb"), \InvalidArgumentException::class, 'control character U+000A'],
                 [fn () => mercure_publish(str_repeat('t', 193)), \InvalidArgumentException::class, 'the limit is 192'],
                 [fn () => mercure_publish(array_map(fn (int $i): string => "t$i", range(1, 33))), \InvalidArgumentException::class, 'more than 32 topics'],
-                [fn () => mercure_publish('a', 'x', false, null, "a\nb"), InvalidEventException::class, 'Invalid event field "event"'],
+                [fn () => mercure_publish('a', 'x', false, null, "a\nb"), \InvalidArgumentException::class, 'Invalid argument $type'],
+                [fn () => mercure_publish('a', 'x', false, null, 'mercure'), \InvalidArgumentException::class, 'Invalid argument $type'],
+                [fn () => mercure_publish('*'), \InvalidArgumentException::class, 'selects every topic'],
+                [fn () => mercure_publish('https://any.host/.well-known/%6Dercure/x'), \InvalidArgumentException::class, 'reserved namespace'],
+                [fn () => mercure_publish('a', 'x', false, '#1'), \InvalidArgumentException::class, 'Invalid argument $id'],
+                [fn () => mercure_publish('a', 'x', false, 'earliest'), \InvalidArgumentException::class, 'Invalid argument $id'],
+                [fn () => mercure_publish('a', 'x', false, "a\u{202E}b"), \InvalidArgumentException::class, 'format character'],
                 [fn () => mercure_publish('a', 'x', false, null, null, -1), \InvalidArgumentException::class, 'Invalid argument $retry'],
                 [fn () => mercure_publish('a', str_repeat('x', 1 << 20)), InvalidEventException::class, 'a broker stores at most'],
             ];
@@ -87,7 +93,7 @@ final class MercureOptionsTest extends TestCase
                     self::assertStringContainsString($message, $e->getMessage());
                 }
             }
-            self::assertSame((new Broker())->lastEventId(), str_replace(':1', ':2', $id), 'nothing more was published');
+            self::assertSame((new Broker())->lastEventId(), $id, 'nothing more was published');
         } finally {
             ini_set('sse.broker', (string) $previous);
             exec('rm -rf ' . escapeshellarg($directory));
