@@ -8,6 +8,7 @@
 //!   cursor), or holds a control or format character;
 //! - a `type` that is `mercure` (the hub's own events) or holds a control or format character;
 //! - a topic holding a format character (control characters are refused by `topic`).
+//!
 //! Format characters (Unicode category Cf: bidirectional overrides, zero-width joiners) are
 //! refused because they make two different strings look alike to the person who reads them.
 
