@@ -1,10 +1,11 @@
 <?php
 
 /**
- * Prints, as JSON, what PHP's Reflection sees of the `Sse\` API: from the loaded extension, or,
- * given a stub file as argument, from the stubs (run without the extension).
+ * Prints, as JSON, what PHP's Reflection sees of the extension's API (the `Sse\` classes and
+ * the global functions): from the loaded extension, or, given stub files as arguments, from the
+ * stubs (run without the extension).
  *   php -d extension=libsse.so describe.php
- *   php -n describe.php stubs/sse.stub.php
+ *   php -n describe.php stubs/sse.stub.php stubs/mercure.stub.php
  */
 
 declare(strict_types=1);
@@ -14,15 +15,22 @@ if (isset($argv[1])) {
         fwrite(STDERR, "describe the stubs in a PHP without the extension\n");
         exit(2);
     }
-    require $argv[1];
+    $before = get_defined_functions()['user'];
+    foreach (array_slice($argv, 1) as $stub) {
+        require $stub;
+    }
+    $functions = array_values(array_diff(get_defined_functions()['user'], $before));
     $names = array_filter(
         array_merge(get_declared_classes(), get_declared_interfaces()),
         fn (string $name): bool => str_starts_with($name, 'Sse\\'),
     );
 } else {
     $names = (new ReflectionExtension('sse'))->getClassNames();
+    $functions = array_keys((new ReflectionExtension('sse'))->getFunctions());
 }
 sort($names);
+$functions = array_map('strtolower', $functions);
+sort($functions);
 
 function describeType(?ReflectionType $type): ?string
 {
@@ -79,6 +87,13 @@ foreach ($names as $name) {
         'interfaces' => $interfaces,
         'constants' => $constants,
         'methods' => $methods,
+    ];
+}
+foreach ($functions as $name) {
+    $function = new ReflectionFunction($name);
+    $api["function $name"] = [
+        'parameters' => array_map('describeParameter', $function->getParameters()),
+        'return' => describeType($function->getReturnType()),
     ];
 }
 echo json_encode($api, JSON_PRETTY_PRINT | JSON_UNESCAPED_SLASHES), "\n";
