@@ -7,6 +7,10 @@
 #   log_damage         appends, reads and damage (flipped bytes, deleted and truncated segments,
 #                      arbitrary and forged heads) on a real log directory: every read returns
 #                      (-timeout), allocates within -malloc_limit_mb, and a reader never goes back
+#   mercure_publish_form  a Mercure publish body: what is accepted is valid and frames as it says
+#   mercure_selectors  a subscribe query's selectors, within their budget, matched against topics
+#   broker_url         broker URLs parse or are refused, and a Redis password is never shown
+#   fastcgi_record     php-fpm's request record passes its check exactly when it names real sockets
 #
 #   tests/fuzz/run.sh                 short run for CI: FUZZ_SECONDS (default 20) per target; the first build adds about a minute
 #   tests/fuzz/run.sh --runs 10000000 long run: that many inputs per target
@@ -33,7 +37,7 @@ fi
 
 cargo "$toolchain" fuzz build -O -s none
 status=0
-for target in encode_roundtrip parse_incremental log_record log_damage; do
+for target in encode_roundtrip parse_incremental log_record log_damage mercure_publish_form mercure_selectors broker_url fastcgi_record; do
   mkdir -p "corpus/$target"
   log=$(mktemp)
   start=$(date +%s)
