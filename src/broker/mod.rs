@@ -112,7 +112,7 @@ pub fn engine(url: &BrokerUrl) -> Result<Arc<dyn Engine>> {
     let engine: Arc<dyn Engine> = match url {
         BrokerUrl::Local(dir) => Arc::new(local::LocalEngine::open(dir)?),
         BrokerUrl::Memory => Arc::new(memory::MemoryEngine::new()?),
-        BrokerUrl::Redis(text) => Arc::new(redis::RedisEngine::open(text)?),
+        BrokerUrl::Redis(text) | BrokerUrl::RedisCluster(text) => Arc::new(redis::RedisEngine::open(text)?),
     };
     registry.engines.insert(url.clone(), Arc::clone(&engine));
     Ok(engine)

@@ -8,9 +8,11 @@ its predecessor. The embedded broker: a segment deleted or corrupted under a res
 are not the broker's in its directory. Every event is counted on the client.
 """
 import json
+import re
 import shutil
 import socket
 import time
+from pathlib import Path
 
 import pytest
 
@@ -229,4 +231,36 @@ def test_files_that_are_not_the_brokers_are_refused_naming_the_path(local_stack,
     response = client.get(stack, f"broadcast/subscribe.php?topics=t&broker=local://{directory}", timeout=10)
     assert response.status == 503 and str(planted) in response.body.decode(), response.body
     assert time.monotonic() - started < 5
+    still_answers(stack)
+
+
+def fpm_workers(stack):
+    master = stack.services[0].proc.pid
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return [int(pid) for pid in children]
+
+
+def peak_kb(pid):
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"^VmHWM:\s+(\d+)", status, re.M).group(1))
+
+
+def test_a_resume_reads_what_it_returns_not_the_whole_segment(local_stack):
+    """1,250 events of 100 KB in one segment (125 MB): a resume that returns the last one costs
+    a worker a chunk and a record, not the segment (it was 119 MiB of RSS)."""
+    stack = local_stack
+    directory = stack.broker_root / "memory"
+    broker = f"local://{directory}"
+    ids = []
+    for _ in range(5):
+        ids += publish(stack, "big", n=250, size=100_000, broker=broker, history=10000)
+    assert len(segments(directory)) == 1
+    before = {pid: peak_kb(pid) for pid in fpm_workers(stack)}
+    for _ in range(stack.children):
+        with subscribe(stack, "big", ids[-2], broker=broker, history=10000) as stream:
+            events = take(stream, 1)
+            assert [e.id for e in events] == ids[-1:]
+    grown = max(peak_kb(pid) - before.get(pid, 0) for pid in fpm_workers(stack))
+    print(f"peak growth {grown} kB")
+    assert grown < 32 * 1024, f"a worker's peak memory grew by {grown} kB for one event"
     still_answers(stack)

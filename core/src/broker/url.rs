@@ -1,5 +1,7 @@
 //! Which broker a URL names: `local` (the default directory), `local:///absolute/dir`,
-//! `memory`, or `redis://[user:password@]host[:port][/db]`.
+//! `memory`, `redis://[user:password@]host[:port][/db]`, or
+//! `redis-cluster://[user:password@]host:port[,host:port...]` (seed nodes of a Redis Cluster or
+//! Valkey cluster: its own scheme, because a `redis://` URL names one server).
 
 use crate::error::{Error, Result};
 use std::path::PathBuf;
@@ -14,6 +16,8 @@ pub enum BrokerUrl {
     Memory,
     /// The URL as given, for the Redis client to parse.
     Redis(String),
+    /// The URL as given; [`cluster_nodes`] gives the seed nodes.
+    RedisCluster(String),
 }
 
 impl BrokerUrl {
@@ -37,6 +41,10 @@ impl BrokerUrl {
         if url.starts_with("redis://") {
             return Ok(BrokerUrl::Redis(url.to_owned()));
         }
+        if url.starts_with("redis-cluster://") {
+            cluster_nodes(url)?;
+            return Ok(BrokerUrl::RedisCluster(url.to_owned()));
+        }
         refuse("is not a broker URL; use local, local:///absolute/dir, memory or redis://host:port")
     }
 
@@ -45,9 +53,39 @@ impl BrokerUrl {
         match self {
             BrokerUrl::Local(dir) => format!("local://{}", dir.display()),
             BrokerUrl::Memory => "memory".to_owned(),
-            BrokerUrl::Redis(url) => redact(url),
+            BrokerUrl::Redis(url) | BrokerUrl::RedisCluster(url) => redact(url),
         }
     }
+}
+
+/// The seed nodes of a `redis-cluster://` URL as `redis://` URLs, each with the URL's
+/// credentials. A database number is refused: a cluster has database 0 only.
+pub fn cluster_nodes(url: &str) -> Result<Vec<String>> {
+    let refuse = |reason: &str| Err(Error::invalid_argument("url", format!("\"{}\" {reason}", redact(url))));
+    let Some(rest) = url.strip_prefix("redis-cluster://") else { return refuse("is not a redis-cluster:// URL") };
+    let (authority, tail) = match rest.find(['/', '?', '#']) {
+        Some(at) => rest.split_at(at),
+        None => (rest, ""),
+    };
+    if !tail.is_empty() && tail != "/" && tail != "/0" {
+        return refuse("names a database or options; a Redis Cluster has database 0 only: use redis-cluster://host:port,host:port");
+    }
+    let (credentials, hosts) = match authority.rfind('@') {
+        Some(at) => (Some(&authority[..at]), &authority[at + 1..]),
+        None => (None, authority),
+    };
+    let mut nodes = Vec::new();
+    for host in hosts.split(',') {
+        let valid = host.rsplit_once(':').is_some_and(|(name, port)| !name.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
+        if !valid {
+            return refuse("needs seed nodes as host:port, separated by commas: redis-cluster://10.0.0.1:6379,10.0.0.2:6379");
+        }
+        nodes.push(match credentials {
+            Some(credentials) => format!("redis://{credentials}@{host}"),
+            None => format!("redis://{host}"),
+        });
+    }
+    Ok(nodes)
 }
 
 /// `redis://user:secret@host` as `redis://user:***@host`, for messages and `phpinfo()`.
@@ -135,6 +173,20 @@ mod tests {
         let secret = message("rediss://u:hunter2@h");
         assert!(secret.contains("u:***@h") && !secret.contains("hunter2"), "{secret}");
         assert_eq!(BrokerUrl::Redis("redis://:pw@h:1".into()).display(), "redis://:***@h:1");
+    }
+
+    #[test]
+    fn cluster_urls_name_seed_nodes_and_no_database() {
+        let url = "redis-cluster://u:p%40ss@10.0.0.1:7000,10.0.0.2:7001";
+        assert_eq!(BrokerUrl::parse(url).ok(), Some(BrokerUrl::RedisCluster(url.into())));
+        assert_eq!(cluster_nodes(url).ok(), Some(vec!["redis://u:p%40ss@10.0.0.1:7000".to_owned(), "redis://u:p%40ss@10.0.0.2:7001".to_owned()]));
+        assert_eq!(BrokerUrl::RedisCluster(url.into()).display(), "redis-cluster://u:***@10.0.0.1:7000,10.0.0.2:7001");
+        assert!(cluster_nodes("redis-cluster://h:1/0").is_ok());
+        let message = |url: &str| BrokerUrl::parse(url).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(message("redis-cluster://h:1/2").contains("database 0 only"));
+        assert!(message("redis-cluster://h").contains("host:port"));
+        assert!(message("redis-cluster://h:1,").contains("host:port"));
+        assert!(!message("redis-cluster://u:secret@h").contains("secret"));
     }
 
     #[test]

@@ -2,10 +2,15 @@
 start again on the same port and data directory (a Redis restart as production sees it).
 
 The same for valkey-server, which speaks the same protocol and takes the same options:
-[`servers()`] lists the ones installed, for tests that run against each.
+[`servers()`] lists the ones installed, for tests that run against each. [`Cluster`]: three
+masters started with `--cluster-enabled yes` and joined by `redis-cli --cluster create` (or
+valkey-cli), as an operator makes a cluster.
 """
 import os
 import shutil
+import socket
+import subprocess
+import time
 from pathlib import Path
 
 from .procs import Service, free_port, wait_until_connectable
@@ -33,12 +38,13 @@ class Redis:
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.service = None
+        self.extra = []
 
     def start(self):
         # appendfsync always: a publish Redis acknowledged is on disk before the restart.
         argv = [self.server, "--port", self.port, "--bind", "127.0.0.1", "--dir", self.tmp,
                 "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no",
-                "--logfile", self.tmp / "redis.log"]
+                "--logfile", self.tmp / "redis.log", *self.extra]
         self.service = Service(self.server.removesuffix("-server"), argv, self.tmp)
         self.service.start()
         wait_until_connectable(("127.0.0.1", self.port), [self.service], self.describe)
@@ -61,4 +67,60 @@ def start(server: str = "redis-server") -> Redis:
     return Redis(server).start()
 
 
-__all__ = ["Redis", "servers", "start", "Path"]
+def command(port: int, *args) -> bytes:
+    """One command over RESP on a fresh connection; the raw reply (small replies only)."""
+    parts = [a if isinstance(a, bytes) else str(a).encode() for a in args]
+    payload = f"*{len(parts)}\r\n".encode() + b"".join(f"${len(p)}\r\n".encode() + p + b"\r\n" for p in parts)
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        conn.sendall(payload)
+        reply = b""
+        conn.settimeout(0.3)
+        try:
+            while chunk := conn.recv(65536):
+                reply += chunk
+                if reply.endswith(b"\r\n"):
+                    break
+        except TimeoutError:
+            pass
+        return reply
+
+
+class Cluster:
+    """A Redis Cluster (or Valkey cluster) of `masters` nodes without replicas, on loopback."""
+
+    def __init__(self, server: str = "redis-server", masters: int = 3):
+        self.nodes = []
+        for _ in range(masters):
+            node = Redis(server)
+            # The cluster bus on a free port of its own (by default port + 10000, which a free
+            # port above 55535 cannot have).
+            node.extra = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "3000",
+                          "--cluster-port", str(free_port())]
+            self.nodes.append(node)
+        self.cli = server.replace("-server", "-cli")
+        self.url = "redis-cluster://" + ",".join(f"127.0.0.1:{n.port}" for n in self.nodes[:2])
+
+    def start(self):
+        for node in self.nodes:
+            node.start()
+        addresses = [f"127.0.0.1:{n.port}" for n in self.nodes]
+        out = subprocess.run([self.cli, "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, f"{self.cli} --cluster create failed: {out.stdout[-2000:]} {out.stderr[-2000:]}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if all(b"cluster_state:ok" in command(n.port, "CLUSTER", "INFO") for n in self.nodes):
+                return self
+            time.sleep(0.2)
+        raise RuntimeError("the cluster never reached cluster_state:ok: " + self.nodes[0].describe())
+
+    def remove(self):
+        for node in self.nodes:
+            node.remove()
+
+
+def start_cluster(server: str = "redis-server") -> Cluster:
+    return Cluster(server).start()
+
+
+__all__ = ["Cluster", "Redis", "command", "servers", "start", "start_cluster", "Path"]

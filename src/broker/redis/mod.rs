@@ -23,21 +23,21 @@
 //! out, so nothing published once Redis is back is lost. redis-rs was chosen because it is
 //! the maintained Rust client with tokio support and both blocking and async connections.
 
+mod connection;
+
 use super::hub::{Hub, Inbox};
+use connection::{Blocking, Keys, Target};
 use super::{Engine, Settings};
 use crate::error::{Error, Result};
 use crate::runtime;
 use parking_lot::Mutex;
-use redis::{Client, Value};
+use redis::Value;
 use sse_core::broker::stored::now_ms;
 use sse_core::broker::url::redact;
 use sse_core::broker::{Batch, Epoch, EventId, History, Position, StoredEvent};
 use std::sync::Arc;
 use std::time::Duration;
 
-const EVENTS: &str = "sse:events";
-const EPOCH: &str = "sse:epoch";
-const LAST: &str = "sse:last";
 
 /// One publish, atomic: the epoch (created if missing), the append with its predecessor's id,
 /// the trims, and the newest id. `sse:last` missing (a Redis of the layout before it, or one
@@ -67,7 +67,8 @@ pub struct RedisEngine {
 
 struct Shared {
     name: String,
-    client: Client,
+    target: Target,
+    keys: &'static Keys,
     /// The blocking connection of publishes and catch-ups, opened on demand.
     connection: Mutex<Option<Kept>>,
     /// The epoch this process proposes if `sse:epoch` is missing: made once and kept until
@@ -81,10 +82,16 @@ struct Shared {
 }
 
 impl RedisEngine {
+    /// One Redis server (`redis://`), or a cluster (`redis-cluster://`, its seed nodes).
     pub fn open(url: &str) -> Result<RedisEngine> {
         let name = redact(url);
-        let client = Client::open(url).map_err(|e| Error::invalid_argument("url", format!("\"{name}\" is not a valid Redis URL: {e}")))?;
-        let shared = Shared { name, client, connection: Mutex::new(None), candidate: Mutex::new(None), hub: Hub::default(), following: Mutex::new(false), publish: redis::Script::new(PUBLISH) };
+        let target = match url.starts_with("redis-cluster://") {
+            true => Target::cluster(sse_core::broker::url::cluster_nodes(url)?, Duration::from_millis(BLOCK_MS)),
+            false => Target::server(url),
+        };
+        let target = target.map_err(|e| Error::invalid_argument("url", format!("\"{name}\" is not a valid Redis URL: {e}")))?;
+        let keys = target.keys();
+        let shared = Shared { name, target, keys, connection: Mutex::new(None), candidate: Mutex::new(None), hub: Hub::default(), following: Mutex::new(false), publish: redis::Script::new(PUBLISH) };
         Ok(RedisEngine { shared: Arc::new(shared) })
     }
 }
@@ -99,7 +106,7 @@ impl Shared {
     /// is dropped, so the next call connects afresh. A kept connection that turns out to be
     /// dead (Redis restarted since) is replaced once: a command on a socket the server already
     /// closed was never run, so running it again on a new connection cannot run it twice.
-    fn with_connection<T>(&self, timeout: Duration, what: &str, body: impl Fn(&mut redis::Connection) -> redis::RedisResult<T>) -> Result<T> {
+    fn with_connection<T>(&self, timeout: Duration, what: &str, body: impl Fn(&mut dyn redis::ConnectionLike) -> redis::RedisResult<T>) -> Result<T> {
         let mut slot = self.connection.lock();
         let reused = slot.is_some();
         let result = match self.run_on(&mut slot, timeout, &body) {
@@ -114,12 +121,12 @@ impl Shared {
         })
     }
 
-    fn run_on<T>(&self, slot: &mut Option<Kept>, timeout: Duration, body: &impl Fn(&mut redis::Connection) -> redis::RedisResult<T>) -> std::result::Result<T, Attempt> {
+    fn run_on<T>(&self, slot: &mut Option<Kept>, timeout: Duration, body: &impl Fn(&mut dyn redis::ConnectionLike) -> redis::RedisResult<T>) -> std::result::Result<T, Attempt> {
         let kept = match slot {
             Some(kept) => kept,
-            None => slot.insert(Kept { connection: self.client.get_connection_with_timeout(timeout).map_err(Attempt::Connect)?, timeout: None }),
+            None => slot.insert(Kept { connection: self.target.connect(timeout).map_err(Attempt::Connect)?, timeout: None }),
         };
-        let result = kept.set_timeout(timeout).and_then(|()| body(&mut kept.connection));
+        let result = kept.set_timeout(timeout).and_then(|()| body(kept.connection.as_dyn()));
         if result.is_err() {
             *slot = None;
         }
@@ -129,8 +136,11 @@ impl Shared {
     /// The log's epoch, created by whoever comes first (a flushed Redis gets a new one).
     fn current_epoch(&self, timeout: Duration) -> Result<Epoch> {
         let candidate = self.candidate()?;
+        let epoch = self.keys.epoch;
         let (text,): (String,) = self.with_connection(timeout, "cannot read the epoch", |c| {
-            redis::pipe().cmd("SET").arg(EPOCH).arg(candidate.as_str()).arg("NX").ignore().cmd("GET").arg(EPOCH).query(c)
+            // Two commands, not a pipeline: a cluster connection runs one command at a time.
+            redis::cmd("SET").arg(epoch).arg(candidate.as_str()).arg("NX").query::<Value>(c)?;
+            redis::cmd("GET").arg(epoch).query::<String>(c).map(|text| (text,))
         })?;
         self.epoch_in_redis(&text, &candidate)
     }
@@ -147,7 +157,7 @@ impl Shared {
 
     /// Parses the epoch Redis holds; when it is the one proposed, that one is used up.
     fn epoch_in_redis(&self, text: &str, proposed: &Epoch) -> Result<Epoch> {
-        let epoch = Epoch::parse(text).ok_or_else(|| Error::unavailable(&self.name, format!("{EPOCH} holds \"{text}\", not an epoch")))?;
+        let epoch = Epoch::parse(text).ok_or_else(|| Error::unavailable(&self.name, format!("{} holds \"{text}\", not an epoch", self.keys.epoch)))?;
         if &epoch == proposed {
             *self.candidate.lock() = None;
         }
@@ -158,15 +168,14 @@ impl Shared {
 /// The blocking connection with the time-out last set on its socket (set again only when it
 /// changes: two system calls saved on every publish).
 struct Kept {
-    connection: redis::Connection,
+    connection: Blocking,
     timeout: Option<Duration>,
 }
 
 impl Kept {
     fn set_timeout(&mut self, timeout: Duration) -> redis::RedisResult<()> {
         if self.timeout != Some(timeout) {
-            self.connection.set_read_timeout(Some(timeout))?;
-            self.connection.set_write_timeout(Some(timeout))?;
+            self.connection.set_timeout(timeout)?;
             self.timeout = Some(timeout);
         }
         Ok(())
@@ -193,13 +202,14 @@ impl RedisEngine {
     /// reports a deletion after it.
     fn legacy_gap_before(&self, after: Position, first_after: Option<Position>) -> Result<bool> {
         let at = format!("{}-{}", after.major, after.minor);
+        let events = self.shared.keys.events;
         let (present, oldest, info): (Value, Value, Value) = self.shared.with_connection(Settings::DEFAULT_PUBLISH_TIMEOUT, "cannot read history", |c| {
-            redis::pipe()
-                .cmd("XRANGE").arg(EVENTS).arg(&at).arg(&at).arg("COUNT").arg(1)
-                .cmd("XRANGE").arg(EVENTS).arg("-").arg("+").arg("COUNT").arg(1)
-                .cmd("XINFO").arg("STREAM").arg(EVENTS)
-                .query(c)
-                .or_else(|e| if matches!(e.kind(), redis::ErrorKind::Server(_)) { Ok((Value::Nil, Value::Nil, Value::Nil)) } else { Err(e) })
+            let present = redis::cmd("XRANGE").arg(events).arg(&at).arg(&at).arg("COUNT").arg(1).query(c)?;
+            let oldest = redis::cmd("XRANGE").arg(events).arg("-").arg("+").arg("COUNT").arg(1).query(c)?;
+            // No stream at all is an error reply here: nothing to judge from.
+            let info = redis::cmd("XINFO").arg("STREAM").arg(events).query(c)
+                .or_else(|e| if matches!(e.kind(), redis::ErrorKind::Server(_)) { Ok(Value::Nil) } else { Err(e) })?;
+            Ok((present, oldest, info))
         })?;
         let deleted = field(&info, "max-deleted-entry-id").and_then(text).and_then(|t| Position::parse(&t)).unwrap_or(Position::ZERO);
         if deleted > after {
@@ -250,7 +260,7 @@ impl Engine for RedisEngine {
         // One script: the epoch the id belongs to is read with the id itself, and the trims by
         // count and by age happen with the append (see `PUBLISH`).
         let (epoch, id): (String, String) = shared.with_connection(settings.publish_timeout, "cannot publish", |c| {
-            shared.publish.key(EVENTS).key(EPOCH).key(LAST)
+            shared.publish.key(shared.keys.events).key(shared.keys.epoch).key(shared.keys.last)
                 .arg(candidate.as_str()).arg(settings.history.max_events).arg(oldest_kept)
                 .arg(topics.join("\n")).arg(frame).arg(id_slot)
                 .invoke(c)
@@ -264,24 +274,25 @@ impl Engine for RedisEngine {
     /// the stream itself for a Redis of the layout before `sse:last`.
     fn last_position(&self) -> Result<Position> {
         let last: Option<String> = self.shared.with_connection(Settings::DEFAULT_PUBLISH_TIMEOUT, "cannot read the last id", |c| {
-            redis::cmd("GET").arg(LAST).query(c)
+            redis::cmd("GET").arg(self.shared.keys.last).query(c)
         })?;
         if let Some(last) = last.as_deref().and_then(Position::parse) {
             return Ok(last);
         }
         let reply: Value = self.shared.with_connection(Settings::DEFAULT_PUBLISH_TIMEOUT, "cannot read the last id", |c| {
-            redis::cmd("XREVRANGE").arg(EVENTS).arg("+").arg("-").arg("COUNT").arg(1).query(c)
+            redis::cmd("XREVRANGE").arg(self.shared.keys.events).arg("+").arg("-").arg("COUNT").arg(1).query(c)
         })?;
         Ok(entries(reply).last().map_or(Position::ZERO, |entry| entry.event.position))
     }
 
     fn read_after(&self, after: Position, max: usize, history: &History) -> Result<Batch> {
         let shared = &self.shared;
+        // The newest id first, then the entries: a publish in between can only make the entries
+        // newer than `last`, never make a complete read look like a gap.
         let (range, last): (Value, Option<String>) = shared.with_connection(Settings::DEFAULT_PUBLISH_TIMEOUT, "cannot read history", |c| {
-            redis::pipe()
-                .cmd("XRANGE").arg(EVENTS).arg(format!("({}-{}", after.major, after.minor)).arg("+").arg("COUNT").arg(max)
-                .cmd("GET").arg(LAST)
-                .query(c)
+            let last = redis::cmd("GET").arg(shared.keys.last).query(c)?;
+            let range = redis::cmd("XRANGE").arg(shared.keys.events).arg(format!("({}-{}", after.major, after.minor)).arg("+").arg("COUNT").arg(max).query(c)?;
+            Ok((range, last))
         })?;
         let events = entries(range);
         let gap = self.gap_before(after, events.first(), last.as_deref().and_then(Position::parse))?;
@@ -329,12 +340,9 @@ impl Engine for RedisEngine {
 /// The live path: `XREAD BLOCK` from the last id handed out, reconnecting as needed, for as
 /// long as a stream of this process is subscribed (it stops as the last one ends).
 async fn follow(shared: Arc<Shared>, mut cursor: Position) {
-    let config = redis::AsyncConnectionConfig::new()
-        .set_connection_timeout(Some(Duration::from_secs(2)))
-        .set_response_timeout(Some(Duration::from_millis(BLOCK_MS + 5_000)));
     let mut backoff = Duration::from_millis(100);
     while still_followed(&shared) {
-        let mut connection = match shared.client.get_multiplexed_async_connection_with_config(&config).await {
+        let mut connection = match shared.target.connect_async(Duration::from_millis(BLOCK_MS)).await {
             Ok(connection) => connection,
             Err(_) => {
                 tokio::time::sleep(backoff).await;
@@ -345,8 +353,8 @@ async fn follow(shared: Arc<Shared>, mut cursor: Position) {
         loop {
             let mut command = redis::cmd("XREAD");
             command.arg("COUNT").arg(512).arg("BLOCK").arg(BLOCK_MS)
-                .arg("STREAMS").arg(EVENTS).arg(format!("{}-{}", cursor.major, cursor.minor));
-            let xread = command.query_async::<Value>(&mut connection);
+                .arg("STREAMS").arg(shared.keys.events).arg(format!("{}-{}", cursor.major, cursor.minor));
+            let xread = connection.query(&command);
             tokio::pin!(xread);
             let read = loop {
                 tokio::select! {

@@ -1,0 +1,90 @@
+"""The Redis broker on a Redis Cluster (and a Valkey cluster where valkey-server is installed):
+three masters started with `--cluster-enabled yes` and joined by `redis-cli --cluster create`,
+and two nginx + php-fpm stacks ("two machines") with `sse.broker = redis-cluster://` seed nodes.
+Every event reaches every subscribed stream on both machines once and in one order, a stream
+resumes exactly on the other machine, history trimmed under a cursor gives `sse-reset`, and
+the keys live in one slot of the cluster (a publish is one script, which a cluster refuses
+across slots). Every event is counted.
+"""
+import json
+import subprocess
+
+import pytest
+
+from harness import nginx_fpm
+from harness import redis as redis_harness
+from harness.broadcast import take
+from harness.fixtures import checked
+from harness.phpini import extension_path
+from test_broadcast import no_crash, publish, subscribe
+
+
+@pytest.fixture(scope="module", params=redis_harness.servers())
+def cluster_machines(request):
+    cluster = redis_harness.start_cluster(request.param)
+    machines = []
+    try:
+        machines = [checked(nginx_fpm.start(name=f"cluster-{n}", ini={"sse.broker": cluster.url}, children=4)) for n in ("a", "b")]
+        yield cluster, machines
+        no_crash(*machines)
+    finally:
+        for machine in machines:
+            machine.stop()
+        cluster.remove()
+
+
+def test_every_event_reaches_both_machines_once_in_one_order(cluster_machines):
+    cluster, (a, b) = cluster_machines
+    streams = [subscribe(machine, "fleet") for machine in (a, b) for _ in range(2)]
+    try:
+        ids = []
+        for round_ in range(3):
+            for machine in (a, b):
+                status, published = publish(machine, "fleet", n=10, prefix=f"{machine.name}-{round_}-")
+                assert status == 200, published
+                ids += published["ids"]
+        for stream in streams:
+            events = take(stream, len(ids))
+            assert [e.id for e in events] == ids
+            assert take(stream, 1, timeout=0.3) == []
+    finally:
+        for stream in streams:
+            stream.close()
+    # One slot holds the log: the node that owns {sse} has the stream, the others nothing.
+    slot = int(redis_harness.command(cluster.nodes[0].port, "CLUSTER", "KEYSLOT", "{sse}:events").split(b"\r\n")[0][1:])
+    counts = [int(redis_harness.command(n.port, "CLUSTER", "COUNTKEYSINSLOT", slot).split(b"\r\n")[0][1:]) for n in cluster.nodes]
+    assert sorted(counts)[:2] == [0, 0] and max(counts) == 3, counts
+
+
+def test_a_stream_resumes_exactly_on_the_other_machine(cluster_machines):
+    cluster, (a, b) = cluster_machines
+    with subscribe(a, "hop") as on_a:
+        status, first = publish(b, "hop", n=6)
+        seen = take(on_a, 3)
+    status, more = publish(a, "hop", n=3)
+    with subscribe(b, "hop", headers={"Last-Event-ID": seen[-1].id}) as on_b:
+        events = take(on_b, 6)
+        assert take(on_b, 1, timeout=0.3) == []
+    assert [e.id for e in events] == first["ids"][3:] + more["ids"]
+
+
+def test_history_trimmed_under_a_cursor_gives_sse_reset(cluster_machines):
+    cluster, (a, b) = cluster_machines
+    status, cursor = publish(a, "warm")
+    status, lost = publish(a, "trimmed")
+    status, _ = publish(b, "noise", n=1000, history=100)
+    with subscribe(b, "trimmed", headers={"Last-Event-ID": cursor["ids"][0]}, history=100) as s:
+        first = take(s, 1)
+        status, live = publish(a, "trimmed", prefix="live")
+        second = take(s, 1)
+    assert [(e.type, json.loads(e.data)) for e in first] == [("sse-reset", {"reason": "history-lost"})]
+    assert [e.id for e in second] == live["ids"]
+
+
+def test_a_cluster_url_with_a_database_is_refused_naming_it(cluster_machines):
+    cluster, _ = cluster_machines
+    code = ("try { new Sse\\Broker($argv[1]); echo 'accepted'; } "
+            "catch (InvalidArgumentException $e) { echo get_class($e), ': ', $e->getMessage(); }")
+    out = subprocess.run(["php", "-n", "-d", f"extension={extension_path()}", "-r", code, cluster.url + "/2"],
+                         capture_output=True, text=True, timeout=30)
+    assert out.stdout.startswith("InvalidArgumentException: ") and "database 0 only" in out.stdout, out
