@@ -30,12 +30,14 @@ pub fn challenge(error: Option<BearerError>, origin: Option<&str>, body: &str, h
 
 fn send(status: u16, content_type: &str, body: &str, headers: &[(String, String)]) {
     if ffi::headers_sent_at().is_none() {
-        ffi::set_status(i32::from(status));
         ffi::set_header(&format!("Content-Type: {content_type}"), true);
         ffi::set_header("Cache-Control: no-store", true);
         for (name, value) in headers {
             ffi::set_header(&format!("{name}: {value}"), true);
         }
+        // After the headers: PHP makes any answer with WWW-Authenticate a 401, and a 400 or
+        // 403 challenge carries one.
+        ffi::set_status(i32::from(status));
     }
     if is_command_line() {
         ffi::write_buffered(body.as_bytes());

@@ -59,6 +59,14 @@ impl Refusal {
     }
 
     pub fn send(&self, request: &Request, headers: &[(String, String)]) {
+        let no_token = self.status == 401 && self.error.is_none();
+        if !self.modern && no_token {
+            // No token, from a client of either draft: draft-07's answer, with the pointer to
+            // the metadata that a 1.0 client looks for in the same challenge.
+            let mut headers = headers.to_vec();
+            headers.push(("WWW-Authenticate".into(), bearer::challenge_with_realm(request.origin().as_deref())));
+            return answer::text(401, &format!("{}\n", self.reason), &headers);
+        }
         if !self.modern {
             return answer::refuse(self.status, &self.reason, headers);
         }

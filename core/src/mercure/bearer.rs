@@ -3,7 +3,6 @@
 //! that point to it. Draft-07 clients get the hub's older answers; [`uses_match_parameters`]
 //! tells a 1.0 subscription by its query, before any token is read.
 
-use serde_json::json;
 
 /// The metadata document's path: RFC 9728's well-known prefix before the hub's own path.
 pub const METADATA_PATH: &str = "/.well-known/oauth-protected-resource/.well-known/mercure";
@@ -57,6 +56,15 @@ pub fn challenge(error: Option<BearerError>, origin: Option<&str>) -> String {
     }
 }
 
+/// The challenge of a request without a token that may come from a client of either draft:
+/// draft-07's `realm` and 1.0's `resource_metadata` together (RFC 6750 allows both).
+pub fn challenge_with_realm(origin: Option<&str>) -> String {
+    match origin {
+        Some(origin) => format!("Bearer realm=\"mercure\", resource_metadata=\"{origin}{METADATA_PATH}\""),
+        None => "Bearer realm=\"mercure\"".to_owned(),
+    }
+}
+
 /// Whether `text` may be a resource identifier: an absolute `http`/`https` URL without a
 /// fragment (RFC 9728 section 1.2), with nothing a header or JSON string would need escaped.
 pub fn valid_resource(text: &str) -> bool {
@@ -75,13 +83,16 @@ pub fn origin(https: bool, host: &str) -> Option<String> {
 /// The RFC 9728 document: the hub's resource identifier, how tokens are presented, the
 /// authorization details it reads and the name of its cookie.
 pub fn metadata_document(resource: &str, cookie_name: &str) -> String {
-    json!({
-        "resource": resource,
-        "bearer_methods_supported": ["header"],
-        "authorization_details_types_supported": [DETAIL_TYPE],
-        "mercure_cookie": cookie_name,
-    })
-    .to_string()
+    // A struct, so that the fields keep the order RFC 9728 lists them in.
+    #[derive(serde::Serialize)]
+    struct Metadata<'a> {
+        resource: &'a str,
+        bearer_methods_supported: [&'a str; 1],
+        authorization_details_types_supported: [&'a str; 1],
+        mercure_cookie: &'a str,
+    }
+    let document = Metadata { resource, bearer_methods_supported: ["header"], authorization_details_types_supported: [DETAIL_TYPE], mercure_cookie: cookie_name };
+    serde_json::to_string(&document).unwrap_or_default()
 }
 
 /// Whether a subscription's query uses Mercure 1.0's matcher parameters: a name that starts
@@ -93,11 +104,13 @@ pub fn uses_match_parameters(query: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn challenges_point_to_the_metadata() {
         let origin = origin(true, "Hub.Example:8443").unwrap_or_default();
         assert_eq!(challenge(None, None), "Bearer");
+        assert_eq!(challenge_with_realm(Some("http://h")), "Bearer realm=\"mercure\", resource_metadata=\"http://h/.well-known/oauth-protected-resource/.well-known/mercure\"");
         assert_eq!(challenge(Some(BearerError::InvalidRequest), None), "Bearer error=\"invalid_request\"");
         assert!(valid_resource("https://localhost/.well-known/mercure"));
         for bad in ["localhost", "ftp://h/x", "https://h/x#f", "https://h/\"x", "/.well-known/mercure"] {

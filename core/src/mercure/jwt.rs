@@ -35,11 +35,37 @@ pub struct Expected<'a> {
     pub base: &'a Url,
 }
 
-/// Whether the token's header says it is an RFC 9068 access token: `typ` `at+jwt`, in any
-/// case, with or without the `application/` prefix. Unverified: it only chooses the rules.
+/// Whether a token is to be judged as a Mercure 1.0 access token: its header's `typ` says so
+/// ([`has_access_token_type`]), or its payload has `authorization_details`, which only 1.0
+/// tokens carry. Such a token without the right `typ` is then refused by 1.0's rules, as the
+/// reference hub's compatibility mode refuses it, instead of being read as a draft-07 token
+/// that grants nothing. Unverified: it only chooses the stricter rules (and the answers).
 pub fn is_access_token(token: &str) -> bool {
-    let header = std::panic::catch_unwind(|| jsonwebtoken::decode_header(token.trim()).ok());
-    header.ok().flatten().and_then(|h| h.typ).is_some_and(|typ| access_token_type(&typ))
+    has_access_token_type(token) || segment(token, 1, MAX_PEEKED_PAYLOAD).is_some_and(|payload| payload.contains_key("authorization_details"))
+}
+
+/// Whether the token's header says it is an RFC 9068 access token: `typ` `at+jwt`, in any
+/// case, with or without the `application/` prefix; also for a header whose `alg` no verifier
+/// accepts (`none`), so that such a token is answered as 1.0 answers.
+pub fn has_access_token_type(token: &str) -> bool {
+    segment(token, 0, 4096).and_then(|header| header.get("typ").and_then(serde_json::Value::as_str).map(access_token_type)).unwrap_or(false)
+}
+
+/// The most of a payload read before verification (a token's grants are a few KiB).
+const MAX_PEEKED_PAYLOAD: usize = 256 * 1024;
+
+/// The JSON object of a token's `index`th segment, unverified, when it is at most `limit` bytes.
+fn segment(token: &str, index: usize, limit: usize) -> Option<serde_json::Map<String, serde_json::Value>> {
+    use base64::Engine;
+    let text = token.trim().split('.').nth(index)?;
+    if text.len() > limit {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).ok()?;
+    match serde_json::from_slice(&bytes) {
+        Ok(serde_json::Value::Object(object)) => Some(object),
+        _ => None,
+    }
 }
 
 fn access_token_type(typ: &str) -> bool {
@@ -113,7 +139,7 @@ impl Verifier {
     /// resource identifier, `exp` is present and to come, `nbf` (if any) past, and its
     /// Mercure authorization details are well formed.
     pub fn verify_access_token(&self, token: &str, expected: &Expected<'_>) -> std::result::Result<Claims, String> {
-        if !is_access_token(token) {
+        if !has_access_token_type(token) {
             return Err("the token is not an access token (typ at+jwt)".to_owned());
         }
         let Some(issuer) = expected.issuer else {
@@ -297,9 +323,14 @@ mod tests {
         let mut array = claims.clone();
         array["aud"] = json!(["https://other.example", RESOURCE]);
         assert!(verify_access(&access_token(Some("at+jwt"), &array)).is_ok());
-        assert!(is_access_token(&access_token(Some("At+Jwt"), &claims)));
-        assert!(!is_access_token(&access_token(Some("JWT"), &claims)));
+        assert!(has_access_token_type(&access_token(Some("At+Jwt"), &claims)));
+        assert!(!has_access_token_type(&access_token(Some("JWT"), &claims)));
+        // Grants without the typ: judged (and refused) as an access token.
+        assert!(is_access_token(&access_token(Some("JWT"), &claims)));
+        assert!(!is_access_token(&access_token(Some("JWT"), &json!({"mercure": {"publish": ["*"]}}))));
         assert!(!is_access_token("not a token"));
+        // An unsigned header that claims at+jwt is judged (and refused) by 1.0's rules.
+        assert!(is_access_token(&format!("{}.e30.", b64(br#"{"alg":"none","typ":"at+jwt"}"#))));
     }
 
     #[test]
