@@ -7,6 +7,10 @@
 #   log_damage         appends, reads and damage (flipped bytes, deleted and truncated segments,
 #                      arbitrary and forged heads) on a real log directory: every read returns
 #                      (-timeout), allocates within -malloc_limit_mb, and a reader never goes back
+#   token_claims       Mercure token claims of both drafts (the mercure claim, 1.0's
+#                      authorization_details) from arbitrary JSON, shaped entries and signed
+#                      access tokens, and tokens presented every way: no panic, caps kept,
+#                      malformed grants never make a valid token
 #
 #   tests/fuzz/run.sh                 short run for CI: FUZZ_SECONDS (default 20) per target; the first build adds about a minute
 #   tests/fuzz/run.sh --runs 10000000 long run: that many inputs per target
@@ -33,7 +37,7 @@ fi
 
 cargo "$toolchain" fuzz build -O -s none
 status=0
-for target in encode_roundtrip parse_incremental log_record log_damage; do
+for target in encode_roundtrip parse_incremental log_record log_damage token_claims; do
   mkdir -p "corpus/$target"
   log=$(mktemp)
   start=$(date +%s)
