@@ -14,10 +14,11 @@
 //! Two sets of rules, chosen by the token's header: a Mercure 1.0 access token (RFC 9068,
 //! `typ: at+jwt`) must name the hub's trusted issuer (`iss`) and its resource identifier
 //! (`aud`) and must expire (`exp`), and grants by `authorization_details`; any other token is
-//! judged as draft-07 judged it (no audience, `exp` optional, the `mercure` claim). The
-//! unverified `typ` only ever selects the stricter rules for a token that asks for them: a
-//! token cannot escape them by claiming to be something else, since draft-07's rules give an
-//! at+jwt token's grants no meaning.
+//! judged as draft-07 judged it (no audience, `exp` optional, the `mercure` claim). A token
+//! that carries `authorization_details` is judged by 1.0's rules too, and so refused without
+//! its `typ`. What is read before verification (`typ`, whether the payload has grants) only
+//! selects the stricter rules for a token that asks for them: a token cannot escape them by
+//! claiming to be something else, since draft-07's rules give 1.0 grants no meaning.
 
 use super::claims::Claims;
 use crate::error::{Error, Result};
