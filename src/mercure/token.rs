@@ -26,6 +26,8 @@ pub enum Role {
 /// A token as presented, not verified yet.
 pub struct Presented {
     token: Option<(String, Source)>,
+    /// The token is judged by 1.0's rules (read once: its payload may be a few KiB).
+    access: bool,
     /// The request speaks Mercure 1.0.
     pub modern: bool,
 }
@@ -82,14 +84,17 @@ impl Refusal {
 
 /// Finds the request's token. `query_token` is draft-07's `authorization` parameter.
 pub fn present(hub: &Hub, request: &Request, query_token: Option<&str>) -> Result<Presented, Refusal> {
-    let modern = bearer::uses_match_parameters(&request.query) || header_presents_access_token(request.authorization.as_deref());
+    let matchers = bearer::uses_match_parameters(&request.query);
     match auth::token(request.authorization.as_deref(), query_token, request.cookies.as_deref(), &hub.options.cookie_name) {
         Ok(token) => {
-            let modern = modern || token.is_some_and(|(token, _)| jwt::is_access_token(token));
-            Ok(Presented { token: token.map(|(t, s)| (t.to_owned(), s)), modern })
+            let access = token.is_some_and(|(token, _)| jwt::is_access_token(token));
+            Ok(Presented { token: token.map(|(t, s)| (t.to_owned(), s)), access, modern: matchers || access })
         }
         // draft-07 answered a malformed header with a 401.
-        Err(reason) => Err(Refusal { status: 401, reason: reason.to_owned(), error: Some(BearerError::InvalidRequest), modern }),
+        Err(reason) => {
+            let modern = matchers || header_presents_access_token(request.authorization.as_deref());
+            Err(Refusal { status: 401, reason: reason.to_owned(), error: Some(BearerError::InvalidRequest), modern })
+        }
     }
 }
 
@@ -121,7 +126,7 @@ pub fn verify(hub: &Hub, request: &Request, presented: &Presented, role: Role) -
             Role::Subscriber => "this hub verifies no subscriber tokens (it has no subscriberJwtKey)".into(),
         }));
     };
-    if !jwt::is_access_token(token) {
+    if !presented.access {
         return verifier.verify(token).map(Some).map_err(invalid);
     }
     let hub_url = request.origin().map(|origin| format!("{origin}{}", bearer::HUB_PATH));

@@ -157,6 +157,31 @@ def test_every_bad_1_0_token_is_401_invalid_token_and_publishes_nothing(hub):
         stream.close()
 
 
+def test_two_authorization_headers_are_400_and_publish_nothing(hub):
+    stream = subscribe(hub, ["*"])
+    token = access_token(PUBLISH_ALL)
+    conn = http.client.HTTPConnection("127.0.0.1", hub.port, timeout=15)
+    try:
+        body = b"topic=x&data=twice"
+        conn.putrequest("POST", HUB)
+        for _ in range(2):
+            conn.putheader("Authorization", f"Bearer {token}")
+        conn.putheader("Content-Type", "application/x-www-form-urlencoded")
+        conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body)
+        response = conn.getresponse()
+        text = response.read().decode(errors="replace")
+        # nginx refuses a repeated Authorization header itself (400, before PHP runs); where a
+        # server joins them instead (php -S), the hub answers 400 invalid_request
+        # (Mercure10TokenTest).
+        assert response.status == 400, text
+        marker = publish(hub, [("topic", "marker"), ("data", "marker")])
+        assert [e.id for e in take(stream, 1, timeout=5)] == [marker]
+    finally:
+        conn.close()
+        stream.close()
+
+
 def test_a_1_0_subscriber_cookie_receives_its_granted_private_updates_only(hub):
     token = access_token([grant(["subscribe"], [{"match": "https://example.com/users/7/:what", "match_type": "urlpattern"}])])
     user7 = subscribe(hub, ["*"], {"Cookie": f"__Secure-mercure_access_token={token}"})
