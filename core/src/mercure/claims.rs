@@ -194,6 +194,27 @@ mod tests {
     }
 
     #[test]
+    fn access_token_grants_cover_each_topic_by_any_entry_of_the_action() {
+        let base = Url::parse("https://hub.example/.well-known/mercure").unwrap_or_else(|e| panic!("{e}"));
+        let detail = |actions: Value, topics: Value| json!({"type": details::DETAIL_TYPE, "actions": actions, "topics": topics});
+        let payload = json!({"exp": 1_900_000_000, "authorization_details": [
+            detail(json!(["publish"]), json!([{"match": "a"}])),
+            detail(json!(["publish", "subscribe"]), json!([{"match": "/b/:id", "match_type": "urlpattern"}])),
+            detail(json!(["subscribe"]), json!([{"match": "c"}])),
+        ], "mercure": {"publish": ["*"]}});
+        let c = Claims::from_access_token(&payload, &base).unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.access_token);
+        assert!(c.may_publish(&["a".into(), "https://hub.example/b/1".into()]).is_ok());
+        let refused = c.may_publish(&["a".into(), "c".into()]);
+        assert!(refused.as_ref().err().is_some_and(|e| e.contains("\"c\" is not covered by the token's publish grants")), "{refused:?}");
+        assert!(c.may_receive_private(["c"]) && c.may_receive_private(["/b/2"]) && !c.may_receive_private(["a"]));
+        assert_eq!(c.expires_at, Some(1_900_000_000));
+        assert_eq!(c.payload, None, "the mercure claim means nothing in an access token");
+        // exp is required here, whatever the verifier did.
+        assert!(Claims::from_access_token(&json!({"authorization_details": []}), &base).is_err());
+    }
+
+    #[test]
     fn malformed_claims_are_refused_with_their_name() {
         for (payload, expected) in [
             (json!([1]), "not a JSON object"),
