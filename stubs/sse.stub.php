@@ -323,13 +323,23 @@ final class Broker
 }
 
 /**
- * A Mercure hub (draft-dunglas-mercure-07, as the Go hub v0.24 implements it) served by the
- * current request, on any broker: one machine with the embedded broker, many with Redis.
+ * A Mercure hub (draft-dunglas-mercure-07, as the Go hub v0.24 implements it, and Mercure 1.0's
+ * access tokens beside it) served by the current request, on any broker: one machine with the
+ * embedded broker, many with Redis.
  *
  * ```php
- * // public/.well-known/mercure/index.php (or a route of your framework)
- * (new Sse\MercureHub(null, ['publisherJwtKey' => $key, 'subscriberJwtKey' => $key]))->serve();
+ * // public/.well-known/mercure/index.php (or a route of your framework); route
+ * // /.well-known/oauth-protected-resource/.well-known/mercure to it too (Mercure 1.0 discovery)
+ * (new Sse\MercureHub(null, ['publisherJwtKey' => $key, 'subscriberJwtKey' => $key, 'issuer' => 'https://auth.example.com']))->serve();
  * ```
+ *
+ * Tokens of both drafts on one hub: an RFC 9068 access token (header `typ: at+jwt`, or any
+ * token carrying `authorization_details`) is judged by Mercure 1.0's rules (`iss` the
+ * `issuer` option, `aud` containing the resource identifier, `exp` required, grants in
+ * `authorization_details` of type https://mercure.rocks/authorization-detail) and is read
+ * from the Authorization header or the `cookieName` cookie only; any other token by
+ * draft-07's (the `mercure` claim; also from the `authorization` query parameter and the
+ * `mercureAuthorization` cookie).
  *
  * The global function `mercure_publish()` (stubs/mercure.stub.php) publishes without HTTP.
  */
@@ -338,13 +348,21 @@ final class MercureHub
     /**
      * @param Broker|null $broker null: the broker of the sse.broker ini setting
      * @param array{publisherJwtKey?: string, subscriberJwtKey?: string, jwtKey?: string, jwtAlgorithm?: string,
-     *   publisherJwtAlgorithm?: string, subscriberJwtAlgorithm?: string, anonymous?: bool,
+     *   publisherJwtAlgorithm?: string, subscriberJwtAlgorithm?: string, issuer?: string,
+     *   resourceIdentifier?: string, cookieName?: string, anonymous?: bool,
      *   corsOrigins?: string[]|string, publishOrigins?: string[]|string, heartbeat?: int|float,
      *   resetEvents?: bool} $options
      *   publisherJwtKey / subscriberJwtKey: the HMAC secret, or the PEM public key for RS*, PS*
      *   and ES* (jwtKey: both); no publisher key: no publishes over HTTP;
      *   jwtAlgorithm: HS256 (default), HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512,
      *   ES256, ES384 (publisherJwtAlgorithm / subscriberJwtAlgorithm: one side only);
+     *   issuer: the `iss` the keys above are trusted for; a Mercure 1.0 access token must name
+     *   it (default none: no access token is accepted, draft-07 tokens only);
+     *   resourceIdentifier: what an access token's `aud` must contain, and the metadata's
+     *   `resource`: an absolute http(s) URL (default: the request's
+     *   scheme://host/.well-known/mercure; set it behind a proxy that terminates TLS);
+     *   cookieName: the cookie a Mercure 1.0 browser sends its token in (default
+     *   `__Secure-mercure_access_token`);
      *   anonymous: subscribers without a token get public updates (default false);
      *   corsOrigins: origins whose pages may subscribe and publish with credentials ('*': any);
      *   publishOrigins: origins a cookie-authenticated publish may come from;
@@ -357,7 +375,12 @@ final class MercureHub
     /**
      * Handles the current request as the hub: GET subscribes (a detached stream under
      * php-fpm), POST publishes (200 text/plain with the id), OPTIONS answers CORS preflights;
-     * a refusal is a 4xx with its reason as text/plain.
+     * a refusal is a 4xx with its reason as text/plain. A request whose path is
+     * `/.well-known/oauth-protected-resource/.well-known/mercure` gets the RFC 9728 metadata
+     * document (application/json) of a hub with a key. A Mercure 1.0 request (an access token,
+     * or `match*` subscribe parameters) is refused with RFC 6750 challenges
+     * (`WWW-Authenticate: Bearer error=..., resource_metadata=...`): 401 without a token, 401
+     * `invalid_token` (no reason given), 403 `insufficient_scope`, 400 `invalid_request`.
      */
     public function serve(): void {}
 

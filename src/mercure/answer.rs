@@ -7,16 +7,37 @@
 use crate::ffi;
 use crate::output::is_command_line;
 use sse_core::mercure::auth::{cors_grant, CorsGrant};
+use sse_core::mercure::bearer::{self, BearerError};
 
 /// Answers with `status` and `body` as `text/plain`, after `headers`.
 pub fn text(status: u16, body: &str, headers: &[(String, String)]) {
+    send(status, "text/plain; charset=utf-8", body, headers);
+}
+
+/// Answers with `status` and a JSON `body`, after `headers`.
+pub fn json(status: u16, body: &str, headers: &[(String, String)]) {
+    send(status, "application/json", body, headers);
+}
+
+/// A Mercure 1.0 refusal about the token (RFC 6750): the status of `error` (401 when a token
+/// is needed and none came), a `WWW-Authenticate: Bearer` challenge pointing to the hub's
+/// metadata (`origin` is the request's), and `body`, which never says why a token is invalid.
+pub fn challenge(error: Option<BearerError>, origin: Option<&str>, body: &str, headers: &[(String, String)]) {
+    let mut headers = headers.to_vec();
+    headers.push(("WWW-Authenticate".into(), bearer::challenge(error, origin)));
+    text(error.map_or(401, BearerError::status), &format!("{body}\n"), &headers);
+}
+
+fn send(status: u16, content_type: &str, body: &str, headers: &[(String, String)]) {
     if ffi::headers_sent_at().is_none() {
-        ffi::set_status(i32::from(status));
-        ffi::set_header("Content-Type: text/plain; charset=utf-8", true);
+        ffi::set_header(&format!("Content-Type: {content_type}"), true);
         ffi::set_header("Cache-Control: no-store", true);
         for (name, value) in headers {
             ffi::set_header(&format!("{name}: {value}"), true);
         }
+        // After the headers: PHP makes any answer with WWW-Authenticate a 401, and a 400 or
+        // 403 challenge carries one.
+        ffi::set_status(i32::from(status));
     }
     if is_command_line() {
         ffi::write_buffered(body.as_bytes());

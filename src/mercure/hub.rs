@@ -6,6 +6,7 @@ use super::request::Request;
 use super::{publish, subscribe};
 use crate::broker::{Engine, Settings};
 use crate::error::Result;
+use sse_core::mercure::bearer;
 use std::sync::Arc;
 
 pub struct Hub {
@@ -18,6 +19,12 @@ impl Hub {
     /// Handles the current request as the hub endpoint.
     pub fn serve(&self) -> Result<()> {
         let request = Request::current();
+        // RFC 9728 puts the hub's metadata at a path of its own, which the app routes to the
+        // hub's script as it routes the hub's path.
+        if request.path == bearer::METADATA_PATH {
+            self.metadata(&request);
+            return Ok(());
+        }
         match request.method.as_str() {
             // Not HEAD: a subscription is a stream, which a HEAD would hold open with no body.
             "GET" => subscribe::handle(self, &request),
@@ -39,6 +46,24 @@ impl Hub {
     /// The CORS headers for this request's origin, when it is one of `corsOrigins`.
     pub fn cors(&self, request: &Request) -> Vec<(String, String)> {
         answer::cors_headers(request.origin.as_deref(), &self.options.cors_origins)
+    }
+
+    /// The RFC 9728 document (Mercure 1.0's discovery of how to get a token), for a hub that
+    /// verifies tokens: its resource identifier, the header as the way to present a token, the
+    /// authorization details it reads and its cookie.
+    fn metadata(&self, request: &Request) {
+        let cors = self.cors(request);
+        if !matches!(request.method.as_str(), "GET" | "HEAD") {
+            return answer::refuse(405, "the metadata is read with GET", &[("Allow".into(), "GET, HEAD".into())]);
+        }
+        if self.options.publisher.is_none() && self.options.subscriber.is_none() {
+            return answer::refuse(404, "this hub verifies no tokens", &cors);
+        }
+        let derived = request.origin().map(|origin| format!("{origin}{}", bearer::HUB_PATH));
+        let Some(resource) = self.options.resource_identifier.clone().or(derived) else {
+            return answer::refuse(400, "the request's Host is not a host", &cors);
+        };
+        answer::json(200, &bearer::metadata_document(&resource, &self.options.cookie_name), &cors);
     }
 
     /// A CORS preflight: what a page of an allowed origin may send (nothing for another one,

@@ -7,7 +7,8 @@
 //! - [`options`]: the hub's options array, with its defaults;
 //! - [`request`]: what the current request says (method, headers, query, body);
 //! - [`answer`]: the short answers (200 with an id, 4xx with a reason, CORS preflights);
-//! - [`subscribe`]: a `GET`, as a subscribed event stream that detaches like `detach()`.
+//! - [`subscribe`]: a `GET`, as a subscribed event stream that detaches like `detach()`;
+//! - [`token`]: who a request is (its token, verified by the draft it speaks) or its refusal.
 //!
 //! Updates are broker events: every machine that shares the broker (embedded on one machine,
 //! Redis on many) delivers every update to its own subscribers, each exactly once and in
@@ -19,3 +20,4 @@ pub mod options;
 pub mod publish;
 pub mod request;
 pub mod subscribe;
+pub mod token;

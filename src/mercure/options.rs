@@ -10,7 +10,7 @@ use std::time::Duration;
 /// default `fastcgi_read_timeout` of 60 s).
 pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(40);
 
-const NAMES: &str = "publisherJwtKey, subscriberJwtKey, jwtKey, jwtAlgorithm, publisherJwtAlgorithm, subscriberJwtAlgorithm, anonymous, corsOrigins, publishOrigins, heartbeat and resetEvents";
+const NAMES: &str = "publisherJwtKey, subscriberJwtKey, jwtKey, jwtAlgorithm, publisherJwtAlgorithm, subscriberJwtAlgorithm, issuer, resourceIdentifier, cookieName, anonymous, corsOrigins, publishOrigins, heartbeat and resetEvents";
 
 #[derive(Debug)]
 pub struct HubOptions {
@@ -18,6 +18,14 @@ pub struct HubOptions {
     pub publisher: Option<Verifier>,
     /// Verifies subscribers' tokens; None: subscribers cannot present one.
     pub subscriber: Option<Verifier>,
+    /// The issuer (`iss`) the keys above are trusted for: Mercure 1.0 access tokens must name
+    /// it. None: the hub trusts no access token (draft-07 tokens only).
+    pub issuer: Option<String>,
+    /// What a 1.0 access token's `aud` must contain; None: the request's
+    /// `scheme://host/.well-known/mercure`.
+    pub resource_identifier: Option<String>,
+    /// The cookie a 1.0 browser sends its token in.
+    pub cookie_name: String,
     /// Subscribers without a token get public updates (default false: they are refused).
     pub anonymous: bool,
     /// Origins whose pages may subscribe and publish with credentials (CORS); `*` any.
@@ -37,6 +45,9 @@ impl HubOptions {
         let mut options = HubOptions {
             publisher: None,
             subscriber: None,
+            issuer: None,
+            resource_identifier: None,
+            cookie_name: sse_core::mercure::auth::DEFAULT_COOKIE.to_owned(),
             anonymous: false,
             cors_origins: Vec::new(),
             publish_origins: Vec::new(),
@@ -56,6 +67,9 @@ impl HubOptions {
                 "publisherJwtAlgorithm" => algorithms[0] = string_of(&name, value)?,
                 "subscriberJwtAlgorithm" => algorithms[1] = string_of(&name, value)?,
                 "jwtAlgorithm" => algorithms[2] = string_of(&name, value)?,
+                "issuer" => options.issuer = issuer(&name, value)?,
+                "resourceIdentifier" => options.resource_identifier = resource(&name, value)?,
+                "cookieName" => options.cookie_name = cookie_name(&name, value)?,
                 "anonymous" => options.anonymous = value.bool().filter(|_| value.is_bool()).ok_or_else(|| Error::invalid_option(&name, "must be a bool"))?,
                 "corsOrigins" => options.cors_origins = origins(&name, value)?,
                 "publishOrigins" => options.publish_origins = origins(&name, value)?,
@@ -92,6 +106,36 @@ fn string_of(name: &str, value: &Zval) -> Result<Option<String>> {
         return Ok(None);
     }
     value.str().map(|s| Some(s.to_owned())).ok_or_else(|| Error::invalid_option(name, "must be a string").into())
+}
+
+/// An issuer: any non-empty text (usually the authorization server's URL), compared byte for
+/// byte with a token's `iss`. Null: none.
+fn issuer(name: &str, value: &Zval) -> Result<Option<String>> {
+    let text = string_of(name, value)?;
+    if text.as_deref().is_some_and(|t| t.is_empty() || t.chars().any(char::is_control)) {
+        return Err(Error::invalid_option(name, "must be the issuer's identifier (a non-empty string such as 'https://auth.example.com')").into());
+    }
+    Ok(text)
+}
+
+/// A resource identifier: an absolute http(s) URL (it goes into the metadata document and is
+/// compared with a token's `aud`). Null: derived from each request.
+fn resource(name: &str, value: &Zval) -> Result<Option<String>> {
+    let text = string_of(name, value)?;
+    if let Some(text) = text.as_deref().filter(|t| !sse_core::mercure::bearer::valid_resource(t)) {
+        return Err(Error::invalid_option(name, format!("\"{}\" is not an absolute http(s) URL such as 'https://example.com/.well-known/mercure'", text.escape_debug())).into());
+    }
+    Ok(text)
+}
+
+/// A cookie name: an RFC 6265 token (visible ASCII but separators).
+fn cookie_name(name: &str, value: &Zval) -> Result<String> {
+    let text = value.str().ok_or_else(|| Error::invalid_option(name, "must be a string"))?;
+    let valid = !text.is_empty() && text.bytes().all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b));
+    if !valid {
+        return Err(Error::invalid_option(name, format!("\"{}\" is not a cookie name", text.escape_debug())).into());
+    }
+    Ok(text.to_owned())
 }
 
 /// A key as bytes (an HMAC secret may be any bytes; a PEM key is text). Null: no key.

@@ -22,24 +22,24 @@ pub fn publish(engine: &Arc<dyn Engine>, settings: &Settings, update: &Update) -
 /// every refusal is a 4xx with its reason, and nothing is published.
 pub fn handle(hub: &super::hub::Hub, request: &super::request::Request) {
     use super::answer;
+    use super::token::{self, Refusal, Role};
     use sse_core::mercure::{auth, form};
     let cors = hub.cors(request);
     let refuse = |status: u16, reason: &str| answer::refuse(status, reason, &cors);
-    let Some(verifier) = hub.options.publisher.as_ref() else {
-        return refuse(401, "this hub takes no publishes over HTTP (it has no publisherJwtKey)");
+    // The token first: nothing is read or parsed for a request without a valid one.
+    let presented = match token::present(hub, request, form::query_param(&request.query, "authorization").as_deref()) {
+        Ok(presented) => presented,
+        Err(refusal) => return refusal.send(request, &cors),
     };
-    let query_token = form::query_param(&request.query, "authorization");
-    let token = match auth::token(request.authorization.as_deref(), query_token.as_deref(), request.cookies.as_deref()) {
-        Ok(Some(token)) => token,
-        Ok(None) => return refuse(401, "a publisher token is required (Authorization: Bearer, the authorization parameter or the mercureAuthorization cookie)"),
-        Err(reason) => return refuse(401, &reason),
-    };
-    if token.1 == auth::Source::Cookie && !auth::cookie_publish_allowed(request.origin.as_deref(), request.referer.as_deref(), &hub.options.publish_origins) {
-        return refuse(403, "a publish authenticated by cookie must come from an Origin listed in publishOrigins");
+    if presented.source() == Some(auth::Source::Cookie) && !auth::cookie_publish_allowed(request.origin.as_deref(), request.referer.as_deref(), &hub.options.publish_origins) {
+        let reason = "a publish authenticated by cookie must come from an Origin listed in publishOrigins";
+        return Refusal::invalid_request(&presented, 403, reason.into()).send(request, &cors);
     }
-    let claims = match verifier.verify(token.0) {
-        Ok(claims) => claims,
-        Err(reason) => return refuse(401, &reason),
+    let claims = match token::verify(hub, request, &presented, Role::Publisher) {
+        Ok(Some(claims)) => claims,
+        // A publisher always has a token: verify() refuses a request without one.
+        Ok(None) => return refuse(401, "a publisher token is required"),
+        Err(refusal) => return refusal.send(request, &cors),
     };
     if let Some(kind) = request.content_type.as_deref() {
         if !kind.trim().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") {
@@ -55,7 +55,7 @@ pub fn handle(hub: &super::hub::Hub, request: &super::request::Request) {
         Err(error) => return refuse(400, &error.to_string()),
     };
     if let Err(reason) = claims.may_publish(&parsed.update.topics) {
-        return refuse(403, &reason);
+        return Refusal::insufficient_scope(&presented, reason).send(request, &cors);
     }
     match publish(&hub.engine, &hub.settings, &parsed.update) {
         Ok(id) => answer::text(200, &id, &cors),

@@ -17,6 +17,12 @@ pub struct Request {
     pub last_event_id: Option<Vec<u8>>,
     pub content_type: Option<String>,
     pub content_length: Option<u64>,
+    /// The request came over TLS, as the server says (`HTTPS`, `REQUEST_SCHEME`).
+    pub https: bool,
+    /// `Host`, or the server's name: the origin of the hub's own URLs.
+    pub host: Option<String>,
+    /// The request's path, without the query.
+    pub path: String,
 }
 
 fn server(key: &CStr) -> Option<Vec<u8>> {
@@ -40,7 +46,16 @@ impl Request {
             last_event_id: server(c"HTTP_LAST_EVENT_ID"),
             content_type: server_text(c"CONTENT_TYPE").or_else(|| server_text(c"HTTP_CONTENT_TYPE")),
             content_length: server_text(c"CONTENT_LENGTH").and_then(|n| n.trim().parse().ok()),
+            https: server_text(c"HTTPS").is_some_and(|v| !v.is_empty() && !v.eq_ignore_ascii_case("off"))
+                || server_text(c"REQUEST_SCHEME").is_some_and(|v| v.eq_ignore_ascii_case("https")),
+            host: server_text(c"HTTP_HOST").or_else(|| server_text(c"SERVER_NAME")),
+            path: server_text(c"REQUEST_URI").map(|uri| uri.split(['?', '#']).next().unwrap_or_default().to_owned()).unwrap_or_default(),
         }
+    }
+
+    /// The request's origin (`scheme://host`), when its host is one.
+    pub fn origin(&self) -> Option<String> {
+        self.host.as_deref().and_then(|host| sse_core::mercure::bearer::origin(self.https, host))
     }
 
     /// The body, at most `limit` bytes; a longer one is an error saying so (nothing more is

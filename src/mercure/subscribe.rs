@@ -16,7 +16,7 @@ use crate::subscription::{Filter, Subscription};
 use ext_php_rs::types::ZendClassObject;
 use sse_core::broker::{EventId, Position};
 use sse_core::last_event_id;
-use sse_core::mercure::{auth, form, update, Claims};
+use sse_core::mercure::{form, update};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -32,15 +32,12 @@ pub fn handle(hub: &Hub, request: &Request) -> Result<()> {
         Ok(query) => query,
         Err(error) => return refuse(400, &error.to_string()),
     };
-    let claims = match auth::token(request.authorization.as_deref(), query.authorization.as_deref(), request.cookies.as_deref()) {
-        Err(reason) => return refuse(401, &reason),
-        Ok(None) if hub.options.anonymous => Claims::default(),
-        Ok(None) => return refuse(401, "a subscriber token is required (this hub is not anonymous)"),
-        Ok(Some((token, _))) => match hub.options.subscriber.as_ref().map(|v| v.verify(token)) {
-            None => return refuse(401, "this hub verifies no subscriber tokens (it has no subscriberJwtKey)"),
-            Some(Err(reason)) => return refuse(401, &reason),
-            Some(Ok(claims)) => claims,
-        },
+    let claims = match super::token::authenticate(hub, request, super::token::Role::Subscriber, query.authorization.as_deref()) {
+        Ok(claims) => claims.unwrap_or_default(),
+        Err(refusal) => {
+            refusal.send(request, &cors);
+            return Ok(());
+        }
     };
     // Within the request's budget (count, size, compile cost), else a 400 naming it.
     let query = match query.compile() {

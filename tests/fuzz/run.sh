@@ -11,6 +11,10 @@
 #   mercure_selectors  a subscribe query's selectors, within their budget, matched against topics
 #   broker_url         broker URLs parse or are refused, and a Redis password is never shown
 #   fastcgi_record     php-fpm's request record passes its check exactly when it names real sockets
+#   token_claims       Mercure token claims of both drafts (the mercure claim, 1.0's
+#                      authorization_details) from arbitrary JSON, shaped entries and signed
+#                      access tokens, and tokens presented every way: no panic, caps kept,
+#                      malformed grants never make a valid token
 #
 #   tests/fuzz/run.sh                 short run for CI: FUZZ_SECONDS (default 20) per target; the first build adds about a minute
 #   tests/fuzz/run.sh --runs 10000000 long run: that many inputs per target
@@ -37,7 +41,7 @@ fi
 
 cargo "$toolchain" fuzz build -O -s none
 status=0
-for target in encode_roundtrip parse_incremental log_record log_damage mercure_publish_form mercure_selectors broker_url fastcgi_record; do
+for target in encode_roundtrip parse_incremental log_record log_damage mercure_publish_form mercure_selectors broker_url fastcgi_record token_claims; do
   mkdir -p "corpus/$target"
   log=$(mktemp)
   start=$(date +%s)

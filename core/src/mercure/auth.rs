@@ -1,12 +1,28 @@
 //! Where a request's token comes from, and whether a cookie-authenticated publish may come from
-//! its page. Draft-dunglas-mercure-07 ("Authorization"): the `Authorization` header first, then
-//! the `authorization` query parameter, then the `mercureAuthorization` cookie; a later source
-//! is ignored when an earlier one is present. A cookie is sent by the browser to any page that
-//! makes a request to the hub, so a publish authenticated by it must come from an allowed
-//! `Origin` (or, without one, `Referer`): that keeps other sites from publishing as the user.
+//! its page.
+//!
+//! Mercure 1.0: the `Authorization: Bearer` header (scheme in any case), else the cookie named
+//! by the hub's `cookieName` (`__Secure-mercure_access_token`); with the header present the
+//! cookie is ignored. A header that is not one `Bearer <token>` with a token long enough to be a
+//! JWT is a malformed request. Tokens never come from the URL (RFC 9700: URLs end up in logs).
+//! Draft-07 also read the `authorization` query parameter (after the header) and the
+//! `mercureAuthorization` cookie: both are still read for draft-07 clients, but a 1.0 access
+//! token found there is ignored, as if absent.
+//!
+//! A cookie is sent by the browser to any page that makes a request to the hub, so a publish
+//! authenticated by it must come from an allowed `Origin` (or, without one, `Referer`): that
+//! keeps other sites from publishing as the user.
 
-/// The cookie a browser sends its token in.
+use super::jwt::is_access_token;
+
+/// The cookie a draft-07 browser sends its token in.
 pub const COOKIE: &str = "mercureAuthorization";
+
+/// Mercure 1.0's default cookie (the hub's `cookieName`).
+pub const DEFAULT_COOKIE: &str = "__Secure-mercure_access_token";
+
+/// A bearer token shorter than this cannot be a signed JWT: a malformed request, not a token.
+pub const MIN_TOKEN_LEN: usize = 41;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Source {
@@ -15,21 +31,33 @@ pub enum Source {
     Cookie,
 }
 
-/// The token of a request, from the first source that has one; an `Authorization` header that
-/// is not `Bearer <token>` is an error (401), not a request without a token.
-pub fn token<'a>(header: Option<&'a str>, query: Option<&'a str>, cookies: Option<&'a str>) -> Result<Option<(&'a str, Source)>, String> {
+/// The token of a request and where it came from, None without one, or why its presentation is
+/// malformed (`invalid_request`). `cookie_name` is the hub's 1.0 cookie.
+pub fn token<'a>(header: Option<&'a str>, query: Option<&'a str>, cookies: Option<&'a str>, cookie_name: &str) -> Result<Option<(&'a str, Source)>, &'static str> {
     if let Some(header) = header {
+        // Servers join repeated headers with commas, which a JWT never holds.
+        if header.contains(',') {
+            return Err("more than one Authorization header");
+        }
         let (scheme, rest) = header.trim().split_once(' ').unwrap_or((header.trim(), ""));
         let token = rest.trim();
         if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
-            return Err("the Authorization header is not \"Bearer <token>\"".to_owned());
+            return Err("the Authorization header is not \"Bearer <token>\"");
+        }
+        if token.len() < MIN_TOKEN_LEN {
+            return Err("the bearer token is too short to be a JWT");
         }
         return Ok(Some((token, Source::Header)));
     }
-    if let Some(token) = query.filter(|t| !t.is_empty()) {
+    let legacy = |token: &&str| !token.is_empty() && !is_access_token(token);
+    if let Some(token) = query.filter(legacy) {
         return Ok(Some((token, Source::Query)));
     }
-    Ok(cookies.and_then(|c| cookie(c, COOKIE)).filter(|t| !t.is_empty()).map(|t| (t, Source::Cookie)))
+    let cookies = cookies.unwrap_or_default();
+    if let Some(token) = cookie(cookies, cookie_name).filter(|t| !t.is_empty()) {
+        return Ok(Some((token, Source::Cookie)));
+    }
+    Ok(cookie(cookies, COOKIE).filter(legacy).map(|t| (t, Source::Cookie)))
 }
 
 /// The value of cookie `name` in a `Cookie` header (`a=1; b=2`).
@@ -86,17 +114,39 @@ pub fn cookie_publish_allowed(origin: Option<&str>, referer: Option<&str>, allow
 mod tests {
     use super::*;
 
+    fn jwt(typ: &str) -> String {
+        // Only the header matters here: the signature is the verifier's business.
+        let header = match typ {
+            "at+jwt" => "eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCJ9",
+            _ => "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9",
+        };
+        format!("{header}.eyJleHAiOjF9.c2lnbmF0dXJlLW9mLXRoaXJ0eS10d28tYnl0ZXM")
+    }
+
     #[test]
-    fn header_then_query_then_cookie() {
-        let cookies = Some("a=1; mercureAuthorization=from-cookie; b=2");
-        assert_eq!(token(Some("Bearer h"), Some("q"), cookies), Ok(Some(("h", Source::Header))));
-        assert_eq!(token(None, Some("q"), cookies), Ok(Some(("q", Source::Query))));
-        assert_eq!(token(None, None, cookies), Ok(Some(("from-cookie", Source::Cookie))));
+    fn header_then_query_then_cookies() {
+        let (legacy, modern) = (jwt("JWT"), jwt("at+jwt"));
+        let cookies = format!("a=1; mercureAuthorization={legacy}; __Secure-mercure_access_token={modern}; b=2");
+        let token = |h: Option<&str>, q: Option<&str>, c: Option<&str>| token(h, q, c, DEFAULT_COOKIE).map(|t| t.map(|(t, s)| (t.to_owned(), s)));
+        let bearer = format!("Bearer {legacy}");
+        assert_eq!(token(Some(&bearer), Some(&modern), Some(&cookies)), Ok(Some((legacy.clone(), Source::Header))));
+        assert_eq!(token(None, Some(&legacy), Some(&cookies)), Ok(Some((legacy.clone(), Source::Query))));
+        assert_eq!(token(None, None, Some(&cookies)), Ok(Some((modern.clone(), Source::Cookie))));
+        let old = format!("mercureAuthorization={legacy}");
+        assert_eq!(token(None, None, Some(&old)), Ok(Some((legacy.clone(), Source::Cookie))));
         assert_eq!(token(None, None, Some("other=1")), Ok(None));
         assert_eq!(token(None, None, None), Ok(None));
-        assert!(token(Some("Basic dXNlcjpwYXNz"), None, cookies).is_err());
+        // Checklist 24: the scheme in any case; malformed presentations.
+        assert_eq!(token(Some(&format!("bearer  {modern} ")), None, None), Ok(Some((modern.clone(), Source::Header))));
+        assert!(token(Some("Basic dXNlcjpwYXNz"), None, Some(&cookies)).is_err());
         assert!(token(Some("Bearer "), None, None).is_err());
-        assert_eq!(token(Some("bearer  t "), None, None), Ok(Some(("t", Source::Header))));
+        assert!(token(Some("Bearer short"), None, None).is_err());
+        assert!(token(Some(&format!("Bearer {modern}, Bearer {modern}")), None, None).is_err());
+        // Checklist 25: an access token in the URL, or in draft-07's cookie, is no token.
+        assert_eq!(token(None, Some(&modern), None), Ok(None));
+        assert_eq!(token(None, None, Some(&format!("mercureAuthorization={modern}"))), Ok(None));
+        // Checklist 26: the cookie name is the hub's.
+        assert_eq!(super::token(None, None, Some(&format!("mine={modern}")), "mine").map(|t| t.map(|(_, s)| s)), Ok(Some(Source::Cookie)));
     }
 
     #[test]

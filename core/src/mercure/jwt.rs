@@ -10,10 +10,69 @@
 //!
 //! Every failure is a refusal with a reason (the hub answers 401), never a panic: the crate's
 //! own code runs under `catch_unwind` as well, so that a bug there cannot reach PHP.
+//!
+//! Two sets of rules, chosen by the token's header: a Mercure 1.0 access token (RFC 9068,
+//! `typ: at+jwt`) must name the hub's trusted issuer (`iss`) and its resource identifier
+//! (`aud`) and must expire (`exp`), and grants by `authorization_details`; any other token is
+//! judged as draft-07 judged it (no audience, `exp` optional, the `mercure` claim). A token
+//! that carries `authorization_details` is judged by 1.0's rules too, and so refused without
+//! its `typ`. What is read before verification (`typ`, whether the payload has grants) only
+//! selects the stricter rules for a token that asks for them: a token cannot escape them by
+//! claiming to be something else, since draft-07's rules give 1.0 grants no meaning.
 
 use super::claims::Claims;
 use crate::error::{Error, Result};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use url::Url;
+
+/// What a Mercure 1.0 access token must say to this hub.
+#[derive(Clone, Copy, Debug)]
+pub struct Expected<'a> {
+    /// The issuer the hub's keys are trusted for (`issuer`); None: no access token is trusted.
+    pub issuer: Option<&'a str>,
+    /// The hub's resource identifier, which `aud` must contain.
+    pub audience: &'a str,
+    /// The hub's URL, against which the grants' URL patterns resolve.
+    pub base: &'a Url,
+}
+
+/// Whether a token is to be judged as a Mercure 1.0 access token: its header's `typ` says so
+/// ([`has_access_token_type`]), or its payload has `authorization_details`, which only 1.0
+/// tokens carry. Such a token without the right `typ` is then refused by 1.0's rules, as the
+/// reference hub's compatibility mode refuses it, instead of being read as a draft-07 token
+/// that grants nothing. Unverified: it only chooses the stricter rules (and the answers).
+pub fn is_access_token(token: &str) -> bool {
+    has_access_token_type(token) || segment(token, 1, MAX_PEEKED_PAYLOAD).is_some_and(|payload| payload.contains_key("authorization_details"))
+}
+
+/// Whether the token's header says it is an RFC 9068 access token: `typ` `at+jwt`, in any
+/// case, with or without the `application/` prefix; also for a header whose `alg` no verifier
+/// accepts (`none`), so that such a token is answered as 1.0 answers.
+pub fn has_access_token_type(token: &str) -> bool {
+    segment(token, 0, 4096).and_then(|header| header.get("typ").and_then(serde_json::Value::as_str).map(access_token_type)).unwrap_or(false)
+}
+
+/// The most of a payload read before verification (a token's grants are a few KiB).
+const MAX_PEEKED_PAYLOAD: usize = 256 * 1024;
+
+/// The JSON object of a token's `index`th segment, unverified, when it is at most `limit` bytes.
+fn segment(token: &str, index: usize, limit: usize) -> Option<serde_json::Map<String, serde_json::Value>> {
+    use base64::Engine;
+    let text = token.trim().split('.').nth(index)?;
+    if text.len() > limit {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).ok()?;
+    match serde_json::from_slice(&bytes) {
+        Ok(serde_json::Value::Object(object)) => Some(object),
+        _ => None,
+    }
+}
+
+fn access_token_type(typ: &str) -> bool {
+    let lower = typ.to_ascii_lowercase();
+    lower.strip_prefix("application/").unwrap_or(&lower) == "at+jwt"
+}
 
 /// The algorithms a hub may be configured with: HMAC with a shared secret, RSA (PKCS#1 v1.5
 /// and PSS) and ECDSA with a PEM public key.
@@ -75,6 +134,32 @@ impl Verifier {
             Err(_) => Err("the token could not be verified".to_owned()),
         }
     }
+
+    /// A Mercure 1.0 access token's claims, or why it is refused: its `typ` is `at+jwt`, its
+    /// signature is this verifier's, `iss` is the trusted issuer, `aud` contains the hub's
+    /// resource identifier, `exp` is present and to come, `nbf` (if any) past, and its
+    /// Mercure authorization details are well formed.
+    pub fn verify_access_token(&self, token: &str, expected: &Expected<'_>) -> std::result::Result<Claims, String> {
+        if !has_access_token_type(token) {
+            return Err("the token is not an access token (typ at+jwt)".to_owned());
+        }
+        let Some(issuer) = expected.issuer else {
+            return Err("this hub trusts no issuer of access tokens (it has no issuer option)".to_owned());
+        };
+        let mut validation = self.validation.clone();
+        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[expected.audience]);
+        validation.validate_aud = true;
+        let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            jsonwebtoken::decode::<serde_json::Value>(token.trim(), &self.key, &validation)
+        }));
+        match decoded {
+            Ok(Ok(data)) => Claims::from_access_token(&data.claims, expected.base),
+            Ok(Err(error)) => Err(reason(&error)),
+            Err(_) => Err("the token could not be verified".to_owned()),
+        }
+    }
 }
 
 /// Whether `algorithm` is one of [`ALGORITHMS`].
@@ -108,6 +193,9 @@ fn reason(error: &jsonwebtoken::errors::Error) -> String {
         ErrorKind::ImmatureSignature => "the token is not valid yet (nbf)".to_owned(),
         ErrorKind::InvalidAlgorithm => "the token is signed with another algorithm than the hub's".to_owned(),
         ErrorKind::InvalidClaimFormat(claim) => format!("the token's {claim} claim has a wrong type"),
+        ErrorKind::MissingRequiredClaim(claim) => format!("the token has no {claim} claim"),
+        ErrorKind::InvalidIssuer => "the token's issuer (iss) is not trusted".to_owned(),
+        ErrorKind::InvalidAudience => "the token's audience (aud) is not this hub".to_owned(),
         _ => "the token is malformed (not a signed JWT, or an unknown algorithm such as \"none\")".to_owned(),
     }
 }
@@ -194,6 +282,133 @@ mod tests {
         assert!(message("none", SECRET).contains("\"jwtAlgorithm\""));
         assert!(message("HS256", b"").contains("\"subscriberJwtKey\""));
         assert!(message("RS256", b"not a pem").contains("\"subscriberJwtKey\""));
+    }
+
+    const RESOURCE: &str = "https://localhost/.well-known/mercure";
+    const ISSUER: &str = "https://localhost";
+
+    fn hub_url() -> Url {
+        Url::parse(RESOURCE).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn access_token(typ: Option<&str>, claims: &Value) -> String {
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = typ.map(str::to_owned);
+        encode(&header, claims, &EncodingKey::from_secret(SECRET).unwrap_or_else(|e| panic!("{e}"))).unwrap_or_default()
+    }
+
+    fn grant(actions: Value, topics: Value) -> Value {
+        json!({"type": "https://mercure.rocks/authorization-detail", "actions": actions, "topics": topics})
+    }
+
+    fn access_claims(details: Value) -> Value {
+        json!({"iss": ISSUER, "aud": RESOURCE, "exp": now() + 600, "authorization_details": details})
+    }
+
+    fn verify_access(token: &str) -> std::result::Result<Claims, String> {
+        let base = hub_url();
+        verifier("HS256", SECRET).verify_access_token(token, &Expected { issuer: Some(ISSUER), audience: RESOURCE, base: &base })
+    }
+
+    fn publisher_details() -> Value {
+        json!([grant(json!(["publish"]), json!([{"match": "*"}]))])
+    }
+
+    #[test]
+    fn access_tokens_verify_with_issuer_audience_and_expiry() {
+        let claims = access_claims(publisher_details());
+        let verified = verify_access(&access_token(Some("at+jwt"), &claims));
+        assert!(verified.as_ref().is_ok_and(|c| c.access_token && c.may_publish(&["x".into()]).is_ok()), "{verified:?}");
+        // Checklist 17: any case, the application/ prefix, aud as an array.
+        assert!(verify_access(&access_token(Some("application/AT+JWT"), &claims)).is_ok());
+        let mut array = claims.clone();
+        array["aud"] = json!(["https://other.example", RESOURCE]);
+        assert!(verify_access(&access_token(Some("at+jwt"), &array)).is_ok());
+        assert!(has_access_token_type(&access_token(Some("At+Jwt"), &claims)));
+        assert!(!has_access_token_type(&access_token(Some("JWT"), &claims)));
+        // Grants without the typ: judged (and refused) as an access token.
+        assert!(is_access_token(&access_token(Some("JWT"), &claims)));
+        assert!(!is_access_token(&access_token(Some("JWT"), &json!({"mercure": {"publish": ["*"]}}))));
+        assert!(!is_access_token("not a token"));
+        // An unsigned header that claims at+jwt is judged (and refused) by 1.0's rules.
+        assert!(is_access_token(&format!("{}.e30.", b64(br#"{"alg":"none","typ":"at+jwt"}"#))));
+    }
+
+    #[test]
+    fn access_tokens_refuse_every_bad_variant() {
+        // Checklist 16: without typ, typ JWT, alg none, exp removed or past, another audience,
+        // another issuer; and without aud or iss, or nbf to come.
+        let claims = access_claims(publisher_details());
+        let with = |key: &str, value: Value| {
+            let mut c = claims.clone();
+            c[key] = value;
+            access_token(Some("at+jwt"), &c)
+        };
+        let without = |key: &str| {
+            let mut c = claims.clone();
+            c.as_object_mut().map(|o| o.remove(key));
+            access_token(Some("at+jwt"), &c)
+        };
+        let none = format!("{}.{}.", b64(br#"{"alg":"none","typ":"at+jwt"}"#), b64(claims.to_string().as_bytes()));
+        for (what, token) in [
+            ("no typ", access_token(None, &claims)),
+            ("typ JWT", access_token(Some("JWT"), &claims)),
+            ("alg none", none),
+            ("no exp", without("exp")),
+            ("exp past", with("exp", json!(now() - 1))),
+            ("other aud", with("aud", json!("https://other/.well-known/mercure"))),
+            ("aud array without it", with("aud", json!(["https://other/.well-known/mercure"]))),
+            ("no aud", without("aud")),
+            ("other iss", with("iss", json!("https://evil"))),
+            ("no iss", without("iss")),
+            ("nbf to come", with("nbf", json!(now() + 600))),
+            ("forged", access_token(Some("at+jwt"), &claims).replace('.', ".x")),
+        ] {
+            assert!(verify_access(&token).is_err(), "{what} was accepted");
+        }
+        // A hub without an issuer trusts no access token at all.
+        let base = hub_url();
+        let untrusted = verifier("HS256", SECRET).verify_access_token(&access_token(Some("at+jwt"), &claims), &Expected { issuer: None, audience: RESOURCE, base: &base });
+        assert!(untrusted.is_err());
+    }
+
+    #[test]
+    fn access_token_grants_are_all_or_nothing() {
+        // Checklist 18: each malformed Mercure entry rejects the token.
+        for bad in [
+            json!([grant(json!([1]), json!([{"match": "a"}]))]),
+            json!([grant(json!(["publish"]), json!([]))]),
+            json!([grant(json!(["publish"]), json!(["*"]))]),
+            json!([grant(json!(["publish"]), json!([{"match": ""}]))]),
+            json!([grant(json!(["publish"]), json!([{"match": "a", "match_type": "URLPattern"}]))]),
+            Value::Array(vec![grant(json!(["publish"]), json!([{"match": "a"}])); 101]),
+        ] {
+            assert!(verify_access(&access_token(Some("at+jwt"), &access_claims(bad.clone()))).is_err(), "{bad} was accepted");
+        }
+        // Checklist 19: other types are ignored, unknown actions too.
+        let details = json!([{"type": "other", "topics": "x"}, grant(json!(["publish", "frobnicate"]), json!([{"match": "a"}]))]);
+        let c = verify_access(&access_token(Some("at+jwt"), &access_claims(details))).unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.may_publish(&["a".into()]).is_ok());
+        // Checklist 20: every topic must be granted.
+        assert!(c.may_publish(&["a".into(), "b".into()]).is_err());
+        assert!(!c.receives_private());
+        // Checklist 21: no Mercure detail: valid, and grants nothing.
+        let bare = verify_access(&access_token(Some("at+jwt"), &access_claims(json!([])))).unwrap_or_else(|e| panic!("{e}"));
+        assert!(bare.may_publish(&["a".into()]).is_err() && !bare.receives_private());
+    }
+
+    #[test]
+    fn access_tokens_never_get_draft_07_leniency() {
+        // The mercure claim of an at+jwt token grants nothing.
+        let mut claims = access_claims(json!([]));
+        claims["mercure"] = json!({"publish": ["*"], "subscribe": ["*"]});
+        let c = verify_access(&access_token(Some("at+jwt"), &claims)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.may_publish(&["a".into()]).is_err() && !c.receives_private());
+        // Subscribe grants with URL patterns, resolved against the hub.
+        let details = json!([grant(json!(["subscribe"]), json!([{"match": "/users/:id", "match_type": "urlpattern"}]))]);
+        let c = verify_access(&access_token(Some("at+jwt"), &access_claims(details))).unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.may_receive_private(["https://localhost/users/7"]));
+        assert!(!c.may_receive_private(["https://localhost/users/7/x", "https://example.com/users/7"]));
     }
 
     // A key pair for these tests only (2048-bit RSA, made with `openssl genrsa`).

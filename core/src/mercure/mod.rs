@@ -1,4 +1,5 @@
-//! The Mercure protocol, as the stable Go hub (v0.24) implements it: draft-dunglas-mercure-07.
+//! The Mercure protocol: draft-dunglas-mercure-07, as the stable Go hub (v0.24) implements it,
+//! and Mercure 1.0's tokens (RFC 9068 access tokens with RFC 9396 grants) beside it.
 //! Pure logic only: what a request says and whether it is allowed; the extension's hub
 //! (`src/mercure/`) reads the request, publishes through a broker and streams.
 //! - [`selector`], [`template`]: topic selectors (`*`, exact topics, RFC 6570 URI templates);
@@ -6,15 +7,20 @@
 //! - [`form`]: the publish body and the subscribe query, with their size limits;
 //! - [`update`]: an update as the broker stores it (topics and privacy as broker topics);
 //! - [`rules`]: what no update may be (reserved topics, reserved ids and types);
-//! - [`claims`], [`jwt`]: the tokens of publishers and subscribers;
-//! - [`auth`]: where a token comes from, and the origin check of cookie publishes.
+//! - [`claims`], [`jwt`]: the tokens of publishers and subscribers, in either draft;
+//! - [`details`], [`grant_pattern`]: a 1.0 token's `authorization_details` and their URL patterns;
+//! - [`auth`]: where a token comes from, and the origin check of cookie publishes;
+//! - [`bearer`]: 1.0's challenges and its RFC 9728 metadata document.
 
 pub mod auth;
+pub mod bearer;
 pub mod claims;
+pub mod details;
 pub mod form;
+pub mod grant_pattern;
 pub mod jwt;
-pub mod selector;
 pub mod rules;
+pub mod selector;
 pub mod template;
 pub mod topic;
 pub mod update;
@@ -22,3 +28,5 @@ pub mod update;
 pub use claims::Claims;
 pub use selector::{Selector, Selectors};
 pub use update::Update;
+/// The URLs of the hub and its grants' patterns.
+pub use url::Url;

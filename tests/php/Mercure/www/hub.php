@@ -9,6 +9,12 @@ $options = [
     'publishOrigins' => getenv('MERCURE_PUBLISH_ORIGINS') ?: [],
     'heartbeat' => (float) (getenv('MERCURE_HEARTBEAT') ?: 40),
 ];
+// Mercure 1.0 (Mercure10TokenTest): the trusted issuer, the resource identifier, the cookie.
+foreach (['MERCURE_ISSUER' => 'issuer', 'MERCURE_RESOURCE' => 'resourceIdentifier', 'MERCURE_COOKIE' => 'cookieName'] as $env => $option) {
+    if (getenv($env) !== false) {
+        $options[$option] = getenv($env);
+    }
+}
 if (getenv('MERCURE_RESET_EVENTS') === '1') {
     $options['resetEvents'] = true;
 }
