@@ -7,6 +7,10 @@
 #   log_damage         appends, reads and damage (flipped bytes, deleted and truncated segments,
 #                      arbitrary and forged heads) on a real log directory: every read returns
 #                      (-timeout), allocates within -malloc_limit_mb, and a reader never goes back
+#   subscribe_query    the Mercure subscribe query of either draft (and a QUERY's form body),
+#                      URL patterns compiled: no panic, the limits kept, `*` matches every topic
+#   url_pattern        URL patterns compiled within a budget and matched against topics: no
+#                      panic, a pattern matches the same topics alone and in a list
 #
 #   tests/fuzz/run.sh                 short run for CI: FUZZ_SECONDS (default 20) per target; the first build adds about a minute
 #   tests/fuzz/run.sh --runs 10000000 long run: that many inputs per target
@@ -33,7 +37,7 @@ fi
 
 cargo "$toolchain" fuzz build -O -s none
 status=0
-for target in encode_roundtrip parse_incremental log_record log_damage; do
+for target in encode_roundtrip parse_incremental log_record log_damage subscribe_query url_pattern; do
   mkdir -p "corpus/$target"
   log=$(mktemp)
   start=$(date +%s)
