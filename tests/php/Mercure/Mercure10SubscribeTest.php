@@ -190,6 +190,28 @@ final class Mercure10SubscribeTest extends TestCase
         }
     }
 
+    public function testAnIdOlderThanTheHistoryIsEarliestAndTheStreamGoesLive(): void
+    {
+        $hub = new HubServer(['MERCURE_KEY' => self::KEY, 'MERCURE_ANONYMOUS' => '1']);
+        try {
+            $gone = self::publishOk($hub, ['topic' => 'gone', 'data' => 'gone']);
+            // More events than the history keeps by default (10,000), straight into the broker:
+            // the embedded log deletes whole segments (of 1,250 events) beyond the count.
+            $broker = new \Sse\Broker('local://' . $hub->directory . '/broker');
+            for ($i = 0; $i < 12_500; $i++) {
+                $broker->publish('filler', ['data' => (string) $i]);
+            }
+            $stream = self::subscribe($hub, [['match', 'gone'], ['last_event_id', $gone]]);
+            self::assertSame('earliest', $stream['headers']['mercure-last-event-id'] ?? null);
+            $live = self::publishOk($hub, ['topic' => 'gone', 'data' => 'live']);
+            $events = HubServer::events($stream, 2, 1.0);
+            fclose($stream['socket']);
+            self::assertSame([['id' => $live, 'data' => 'live']], $events);
+        } finally {
+            $hub->stop();
+        }
+    }
+
     public function testADraft07SubscriberOnTheSameHubKeepsItsBehaviour(): void
     {
         $hub = self::$open;
