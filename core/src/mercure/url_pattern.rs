@@ -71,19 +71,22 @@ impl UrlPatterns {
 /// patterns and what is left of the budget.
 pub fn compile(texts: &[String], base: &Url, budget: usize) -> Result<(UrlPatterns, usize), Refused> {
     let previous = BUDGET.replace(Some(budget));
-    EXCEEDED.set(false);
     let mut patterns = Vec::with_capacity(texts.len());
     let mut outcome = Ok(());
     for (index, text) in texts.iter().enumerate() {
+        FAILED.set(false);
+        EXCEEDED.set(false);
         let parsed = UrlPatternInit::parse_constructor_string::<Bounded>(text, Some(base.clone()))
             .and_then(|init| UrlPattern::<Bounded>::parse(init, UrlPatternOptions::default()));
         match parsed {
-            Ok(pattern) => patterns.push(pattern),
-            Err(_) if EXCEEDED.get() => {
+            // The crate keeps a matcher whose expression failed to build as one that never
+            // matches, without an error: any failure refuses the pattern.
+            Ok(pattern) if !FAILED.get() => patterns.push(pattern),
+            _ if EXCEEDED.get() => {
                 outcome = Err(Refused::Budget);
                 break;
             }
-            Err(_) => {
+            _ => {
                 outcome = Err(Refused::Invalid(index));
                 break;
             }
@@ -97,7 +100,9 @@ thread_local! {
     /// What is left of the budget of the patterns being compiled on this thread (None: no
     /// compile under way; an expression is then refused).
     static BUDGET: Cell<Option<usize>> = const { Cell::new(None) };
-    /// Whether the last refusal was the budget's.
+    /// Whether an expression of the pattern being compiled failed to build.
+    static FAILED: Cell<bool> = const { Cell::new(false) };
+    /// Whether one failed for the budget.
     static EXCEEDED: Cell<bool> = const { Cell::new(false) };
 }
 
@@ -119,12 +124,14 @@ impl RegExp for Bounded {
         let regex = match built {
             Ok(regex) => regex,
             Err(error) => {
-                EXCEEDED.set(error.size_limit().is_some());
+                FAILED.set(true);
+                EXCEEDED.set(EXCEEDED.get() || error.size_limit().is_some());
                 return Err(());
             }
         };
         let used = regex.memory_usage().saturating_sub(baseline());
         if used > left {
+            FAILED.set(true);
             EXCEEDED.set(true);
             return Err(());
         }
@@ -244,6 +251,24 @@ mod tests {
         assert_eq!(compile(&texts(&["https://e.com/:x((?:a{100}){100})"]), &hub(), 64 * 1024).err(), Some(Refused::Budget));
         // Outside `compile`, no expression is built.
         assert!(<Bounded as RegExp>::parse("a", "u", false).is_err());
+    }
+
+    #[test]
+    fn a_pattern_compiled_at_any_budget_matches_or_is_refused() {
+        // At every budget, a pattern either is refused or matches as it should: never kept
+        // with an expression that failed to build (which would silently match nothing).
+        let texts = vec!["https://e.com/b/:id(\\d+){/:more}?".to_owned()];
+        let mut refused = 0;
+        for budget in (0..64 * 1024).step_by(97) {
+            match compile(&texts, &hub(), budget) {
+                Ok((p, _)) => assert!(p.matches("https://e.com/b/1") && p.matches("https://e.com/b/1/x") && !p.matches("https://e.com/b/x"), "{budget}"),
+                Err(refusal) => {
+                    assert_eq!(refusal, Refused::Budget, "{budget}");
+                    refused += 1;
+                }
+            }
+        }
+        assert!(refused > 0 && refused < 64 * 1024 / 97, "{refused}");
     }
 
     #[test]
