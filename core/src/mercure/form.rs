@@ -228,11 +228,17 @@ pub fn query_param(query: &[u8], name: &str) -> Option<String> {
     pairs(query).ok()?.into_iter().find(|(n, _)| n == name).map(|(_, v)| v)
 }
 
-/// The decoded pairs of a form, or an error naming the first one that is not UTF-8.
+/// The decoded pairs of a form, or an error naming the first one that is not UTF-8 (by its
+/// name when that much decodes, else by its place).
 fn pairs(form: &[u8]) -> Result<Vec<(String, String)>> {
     for (index, pair) in form.split(|&b| b == b'&').enumerate() {
         if std::str::from_utf8(&percent_decoded(pair)).is_err() {
-            return Err(Error::invalid_argument("body", format!("field {} of the form is not valid UTF-8 once decoded", index + 1)));
+            let name = pair.split(|&b| b == b'=').next().map(percent_decoded).and_then(|n| String::from_utf8(n).ok());
+            let (label, shown) = match name {
+                Some(name) => (name.chars().take(40).collect::<String>(), format!("the value of \"{}\" (field {})", name.chars().take(40).collect::<String>().escape_debug(), index + 1)),
+                None => ("body".to_owned(), format!("the name of field {}", index + 1)),
+            };
+            return Err(Error::invalid_argument(label, format!("{shown} of the form is not valid UTF-8 once decoded")));
         }
     }
     Ok(form_urlencoded::parse(form).map(|(name, value)| (name.into_owned(), value.into_owned())).collect())
@@ -407,7 +413,8 @@ mod tests {
         assert!(subscribe_error("match=a%E2%80%8Eb").contains("format character U+200E"));
         assert!(subscribe_error("match_urlpattern=%C2%85").contains("control character U+0085"));
         assert!(subscribe_error("match=").contains("\"match\" parameter is empty"));
-        assert!(subscribe_error("match=%FF").contains("not valid UTF-8"));
+        assert!(subscribe_error("match=%FF").contains("$match: the value of \"match\" (field 1) of the form is not valid UTF-8"), "{}", subscribe_error("match=%FF"));
+        assert!(subscribe_error("match=a&%FF=b").contains("the name of field 2 of the form is not valid UTF-8"));
     }
 
     #[test]
