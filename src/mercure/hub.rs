@@ -27,7 +27,8 @@ impl Hub {
         }
         match request.method.as_str() {
             // Not HEAD: a subscription is a stream, which a HEAD would hold open with no body.
-            "GET" => subscribe::handle(self, &request),
+            // QUERY (Mercure 1.0) is a GET whose parameters may also come in a form body.
+            "GET" | "QUERY" => subscribe::handle(self, &request),
             "POST" => {
                 publish::handle(self, &request);
                 Ok(())
@@ -37,7 +38,7 @@ impl Hub {
                 Ok(())
             }
             _ => {
-                answer::refuse(405, "the hub answers GET (subscribe), POST (publish) and OPTIONS", &[("Allow".into(), "GET, POST, OPTIONS".into())]);
+                answer::refuse(405, "the hub answers GET and QUERY (subscribe), POST (publish) and OPTIONS", &[("Allow".into(), "GET, QUERY, POST, OPTIONS".into())]);
                 Ok(())
             }
         }
@@ -71,7 +72,7 @@ impl Hub {
     fn preflight(&self, request: &Request) {
         let mut headers = self.cors(request);
         if !headers.is_empty() {
-            headers.push(("Access-Control-Allow-Methods".into(), "GET, POST, OPTIONS".into()));
+            headers.push(("Access-Control-Allow-Methods".into(), "GET, QUERY, POST, OPTIONS".into()));
             headers.push(("Access-Control-Allow-Headers".into(), "Authorization, Content-Type, Last-Event-ID, Cache-Control".into()));
             headers.push(("Access-Control-Max-Age".into(), "600".into()));
         }

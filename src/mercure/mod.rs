@@ -7,14 +7,17 @@
 //! - [`options`]: the hub's options array, with its defaults;
 //! - [`request`]: what the current request says (method, headers, query, body);
 //! - [`answer`]: the short answers (200 with an id, 4xx with a reason, CORS preflights);
-//! - [`subscribe`]: a `GET`, as a subscribed event stream that detaches like `detach()`;
-//! - [`token`]: who a request is (its token, verified by the draft it speaks) or its refusal.
+//! - [`token`]: who a request is (its token, verified by the draft it speaks) or its refusal;
+//! - [`subscribe`]: a `GET` or `QUERY`, as a subscribed event stream that detaches like `detach()`;
+//! - [`cursor`]: where a subscription resumes (the broker's id or a publisher's), and what its
+//!   Mercure 1.0 response header says.
 //!
 //! Updates are broker events: every machine that shares the broker (embedded on one machine,
 //! Redis on many) delivers every update to its own subscribers, each exactly once and in
-//! publish order, and a reconnecting subscriber resumes by the broker's id.
+//! publish order, and a reconnecting subscriber resumes by the update's id.
 
 pub mod answer;
+pub mod cursor;
 pub mod hub;
 pub mod options;
 pub mod publish;

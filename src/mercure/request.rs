@@ -17,11 +17,11 @@ pub struct Request {
     pub last_event_id: Option<Vec<u8>>,
     pub content_type: Option<String>,
     pub content_length: Option<u64>,
-    /// The request came over TLS, as the server says (`HTTPS`, `REQUEST_SCHEME`).
-    pub https: bool,
-    /// `Host`, or the server's name: the origin of the hub's own URLs.
-    pub host: Option<String>,
-    /// The request's path, without the query.
+    /// `https` or `http`, as the server says the request came.
+    pub scheme: String,
+    /// The `Host` the client asked for (with its port), else the server's name and port.
+    pub host: String,
+    /// The path the request was made to, without its query.
     pub path: String,
 }
 
@@ -31,6 +31,16 @@ fn server(key: &CStr) -> Option<Vec<u8>> {
 
 fn server_text(key: &CStr) -> Option<String> {
     server(key).and_then(|bytes| String::from_utf8(bytes).ok())
+}
+
+/// The request's scheme: `$_SERVER['HTTPS']` set (and not `off`) or `REQUEST_SCHEME`.
+fn scheme() -> String {
+    let https = server_text(c"HTTPS").is_some_and(|v| !v.is_empty() && !v.eq_ignore_ascii_case("off"));
+    if https || server_text(c"REQUEST_SCHEME").is_some_and(|s| s.eq_ignore_ascii_case("https")) {
+        "https".to_owned()
+    } else {
+        "http".to_owned()
+    }
 }
 
 impl Request {
@@ -46,16 +56,27 @@ impl Request {
             last_event_id: server(c"HTTP_LAST_EVENT_ID"),
             content_type: server_text(c"CONTENT_TYPE").or_else(|| server_text(c"HTTP_CONTENT_TYPE")),
             content_length: server_text(c"CONTENT_LENGTH").and_then(|n| n.trim().parse().ok()),
-            https: server_text(c"HTTPS").is_some_and(|v| !v.is_empty() && !v.eq_ignore_ascii_case("off"))
-                || server_text(c"REQUEST_SCHEME").is_some_and(|v| v.eq_ignore_ascii_case("https")),
-            host: server_text(c"HTTP_HOST").or_else(|| server_text(c"SERVER_NAME")),
+            scheme: scheme(),
+            host: server_text(c"HTTP_HOST").unwrap_or_else(|| {
+                let name = server_text(c"SERVER_NAME").unwrap_or_default();
+                match server_text(c"SERVER_PORT") {
+                    Some(port) if !name.is_empty() && port != "80" && port != "443" => format!("{name}:{port}"),
+                    _ => name,
+                }
+            }),
             path: server_text(c"REQUEST_URI").map(|uri| uri.split(['?', '#']).next().unwrap_or_default().to_owned()).unwrap_or_default(),
         }
     }
 
+    /// The hub's own URL as this request reached it: the base of relative URL patterns and
+    /// topics (None when the request does not make one).
+    pub fn hub_url(&self) -> Option<sse_core::mercure::url_pattern::Url> {
+        sse_core::mercure::url_pattern::hub_url(&self.scheme, &self.host, &self.path)
+    }
+
     /// The request's origin (`scheme://host`), when its host is one.
     pub fn origin(&self) -> Option<String> {
-        self.host.as_deref().and_then(|host| sse_core::mercure::bearer::origin(self.https, host))
+        Some(self.host.as_str()).filter(|host| !host.is_empty()).and_then(|host| sse_core::mercure::bearer::origin(self.scheme == "https", host))
     }
 
     /// The body, at most `limit` bytes; a longer one is an error saying so (nothing more is

@@ -1,5 +1,7 @@
-//! A `GET`: a subscription to the hub's updates, served as an event stream that detaches under
-//! php-fpm (and is served in the worker elsewhere, as `detach()` does).
+//! A `GET` (or Mercure 1.0's `QUERY`, whose form body adds to the query): a subscription to
+//! the hub's updates, served as an event stream that detaches under php-fpm (and is served in
+//! the worker elsewhere, as `detach()` does). Draft-07 (`topic=`) and 1.0 (`match*`) requests
+//! differ in their parameters and in the resume header they get (see [`resume_header`]).
 //!
 //! The stream subscribes to the hub's broker topic (`mercure`, and `mercure.private` when the
 //! token may receive private updates) and filters with the request's selectors and the
@@ -7,6 +9,7 @@
 //! topics travel. A token's `exp` is the stream's maximum duration.
 
 use super::answer;
+use super::cursor::{self, Resume};
 use super::hub::Hub;
 use super::request::Request;
 use crate::bindings::sse_emitter::SseEmitter;
@@ -16,6 +19,7 @@ use crate::subscription::{Filter, Subscription};
 use ext_php_rs::types::ZendClassObject;
 use sse_core::broker::{EventId, Position};
 use sse_core::last_event_id;
+use sse_core::mercure::form::Draft;
 use sse_core::mercure::{form, update};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -26,9 +30,23 @@ pub fn handle(hub: &Hub, request: &Request) -> Result<()> {
         answer::refuse(status, reason, &cors);
         Ok(())
     };
+    // A QUERY's form body, read before anything else (it holds the parameters).
+    let body = if request.method == "QUERY" {
+        if let Some(kind) = request.content_type.as_deref() {
+            if !kind.trim().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") {
+                return refuse(415, "a QUERY subscription's body is application/x-www-form-urlencoded");
+            }
+        }
+        match request.body(form::MAX_BODY) {
+            Ok(body) => Some(body),
+            Err(failure) => return refuse(413, &failure.0.to_string()),
+        }
+    } else {
+        None
+    };
     // Read and checked, not compiled: compiling the selectors is the costly part of a
     // subscription, so it waits until the token has been verified.
-    let query = match form::read_subscribe(&request.query) {
+    let query = match form::read_subscribe_form(&request.query, body.as_deref()) {
         Ok(query) => query,
         Err(error) => return refuse(400, &error.to_string()),
     };
@@ -40,14 +58,23 @@ pub fn handle(hub: &Hub, request: &Request) -> Result<()> {
         }
     };
     // Within the request's budget (count, size, compile cost), else a 400 naming it.
-    let query = match query.compile() {
+    let query = match query.compile_at(request.hub_url().as_ref()) {
         Ok(query) => query,
         Err(error) => return refuse(400, &error.to_string()),
     };
-    // The header wins over the query parameter (draft-07).
+    // The header wins over the query parameter (both drafts).
     let resume = request.last_event_id.as_deref().and_then(last_event_id::accept).map(str::to_owned).or_else(|| {
         query.last_event_id.as_deref().and_then(|id| last_event_id::accept(id.as_bytes())).map(str::to_owned)
     });
+    // 1.0: the cursor as sent (even empty), resolved once: it decides where the stream starts
+    // and what Mercure-Last-Event-ID says.
+    let resolved = match (query.draft, cursor_of(request, query.last_event_id.as_deref())) {
+        (Draft::Mercure10, Some(raw)) => match cursor::resolve(&*hub.engine, &hub.settings.history, &raw) {
+            Ok(resolved) => Some(resolved),
+            Err(failure) => return refuse(503, &failure.0.to_string()),
+        },
+        _ => None,
+    };
     let mut topics = vec![update::PUBLIC.to_owned()];
     if claims.receives_private() {
         topics.push(update::PRIVATE.to_owned());
@@ -58,17 +85,20 @@ pub fn handle(hub: &Hub, request: &Request) -> Result<()> {
         selectors.matches_any(update::topics_of(event))
             && (!update::is_private(event) || private.as_ref().is_some_and(|p| p.matches_any(update::topics_of(event))))
     });
-    // A publisher's id resumes from the earliest update that has it.
-    let resume = match resume {
-        Some(raw) if raw != "earliest" => match own_id_cursor(hub, &raw) {
-            Ok(cursor) => Some(cursor.unwrap_or(raw)),
+    // Draft-07: a publisher's id resumes from the earliest update that has it, as in 1.0 (see
+    // `cursor`), and the broker's own ids as they are.
+    let resume = match (&resolved, resume) {
+        (None, Some(raw)) if raw != "earliest" => match cursor::own_id(&*hub.engine, &hub.settings.history, &raw) {
+            Ok(found) => Some(found.map_or(raw, |id| id.to_string())),
             Err(failure) => return refuse(503, &failure.0.to_string()),
         },
-        other => other,
+        (_, other) => other,
     };
-    let started = match resume.as_deref() {
-        Some("earliest") => Subscription::start(hub.engine.clone(), topics, hub.settings.history, None).map(Subscription::from_earliest),
-        other => Subscription::start(hub.engine.clone(), topics, hub.settings.history, other),
+    let started = match (&resolved, resume.as_deref()) {
+        (Some(Resume::Earliest), _) | (None, Some("earliest")) => Subscription::start(hub.engine.clone(), topics, hub.settings.history, None).map(Subscription::from_earliest),
+        (Some(Resume::After(id, _)), _) => Subscription::start(hub.engine.clone(), topics, hub.settings.history, Some(&id.to_string())),
+        // An unknown 1.0 cursor starts live as draft-07's does (with `sse-reset` when asked).
+        (Some(Resume::Unknown), other) | (None, other) => Subscription::start(hub.engine.clone(), topics, hub.settings.history, other),
     };
     let mut subscription = match started {
         Ok(subscription) => subscription.with_filter(filter),
@@ -77,10 +107,8 @@ pub fn handle(hub: &Hub, request: &Request) -> Result<()> {
     if !hub.options.reset_events {
         subscription = subscription.without_reset_events();
     }
-    // The id of the newest update when the subscription began, or `earliest` (draft-07).
-    let newest = match hub.engine.last_position() {
-        Ok(Position::ZERO) => "earliest".to_owned(),
-        Ok(position) => EventId { epoch: subscription.last_id().epoch, position }.to_string(),
+    let resume_header = match resume_header(hub, query.draft, resolved.as_ref(), &subscription) {
+        Ok(header) => header,
         Err(failure) => return refuse(503, &failure.0.to_string()),
     };
     let mut options = Options { heartbeat: hub.options.heartbeat, ..Options::default() };
@@ -89,7 +117,7 @@ pub fn handle(hub: &Hub, request: &Request) -> Result<()> {
         options.max_duration = Duration::from_secs(expires_at).saturating_sub(now).max(Duration::from_millis(1));
     }
     options.headers = cors;
-    options.headers.push(("Last-Event-ID".into(), newest));
+    options.headers.extend(resume_header);
     let emitter = SseEmitter::with_options(options);
     emitter.adopt_subscription(subscription)?;
     let object = ZendClassObject::new(emitter);
@@ -99,13 +127,29 @@ pub fn handle(hub: &Hub, request: &Request) -> Result<()> {
     })
 }
 
-/// The broker's id of the update whose publisher chose the id `raw`, when `raw` is not one of
-/// the broker's own ids (those resume as they are) and the history still has it.
-fn own_id_cursor(hub: &Hub, raw: &str) -> Result<Option<String>> {
-    let epoch = hub.engine.epoch()?;
-    if EventId::parse(raw).is_some_and(|id| id.epoch == epoch) {
-        return Ok(None);
+/// The cursor of a 1.0 request as sent: the `Last-Event-ID` header when it has a value, else
+/// the `last_event_id` parameter, else an empty header; None when it sent none.
+fn cursor_of(request: &Request, param: Option<&str>) -> Option<String> {
+    let header = request.last_event_id.as_deref().map(|raw| String::from_utf8_lossy(raw).into_owned());
+    match (header, param) {
+        (Some(header), _) if !header.is_empty() => Some(header),
+        (header, Some(param)) => Some(param.to_owned()).or(header),
+        (header, None) => header,
     }
-    let found = hub.engine.find_own_id(raw.as_bytes(), &hub.settings.history)?;
-    Ok(found.map(|position| EventId { epoch, position }.to_string()))
+}
+
+/// The resume header of the response. Draft-07: `Last-Event-ID`, the id of the newest update
+/// when the subscription began, or `earliest`. 1.0: `Mercure-Last-Event-ID` only when the
+/// request sent a cursor, naming the id the stream resumes after, or `earliest`.
+fn resume_header(hub: &Hub, draft: Draft, resolved: Option<&Resume>, subscription: &Subscription) -> Result<Option<(String, String)>> {
+    Ok(match draft {
+        Draft::Mercure10 => resolved.map(|resume| ("Mercure-Last-Event-ID".to_owned(), resume.header())),
+        Draft::Draft07 => {
+            let newest = match hub.engine.last_position()? {
+                Position::ZERO => "earliest".to_owned(),
+                position => EventId { epoch: subscription.last_id().epoch, position }.to_string(),
+            };
+            Some(("Last-Event-ID".to_owned(), newest))
+        }
+    })
 }

@@ -15,6 +15,10 @@
 #                      authorization_details) from arbitrary JSON, shaped entries and signed
 #                      access tokens, and tokens presented every way: no panic, caps kept,
 #                      malformed grants never make a valid token
+#   subscribe_query    the Mercure subscribe query of either draft (and a QUERY's form body),
+#                      URL patterns compiled: no panic, the limits kept, `*` matches every topic
+#   url_pattern        URL patterns compiled within a budget and matched against topics: no
+#                      panic, a pattern matches the same topics alone and in a list
 #
 #   tests/fuzz/run.sh                 short run for CI: FUZZ_SECONDS (default 20) per target; the first build adds about a minute
 #   tests/fuzz/run.sh --runs 10000000 long run: that many inputs per target
@@ -41,7 +45,7 @@ fi
 
 cargo "$toolchain" fuzz build -O -s none
 status=0
-for target in encode_roundtrip parse_incremental log_record log_damage mercure_publish_form mercure_selectors broker_url fastcgi_record token_claims; do
+for target in encode_roundtrip parse_incremental log_record log_damage mercure_publish_form mercure_selectors broker_url fastcgi_record token_claims subscribe_query url_pattern; do
   mkdir -p "corpus/$target"
   log=$(mktemp)
   start=$(date +%s)

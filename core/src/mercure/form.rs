@@ -1,6 +1,8 @@
 //! The two request encodings of the hub, both `application/x-www-form-urlencoded`:
 //! - the publish body (`topic` repeated, `data`, `private`, `id`, `type`, `retry`);
-//! - the subscribe query (`topic` repeated, `lastEventID`, `authorization`).
+//! - the subscribe query: draft-07's (`topic` repeated, `lastEventID`, `authorization`) or
+//!   Mercure 1.0's (`match`, `match_exact`, `match_urlpattern`, `last_event_id`), also as the
+//!   form body of a `QUERY` request.
 //!
 //! PHP's `$_POST` and `$_GET` keep only the last of repeated `topic` fields (without `[]`), so
 //! both are parsed here from the raw bytes. Every name and value must decode to UTF-8: the
@@ -85,11 +87,25 @@ pub fn parse_publish(body: &[u8]) -> Result<Publish> {
     Ok(Publish { update, requested_id: id })
 }
 
+/// Which protocol a subscribe request speaks: one hub serves both.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Draft {
+    /// draft-dunglas-mercure-07: `topic=` (exact, `*` or URI template), `lastEventID`.
+    #[default]
+    Draft07,
+    /// Mercure 1.0 (draft-dunglas-mercure-08): `match`, `match_exact`, `match_urlpattern`,
+    /// `last_event_id`, the `QUERY` method.
+    Mercure10,
+}
+
 /// A subscribe request's query, checked and compiled.
 #[derive(Clone, Debug, Default)]
 pub struct Subscribe {
+    pub draft: Draft,
     pub selectors: Selectors,
-    /// `lastEventID` (draft-07), or `Last-Event-ID` (older drafts; Twig's `mercure()` sends both).
+    /// The cursor the query gives, as given (even empty): 1.0's `last_event_id`, then
+    /// draft-07's `lastEventID` (Symfony's Twig `mercure()` still sends it), then
+    /// `Last-Event-ID` (older drafts).
     pub last_event_id: Option<String>,
     /// `authorization`: a token for clients that can set neither a header nor a cookie.
     pub authorization: Option<String>,
@@ -100,15 +116,23 @@ pub struct Subscribe {
 /// a request without a valid token costs no compiling.
 #[derive(Clone, Debug, Default)]
 pub struct SubscribeQuery {
+    pub draft: Draft,
     pub selectors: Prepared,
     pub last_event_id: Option<String>,
     pub authorization: Option<String>,
 }
 
 impl SubscribeQuery {
-    /// Compiles the selectors within the request's budget.
+    /// Compiles the selectors within the request's budget, URL patterns resolved against the
+    /// default base.
     pub fn compile(self) -> Result<Subscribe> {
-        Ok(Subscribe { selectors: self.selectors.compile()?, last_event_id: self.last_event_id, authorization: self.authorization })
+        self.compile_at(None)
+    }
+
+    /// Compiles the selectors within the request's budget, URL patterns resolved against
+    /// `base` (the hub's URL).
+    pub fn compile_at(self, base: Option<&url::Url>) -> Result<Subscribe> {
+        Ok(Subscribe { draft: self.draft, selectors: self.selectors.compile_at(base)?, last_event_id: self.last_event_id, authorization: self.authorization })
     }
 }
 
@@ -120,31 +144,79 @@ pub fn parse_subscribe(query: &[u8]) -> Result<Subscribe> {
 /// Reads a subscribe query string: every check but the compiling of the selectors (their
 /// count, sizes and syntax included).
 pub fn read_subscribe(query: &[u8]) -> Result<SubscribeQuery> {
+    read_subscribe_form(query, None)
+}
+
+/// Reads a subscribe request's fields: the query string and, for a `QUERY` request, its form
+/// body (at most [`MAX_BODY`] bytes). The fields of both are taken together; a single-valued
+/// field given in both is the query's, as the first one given is kept.
+pub fn read_subscribe_form(query: &[u8], body: Option<&[u8]>) -> Result<SubscribeQuery> {
     if query.len() > MAX_QUERY {
         return Err(Error::invalid_argument("query", format!("the query string is {} bytes; the limit is {MAX_QUERY}", query.len())));
     }
-    let mut topics = Vec::new();
-    let mut request = SubscribeQuery::default();
-    let mut old_spelling = None;
-    for (name, value) in pairs(query)? {
-        match name.as_str() {
-            "topic" => {
-                if topics.len() > super::selector::MAX_COUNT * 4 {
-                    return Err(Error::invalid_argument("topic", format!("more than {} topic selectors", super::selector::MAX_COUNT)));
+    let mut fields = pairs(query)?;
+    if let Some(body) = body {
+        if body.len() > MAX_BODY {
+            return Err(Error::invalid_argument("body", format!("the request body is {} bytes; the limit is {MAX_BODY}", body.len())));
+        }
+        fields.extend(pairs(body)?);
+    }
+    let first = |name: &str| fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    let has_topic = fields.iter().any(|(n, _)| n == "topic");
+    let matcher_name = fields.iter().map(|(n, _)| n).find(|n| super::matchers::in_namespace(n));
+    // A QUERY request, or one with 1.0's names, is 1.0; anything else keeps draft-07's rules.
+    let modern = body.is_some() || matcher_name.is_some() || first("last_event_id").is_some();
+    let draft = match (has_topic, matcher_name) {
+        (true, Some(name)) => {
+            return Err(Error::invalid_argument(
+                "topic",
+                format!("\"topic\" (draft-07) and \"{}\" (Mercure 1.0) cannot be mixed in one subscription: use one protocol", name.chars().take(40).collect::<String>().escape_debug()),
+            ));
+        }
+        (true, None) => Draft::Draft07,
+        (false, _) if modern => Draft::Mercure10,
+        (false, _) => Draft::Draft07,
+    };
+    let mut request = SubscribeQuery { draft, authorization: first("authorization"), ..SubscribeQuery::default() };
+    match draft {
+        Draft::Draft07 => {
+            let mut topics = Vec::new();
+            for (name, value) in &fields {
+                if name == "topic" {
+                    if topics.len() > super::selector::MAX_COUNT * 4 {
+                        return Err(Error::invalid_argument("topic", format!("more than {} topic selectors", super::selector::MAX_COUNT)));
+                    }
+                    topics.push(value.as_str());
                 }
-                topics.push(value);
             }
-            "lastEventID" => request.last_event_id = Some(value),
-            "Last-Event-ID" => old_spelling = Some(value),
-            "authorization" => request.authorization = Some(value),
-            _ => {}
+            if topics.is_empty() {
+                return Err(Error::invalid_argument("topic", "missing \"topic\" parameter: subscribe to at least one topic selector"));
+            }
+            request.selectors = Selectors::prepare(topics, "topic")?;
+            // The last one given, as before (draft-07 names one).
+            let last = |name: &str| fields.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+            request.last_event_id = last("lastEventID").or_else(|| last("Last-Event-ID"));
+        }
+        Draft::Mercure10 => {
+            let mut given = Vec::new();
+            for (name, value) in &fields {
+                if !super::matchers::in_namespace(name) {
+                    continue;
+                }
+                let kind = super::matchers::kind(name)?;
+                // Refused before the whole list is built: a thousand matchers cost nothing.
+                if given.len() > super::selector::MAX_COUNT * 4 {
+                    return Err(Error::invalid_argument(name.as_str(), format!("more than {} matchers", super::selector::MAX_COUNT)));
+                }
+                given.push((name.as_str(), kind, value.as_str()));
+            }
+            if given.is_empty() {
+                return Err(Error::invalid_argument("match", "missing \"match\" subscription parameter: subscribe with match, match_exact or match_urlpattern"));
+            }
+            request.selectors = Selectors::prepare_matchers(given)?;
+            request.last_event_id = first("last_event_id").or_else(|| first("lastEventID")).or_else(|| first("Last-Event-ID"));
         }
     }
-    if topics.is_empty() {
-        return Err(Error::invalid_argument("topic", "missing \"topic\" parameter: subscribe to at least one topic selector"));
-    }
-    request.selectors = Selectors::prepare(topics.iter().map(String::as_str), "topic")?;
-    request.last_event_id = request.last_event_id.or(old_spelling);
     Ok(request)
 }
 
@@ -153,11 +225,17 @@ pub fn query_param(query: &[u8], name: &str) -> Option<String> {
     pairs(query).ok()?.into_iter().find(|(n, _)| n == name).map(|(_, v)| v)
 }
 
-/// The decoded pairs of a form, or an error naming the first one that is not UTF-8.
+/// The decoded pairs of a form, or an error naming the first one that is not UTF-8 (by its
+/// name when that much decodes, else by its place).
 fn pairs(form: &[u8]) -> Result<Vec<(String, String)>> {
     for (index, pair) in form.split(|&b| b == b'&').enumerate() {
         if std::str::from_utf8(&percent_decoded(pair)).is_err() {
-            return Err(Error::invalid_argument("body", format!("field {} of the form is not valid UTF-8 once decoded", index + 1)));
+            let name = pair.split(|&b| b == b'=').next().map(percent_decoded).and_then(|n| String::from_utf8(n).ok());
+            let (label, shown) = match name {
+                Some(name) => (name.chars().take(40).collect::<String>(), format!("the value of \"{}\" (field {})", name.chars().take(40).collect::<String>().escape_debug(), index + 1)),
+                None => ("body".to_owned(), format!("the name of field {}", index + 1)),
+            };
+            return Err(Error::invalid_argument(label, format!("{shown} of the form is not valid UTF-8 once decoded")));
         }
     }
     Ok(form_urlencoded::parse(form).map(|(name, value)| (name.into_owned(), value.into_owned())).collect())
@@ -266,6 +344,134 @@ mod tests {
         assert!(read_subscribe(b"lastEventID=x").is_err());
         let compiled = read_subscribe(b"topic=%2Fbooks%2F%7Bid%7D&lastEventID=7").and_then(SubscribeQuery::compile);
         assert!(compiled.is_ok_and(|s| s.selectors.matches("/books/1") && s.last_event_id.as_deref() == Some("7")));
+    }
+
+    fn subscribe_error(query: &str) -> String {
+        parse_subscribe(query.as_bytes()).err().map(|e| e.to_string()).unwrap_or_default()
+    }
+
+    fn subscribed(query: &str) -> Subscribe {
+        match parse_subscribe(query.as_bytes()) {
+            Ok(s) => s,
+            Err(e) => panic!("{query}: {e}"),
+        }
+    }
+
+    #[test]
+    fn mercure_1_0_match_and_match_exact_are_exact_topics() {
+        // Checklist 1, 9: `match=` is 1.0, exact; `*` is every topic.
+        let one = subscribed("match=foo");
+        assert_eq!(one.draft, Draft::Mercure10);
+        assert!(one.selectors.matches("foo") && !one.selectors.matches("foo/1") && !one.selectors.matches("Foo"));
+        // Braces are no template in 1.0: byte-wise exact.
+        let braces = subscribed("match_exact=https%3A%2F%2Fe.com%2Fb%2F%7Bid%7D");
+        assert!(braces.selectors.matches("https://e.com/b/{id}") && !braces.selectors.matches("https://e.com/b/1"));
+        for star in ["match=*", "match_exact=*", "match_urlpattern=*"] {
+            assert!(subscribed(star).selectors.matches("anything at all"), "{star}");
+        }
+        // Duplicates are one matcher.
+        assert_eq!(subscribed("match=a&match_exact=a&match=b").selectors.len(), 2);
+    }
+
+    #[test]
+    fn mercure_1_0_url_patterns_combine_with_exact_matchers() {
+        // Checklist 2 and 7.
+        let both = subscribed("match_exact=foo&match_urlpattern=https%3A%2F%2Fe.com%2Fb%2F%3Aid");
+        assert!(both.selectors.matches("foo"));
+        assert!(both.selectors.matches("https://e.com/b/1"));
+        assert!(both.selectors.matches("https://E.COM/b/1?q=1#f"));
+        assert!(!both.selectors.matches("https://e.com/b/1/x"));
+        assert!(!both.selectors.matches("bar"));
+        // Relative patterns resolve against the hub's URL.
+        let base = crate::mercure::url_pattern::hub_url("https", "hub.example", "/.well-known/mercure");
+        let relative = read_subscribe(b"match_urlpattern=%2Fbooks%2F%3Aid").and_then(|q| q.compile_at(base.as_ref()));
+        assert!(relative.is_ok_and(|s| s.selectors.matches("https://hub.example/books/1") && !s.selectors.matches("https://other.example/books/1")));
+    }
+
+    #[test]
+    fn mercure_1_0_refuses_unknown_matchers_and_bad_values() {
+        // Checklist 3.
+        for (query, name) in [("Match=foo", "Match"), ("matchURLPattern=x", "matchURLPattern"), ("match_regexp=x", "match_regexp"), ("matches=1", "matches"), ("match=a&MATCH_EXACT=b", "MATCH_EXACT")] {
+            let message = subscribe_error(query);
+            assert!(message.contains(&format!("unknown matcher parameter \"{name}\"")), "{query}: {message}");
+        }
+        // Checklist 5: no matcher, too many, too long, not compiling (a generic message).
+        assert!(subscribe_error("last_event_id=x").contains("missing \"match\" subscription parameter"));
+        assert!(subscribe_error("").contains("missing \"topic\" parameter"), "an empty query keeps draft-07's message");
+        let many = (0..101).map(|i| format!("match=t{i}")).collect::<Vec<_>>().join("&");
+        assert!(subscribe_error(&many).contains("more than 100 matchers"), "{}", subscribe_error(&many));
+        assert!(parse_subscribe((0..100).map(|i| format!("match=t{i}")).collect::<Vec<_>>().join("&").as_bytes()).is_ok());
+        let long = format!("match_urlpattern=https://e.com/{}", "a".repeat(4097 - 14));
+        assert!(subscribe_error(&long).contains("4097 bytes long; the limit is 4096"), "{}", subscribe_error(&long));
+        let broken = subscribe_error("match_urlpattern=https%3A%2F%2Fe.com%2F%28");
+        assert!(broken.contains("$match_urlpattern") && broken.contains("is not a valid URL pattern"), "{broken}");
+        assert!(!broken.to_lowercase().contains("regex") && !broken.contains("error"), "the compiler's message is not shown: {broken}");
+        // The size budget of one request: 9 patterns of 4,000 bytes.
+        let big = (0..9).map(|i| format!("match=t{i}{}", "x".repeat(3998))).collect::<Vec<_>>().join("&");
+        assert!(subscribe_error(&big).contains("size budget of one request"), "{}", subscribe_error(&big));
+        // Checklist 6: control and format characters.
+        assert!(subscribe_error("match=a%00b").contains("control character U+0000"));
+        assert!(subscribe_error("match=a%E2%80%8Eb").contains("format character U+200E"));
+        assert!(subscribe_error("match_urlpattern=%C2%85").contains("control character U+0085"));
+        assert!(subscribe_error("match=").contains("\"match\" parameter is empty"));
+        assert!(subscribe_error("match=%FF").contains("$match: the value of \"match\" (field 1) of the form is not valid UTF-8"), "{}", subscribe_error("match=%FF"));
+        assert!(subscribe_error("match=a&%FF=b").contains("the name of field 2 of the form is not valid UTF-8"));
+    }
+
+    #[test]
+    fn both_drafts_are_read_and_never_mixed() {
+        // Checklist 4: `topic=` keeps draft-07's exact and template semantics.
+        let old = subscribed("topic=https%3A%2F%2Fe.com%2Fb%2F%7Bid%7D&lastEventID=7");
+        assert_eq!(old.draft, Draft::Draft07);
+        assert!(old.selectors.matches("https://e.com/b/1"));
+        assert_eq!(old.last_event_id.as_deref(), Some("7"));
+        for query in ["topic=a&match=b", "match_urlpattern=b&topic=a", "topic=a&Match=b"] {
+            let message = subscribe_error(query);
+            assert!(message.contains("\"topic\" (draft-07) and \"") && message.contains("cannot be mixed"), "{query}: {message}");
+        }
+    }
+
+    #[test]
+    fn mercure_1_0_cursors() {
+        // Checklist 10-12 at the parser level: the cursor as sent, even empty.
+        assert_eq!(subscribed("match=t&last_event_id=A").last_event_id.as_deref(), Some("A"));
+        assert_eq!(subscribed("match=t&last_event_id=").last_event_id.as_deref(), Some(""));
+        assert_eq!(subscribed("match=t&last_event_id=earliest").last_event_id.as_deref(), Some("earliest"));
+        assert_eq!(subscribed("match=t").last_event_id, None);
+        // Symfony's Twig helper still sends draft-07's name; 1.0's wins when both are there.
+        assert_eq!(subscribed("match=t&lastEventID=B").last_event_id.as_deref(), Some("B"));
+        assert_eq!(subscribed("match=t&lastEventID=B&last_event_id=A").last_event_id.as_deref(), Some("A"));
+        assert_eq!(subscribed("match=t&last_event_id=A&last_event_id=C").last_event_id.as_deref(), Some("A"));
+    }
+
+    #[test]
+    fn a_query_body_adds_to_the_query() {
+        // Checklist 8: QUERY's form body, merged; the query's last_event_id wins.
+        let read = read_subscribe_form(b"last_event_id=Q&match=a", Some(b"match=foo&last_event_id=X")).and_then(SubscribeQuery::compile);
+        let Ok(read) = read else { panic!("{:?}", read.err()) };
+        assert_eq!((read.draft, read.last_event_id.as_deref()), (Draft::Mercure10, Some("Q")));
+        assert!(read.selectors.matches("foo") && read.selectors.matches("a"));
+        let body_only = read_subscribe_form(b"", Some(b"match=foo&last_event_id=X"));
+        assert!(body_only.is_ok_and(|q| q.last_event_id.as_deref() == Some("X")));
+        // A QUERY without any matcher is answered as 1.0.
+        let empty = read_subscribe_form(b"", Some(b"")).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(empty.contains("missing \"match\""), "{empty}");
+        let huge = vec![b'a'; MAX_BODY + 1];
+        assert!(read_subscribe_form(b"match=a", Some(&huge)).err().map(|e| e.to_string()).unwrap_or_default().contains("the limit is 1048576"));
+        assert!(read_subscribe_form(b"", Some(b"match=a%FF")).is_err());
+    }
+
+    #[test]
+    fn url_patterns_are_compiled_after_reading_within_the_budget() {
+        // Read without compiling: even a pattern that does not compile passes the reading,
+        // so that the token is verified before any compiling.
+        assert!(read_subscribe(b"match_urlpattern=https%3A%2F%2Fe.com%2F%28").is_ok());
+        // 40 patterns whose expressions are large each: refused by the request's budget.
+        let hostile = (0..40).map(|i| format!("match_urlpattern=%2Fp{i}%2F%3Ax%28%28%3F%3Aa%7B50%7D%29%7B50%7D%29")).collect::<Vec<_>>().join("&");
+        let read = read_subscribe(hostile.as_bytes());
+        let Ok(read) = read else { panic!("{:?}", read.err()) };
+        let refused = read.compile().err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(refused.contains("$match_urlpattern") && refused.contains("compile budget of one request (1024 KiB)"), "{refused}");
     }
 
     proptest! {

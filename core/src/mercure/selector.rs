@@ -12,8 +12,11 @@
 //! the token before spending anything on compiling.
 
 use super::template::{self, Template};
-use super::topic;
+use super::url_pattern::{self, Refused, UrlPatterns};
+use super::{matchers, topic};
 use crate::error::{Error, Result};
+use std::sync::Arc;
+use url::Url;
 
 #[derive(Clone, Debug)]
 pub enum Selector {
@@ -90,18 +93,50 @@ pub struct Prepared {
     exact: Vec<String>,
     /// Each template's text and its anchored pattern.
     templates: Vec<(String, String)>,
+    /// `match_urlpattern` texts (Mercure 1.0).
+    url_patterns: Vec<String>,
     /// What the list is, for messages (`topic`, `mercure.subscribe`).
     what: String,
 }
 
 impl Prepared {
     /// Compiles the templates, all within [`MAX_COMPILED_SIZE`]; beyond it, an error naming
-    /// the budget.
+    /// the budget. URL patterns are resolved against [`url_pattern::DEFAULT_BASE`].
     pub fn compile(self) -> Result<Selectors> {
+        self.compile_at(None)
+    }
+
+    /// Compiles the URL patterns (resolved against `base`, the hub's URL) and the templates,
+    /// all within [`MAX_COMPILED_SIZE`] together; beyond it, an error naming the budget.
+    pub fn compile_at(self, base: Option<&Url>) -> Result<Selectors> {
+        let mut budget = MAX_COMPILED_SIZE;
+        let urls = if self.url_patterns.is_empty() {
+            None
+        } else {
+            let fallback = Url::parse(url_pattern::DEFAULT_BASE).map_err(|e| Error::misuse(format!("the default base URL: {e}")))?;
+            match url_pattern::compile(&self.url_patterns, base.unwrap_or(&fallback), budget) {
+                Ok((patterns, left)) => {
+                    budget = left;
+                    Some(Arc::new(patterns))
+                }
+                // The compiler's own message is not shown: it is of no use to a client and
+                // may describe the hub's memory.
+                Err(Refused::Invalid(index)) => {
+                    let text = self.url_patterns.get(index).map(|t| template::shown(t)).unwrap_or_default();
+                    return Err(Error::invalid_argument("match_urlpattern", format!("\"{text}\" is not a valid URL pattern")));
+                }
+                Err(Refused::Budget) => {
+                    return Err(Error::invalid_argument(
+                        "match_urlpattern",
+                        format!("the {} URL patterns exceed together the compile budget of one request ({} KiB); use fewer or simpler patterns", self.url_patterns.len(), MAX_COMPILED_SIZE / 1024),
+                    ));
+                }
+            }
+        };
         let set = if self.templates.is_empty() {
             None
         } else {
-            let built = regex::RegexSetBuilder::new(self.templates.iter().map(|(_, pattern)| pattern)).size_limit(MAX_COMPILED_SIZE).build();
+            let built = regex::RegexSetBuilder::new(self.templates.iter().map(|(_, pattern)| pattern)).size_limit(budget).build();
             match built {
                 Ok(set) => Some(set),
                 Err(_) => {
@@ -119,12 +154,12 @@ impl Prepared {
             }
         };
         let templates = self.templates.into_iter().map(|(text, _)| text).collect();
-        Ok(Selectors { any: self.any, exact: self.exact, templates, set })
+        Ok(Selectors { any: self.any, exact: self.exact, templates, set, urls })
     }
 
     /// How many distinct selectors the list has.
     pub fn len(&self) -> usize {
-        usize::from(self.any) + self.exact.len() + self.templates.len()
+        usize::from(self.any) + self.exact.len() + self.templates.len() + self.url_patterns.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -141,6 +176,8 @@ pub struct Selectors {
     templates: Vec<String>,
     /// Every template, compiled together; None without templates.
     set: Option<regex::RegexSet>,
+    /// The URL patterns (Mercure 1.0); None without any.
+    urls: Option<Arc<UrlPatterns>>,
 }
 
 impl Selectors {
@@ -177,12 +214,46 @@ impl Selectors {
         Ok(prepared)
     }
 
+    /// Checks Mercure 1.0 matchers (`match`/`match_exact`: exact topics, `match_urlpattern`:
+    /// URL patterns, `*` in either: every topic) without compiling: duplicates are dropped; the
+    /// count and total size share the budget of [`Selectors::prepare`]; each value is checked
+    /// by [`matchers::check_value`] under its parameter's name.
+    pub fn prepare_matchers<'a>(given: impl IntoIterator<Item = (&'a str, matchers::Kind, &'a str)>) -> Result<Prepared> {
+        let mut prepared = Prepared { what: "match".to_owned(), ..Prepared::default() };
+        let mut total = 0usize;
+        for (name, kind, text) in given {
+            matchers::check_value(name, text)?;
+            let seen = match kind {
+                _ if text == "*" => prepared.any,
+                matchers::Kind::Exact => prepared.exact.iter().any(|e| e == text),
+                matchers::Kind::UrlPattern => prepared.url_patterns.iter().any(|p| p == text),
+            };
+            if seen {
+                continue;
+            }
+            if prepared.len() == MAX_COUNT {
+                return Err(Error::invalid_argument(name, format!("more than {MAX_COUNT} matchers (match, match_exact and match_urlpattern together)")));
+            }
+            total += text.len();
+            if total > MAX_TOTAL_LEN {
+                return Err(Error::invalid_argument(name, format!("the matchers exceed the size budget of one request ({MAX_TOTAL_LEN} bytes in total)")));
+            }
+            match kind {
+                // `*` is every topic, whatever the matcher type (checked before the type).
+                _ if text == "*" => prepared.any = true,
+                matchers::Kind::Exact => prepared.exact.push(text.to_owned()),
+                matchers::Kind::UrlPattern => prepared.url_patterns.push(text.to_owned()),
+            }
+        }
+        Ok(prepared)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     pub fn len(&self) -> usize {
-        usize::from(self.any) + self.exact.len() + self.templates.len()
+        usize::from(self.any) + self.exact.len() + self.templates.len() + self.urls.as_ref().map_or(0, |u| u.len())
     }
 
     /// Whether one of the selectors matches `topic`.
@@ -191,6 +262,7 @@ impl Selectors {
             || self.exact.iter().any(|e| e == topic)
             || self.templates.iter().any(|t| t == topic)
             || self.set.as_ref().is_some_and(|set| set.is_match(topic))
+            || self.urls.as_ref().is_some_and(|urls| urls.matches(topic))
     }
 
     /// Whether one of the selectors matches one of `topics`.
