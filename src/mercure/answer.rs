@@ -74,7 +74,7 @@ pub fn cors_headers(origin: Option<&str>, allowed: &[String]) -> Vec<(String, St
         Some(CorsGrant::Anyone) => vec![("Access-Control-Allow-Origin".into(), "*".into())],
     };
     // Draft-07's resume header and 1.0's, for clients that read them with fetch().
-    headers.push(("Access-Control-Expose-Headers".into(), "Last-Event-ID, Mercure-Last-Event-ID".into()));
+    headers.push(("Access-Control-Expose-Headers".into(), "Last-Event-ID, Mercure-Last-Event-ID, WWW-Authenticate".into()));
     // The answer depends on the Origin (named, `*` or nothing): caches must keep them apart.
     headers.push(("Vary".into(), "Origin".into()));
     headers

@@ -58,7 +58,10 @@ pub fn handle(hub: &Hub, request: &Request) -> Result<()> {
         }
     };
     // Within the request's budget (count, size, compile cost), else a 400 naming it.
-    let query = match query.compile_at(request.hub_url().as_ref()) {
+    // Relative URL patterns resolve against the hub's URL: the configured resource identifier
+    // when there is one (as the Go hub does), else the URL the request reached.
+    let base = hub.options.resource_identifier.as_deref().and_then(|url| sse_core::mercure::Url::parse(url).ok()).or_else(|| request.hub_url());
+    let query = match query.compile_at(base.as_ref()) {
         Ok(query) => query,
         Err(error) => return refuse(400, &error.to_string()),
     };

@@ -130,8 +130,10 @@ pub fn verify(hub: &Hub, request: &Request, presented: &Presented, role: Role) -
         return verifier.verify(token).map(Some).map_err(invalid);
     }
     let hub_url = request.origin().map(|origin| format!("{origin}{}", bearer::HUB_PATH));
-    let audience = hub.options.resource_identifier.clone().or_else(|| hub_url.clone());
-    let base = hub_url.or_else(|| audience.clone()).and_then(|url| Url::parse(&url).ok());
+    let audience = hub.options.resource_identifier.clone().or(hub_url);
+    // Relative grant patterns resolve against the hub's URL: the configured resource
+    // identifier when there is one (as the Go hub does), else the URL the request reached.
+    let base = audience.clone().and_then(|url| Url::parse(&url).ok());
     let (Some(audience), Some(base)) = (audience, base) else {
         return Err(invalid("the request's Host is not a host: the hub has no resource identifier for it".into()));
     };
