@@ -5,15 +5,16 @@ published twice resumes from its earliest occurrence; updates without an id get 
 """
 import shutil
 import uuid
+from urllib.parse import quote
 
 import pytest
 
-from harness import nginx_fpm
+from harness import client, nginx_fpm
 from harness import redis as redis_harness
 from harness.broadcast import take
 from harness.fixtures import checked
 from harness.stack import make_tmp
-from test_mercure import PUBLISHER, no_crash, post, subscribe
+from test_mercure import HUB, PUBLISHER, no_crash, post, subscribe, two_machines  # noqa: F401 - a fixture
 
 
 @pytest.fixture(scope="module", params=["local", "redis"])
@@ -67,3 +68,24 @@ def test_an_unknown_publisher_id_goes_on_live(hub):
         assert status == 200, body
         events = [e for e in take(stream, 2, timeout=3) if e.type != "sse-reset"]
     assert [e.id for e in events] == ["urn:live"]
+
+
+def test_two_machines_on_one_redis_a_1_0_subscriber_resumes_by_publisher_ids_on_the_other(two_machines):  # noqa: F811
+    """Mercure 1.0 (`match=`, `last_event_id`) across two stacks sharing Redis: updates with
+    publisher ids published on either reach a subscriber of the other, and a resume there from
+    a publisher's id is exact, with Mercure-Last-Event-ID naming it."""
+    server, (a, b) = two_machines
+    topic = f"https://example.com/ids/{uuid.uuid4().hex}"
+    path = f"{HUB}?match={quote(topic, safe='')}"
+    with client.Stream(b, path, timeout=30) as live:
+        assert live.status == 200, live.body
+        publishes = [(machine, f"urn:{machine.name}:{i}") for i in range(3) for machine in (a, b)]
+        for machine, id_ in publishes:
+            status, body = post(machine, [("topic", topic), ("data", id_), ("id", id_)], PUBLISHER)
+            assert status == 200 and body == id_, body
+        chosen = [id_ for _, id_ in publishes]
+        assert [e.id for e in take(live, len(chosen))] == chosen
+    with client.Stream(a, f"{path}&last_event_id={quote(chosen[1], safe='')}", timeout=30) as resumed:
+        assert resumed.header("mercure-last-event-id") == chosen[1]
+        assert [e.id for e in take(resumed, len(chosen) - 2)] == chosen[2:]
+        assert take(resumed, 1, timeout=0.3) == []
