@@ -132,6 +132,7 @@ final class Mercure10TokenTest extends TestCase
     }
 
     /** @dataProvider badTokens */
+    #[\PHPUnit\Framework\Attributes\DataProvider('badTokens')]
     public function testEveryBadAccessTokenIs401InvalidTokenAndPublishesNothing(string $token): void
     {
         $hub = self::$hub;
@@ -328,6 +329,7 @@ final class Mercure10TokenTest extends TestCase
     }
 
     /** @dataProvider badOptions */
+    #[\PHPUnit\Framework\Attributes\DataProvider('badOptions')]
     public function testBadOptionsAreNamed(array $options, string $message): void
     {
         $this->expectException(\InvalidArgumentException::class);
