@@ -67,13 +67,8 @@ pub struct Stats {
     pub hang_ups: AtomicU64,
 }
 
-pub static STATS: Stats = Stats {
-    open: AtomicU64::new(0),
-    events: AtomicU64::new(0),
-    bytes_queued: AtomicU64::new(0),
-    slow_closes: AtomicU64::new(0),
-    hang_ups: AtomicU64::new(0),
-};
+pub static STATS: Stats =
+    Stats { open: AtomicU64::new(0), events: AtomicU64::new(0), bytes_queued: AtomicU64::new(0), slow_closes: AtomicU64::new(0), hang_ups: AtomicU64::new(0) };
 
 /// Told to every detached stream when the process shuts down.
 static SHUTDOWN: Notify = Notify::const_new();

@@ -9,8 +9,8 @@ use ext_php_rs::convert::FromZval;
 use ext_php_rs::flags::DataType;
 use ext_php_rs::types::{ZendCallable, ZendClassObject, ZendHashTable, ZendObject, Zval};
 use ext_php_rs::zend::{try_catch, ExecutorGlobals};
-use std::borrow::Cow;
 use sse_core::{Event, Field};
+use std::borrow::Cow;
 
 /// Runs `body` on the event a method was given: a `ServerSentEvents`, an array of its fields,
 /// Laravel's `StreamedEvent`, or a data string. An object's event is borrowed, not copied (this
@@ -70,9 +70,7 @@ fn is_laravel_event(object: &ZendObject) -> bool {
 fn from_laravel_event(object: &ZendObject) -> Result<Event> {
     // The properties table, not ext-php-rs's get_property(): that reads for writing (BP_VAR_W),
     // which a readonly property refuses with an Error.
-    let properties = object
-        .get_properties()
-        .map_err(|_| Error::invalid_event(Field::Data, "the StreamedEvent's properties cannot be read"))?;
+    let properties = object.get_properties().map_err(|_| Error::invalid_event(Field::Data, "the StreamedEvent's properties cannot be read"))?;
     // A slot of the table points at the object's own property, which may hold a PHP reference.
     let property = |field: Field, name: &str| {
         properties
@@ -103,10 +101,8 @@ fn set_laravel_json(event: &mut Event, data: &Zval) -> Result<()> {
         Ok(_) if ExecutorGlobals::pending_exception_class().as_deref() == Some("JsonException") => {
             // JSON_THROW_ON_ERROR: the reason is the JsonException's code; the exception is
             // replaced by an InvalidEventException naming the field.
-            let code = ExecutorGlobals::take_exception()
-                .and_then(|e| e.try_call_method("getCode", vec![]).ok())
-                .and_then(|code| code.long())
-                .unwrap_or_default();
+            let code =
+                ExecutorGlobals::take_exception().and_then(|e| e.try_call_method("getCode", vec![]).ok()).and_then(|code| code.long()).unwrap_or_default();
             return Err(json_error(i32::try_from(code).unwrap_or_default()));
         }
         Ok(_) => return Err(Error::Thrown.into()),
@@ -114,11 +110,9 @@ fn set_laravel_json(event: &mut Event, data: &Zval) -> Result<()> {
     };
     match json.zend_str() {
         Some(text) => Ok(event.set_data(text.as_bytes())?),
-        None => Err(Error::invalid_event(
-            Field::Data,
-            format!("Illuminate\\Support\\Js::encode() returned a {}, not a string", type_name(json.get_type())),
-        )
-        .into()),
+        None => {
+            Err(Error::invalid_event(Field::Data, format!("Illuminate\\Support\\Js::encode() returned a {}, not a string", type_name(json.get_type()))).into())
+        }
     }
 }
 
@@ -175,11 +169,7 @@ pub fn from_array(fields: &ZendHashTable) -> Result<Event> {
 
 fn unknown_key(fields: &ZendHashTable) -> crate::error::Failure {
     const KNOWN: [&str; 6] = ["comment", "", "event", "id", "retry", "data"];
-    let key = fields
-        .iter()
-        .map(|(key, _)| key.to_string())
-        .find(|key| !KNOWN.contains(&key.as_str()))
-        .unwrap_or_default();
+    let key = fields.iter().map(|(key, _)| key.to_string()).find(|key| !KNOWN.contains(&key.as_str())).unwrap_or_default();
     Error::UnknownField { key }.into()
 }
 
@@ -207,11 +197,7 @@ pub fn set_data(event: &mut Event, value: &Zval) -> Result<()> {
                     _ => None,
                 };
                 if let Some(shown) = shown {
-                    return Err(Error::invalid_event(
-                        Field::Data,
-                        format!("is a {shown} object; send it as the event itself, not as data"),
-                    )
-                    .into());
+                    return Err(Error::invalid_event(Field::Data, format!("is a {shown} object; send it as the event itself, not as data")).into());
                 }
             }
             let json = ffi::json_encode(value).map_err(json_error)?;
@@ -247,8 +233,7 @@ fn set_data_text(event: &mut Event, value: &Zval) -> Result<()> {
 
 fn set_retry(event: &mut Event, value: &Zval) -> Result<()> {
     if let Some(n) = value.long() {
-        let ms = u64::try_from(n)
-            .map_err(|_| Error::invalid_event(Field::Retry, format!("must be a non-negative integer of milliseconds, got {n}")))?;
+        let ms = u64::try_from(n).map_err(|_| Error::invalid_event(Field::Retry, format!("must be a non-negative integer of milliseconds, got {n}")))?;
         event.set_retry(ms);
         return Ok(());
     }

@@ -10,8 +10,8 @@
 //! queue is written out before the stream hands the socket back to PHP.
 
 use crate::runtime::Deferred;
-use sse_core::fastcgi::push_records;
 use parking_lot::Mutex;
+use sse_core::fastcgi::push_records;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -44,11 +44,8 @@ pub struct FastCgiStream {
 impl FastCgiStream {
     /// The stream's socket writer, once the SAPI's own buffer has been flushed.
     pub fn start(fd: i32, request_id: u16) -> Option<FastCgiStream> {
-        let socket = Arc::new(Socket {
-            fd,
-            request_id,
-            queue: Mutex::new(Queue { bytes: Vec::with_capacity(4096), last_write: None, deferred: false, failed: false }),
-        });
+        let socket =
+            Arc::new(Socket { fd, request_id, queue: Mutex::new(Queue { bytes: Vec::with_capacity(4096), last_write: None, deferred: false, failed: false }) });
         Some(FastCgiStream { socket, writer: None })
     }
 

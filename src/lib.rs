@@ -29,10 +29,10 @@ pub mod output;
 pub mod runtime;
 pub mod subscription;
 
-use ext_php_rs::prelude::*;
 use ext_php_rs::flags::IniEntryPermission;
-use ext_php_rs::zend::{IniEntryDef, IniEntryDefs};
+use ext_php_rs::prelude::*;
 use ext_php_rs::zend::ModuleEntry;
+use ext_php_rs::zend::{IniEntryDef, IniEntryDefs};
 use ext_php_rs::{info_table_end, info_table_row, info_table_start};
 
 unsafe extern "C" {

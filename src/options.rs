@@ -10,8 +10,7 @@ pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(15);
 
 /// Headers that belong to one connection, not to the response: HTTP/2 forbids them and some
 /// clients drop the stream when they appear. Content-Length would end the stream early.
-const FORBIDDEN_HEADERS: [&str; 7] =
-    ["connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-connection", "te", "content-length"];
+const FORBIDDEN_HEADERS: [&str; 7] = ["connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-connection", "te", "content-length"];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClockKind {
@@ -86,9 +85,7 @@ fn nullable<T>(value: &Zval, parse: impl FnOnce(&Zval) -> Result<T>) -> Result<O
 }
 
 fn non_negative_int(name: &str, value: &Zval) -> Result<u64> {
-    integer(value)
-        .and_then(|n| u64::try_from(n).ok())
-        .ok_or_else(|| Error::invalid_option(name, "must be a non-negative integer of milliseconds").into())
+    integer(value).and_then(|n| u64::try_from(n).ok()).ok_or_else(|| Error::invalid_option(name, "must be a non-negative integer of milliseconds").into())
 }
 
 /// Seconds as int or float; zero disables.
@@ -117,8 +114,7 @@ fn number(value: &Zval) -> Option<f64> {
 /// signs, a point and an exponent: Rust's parser would also take "inf" and "NaN", PHP does not.
 fn numeric_text(value: &Zval) -> Option<&str> {
     let text = value.str()?.trim_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-    let numeric = text.bytes().any(|b| b.is_ascii_digit())
-        && text.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b));
+    let numeric = text.bytes().any(|b| b.is_ascii_digit()) && text.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b));
     numeric.then_some(text)
 }
 
@@ -158,28 +154,20 @@ pub fn headers(value: &Zval) -> Result<Vec<(String, String)>> {
             ArrayKey::Long(_) => return Err(Error::invalid_option("headers", "must be keyed by header name").into()),
             other => other.to_string(),
         };
-        let valid_token = !name.is_empty()
-            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        let valid_token = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
         if !valid_token {
-            return Err(Error::invalid_option(
-                "headers",
-                format!("header name {name:?} is not a valid HTTP header name (no spaces, colons, CR, LF or NUL)"),
-            )
-            .into());
+            return Err(
+                Error::invalid_option("headers", format!("header name {name:?} is not a valid HTTP header name (no spaces, colons, CR, LF or NUL)")).into()
+            );
         }
         if FORBIDDEN_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
-            return Err(Error::invalid_option(
-                "headers",
-                format!("{name} is a hop-by-hop or length header; it breaks event streams (and HTTP/2)"),
-            )
-            .into());
+            return Err(Error::invalid_option("headers", format!("{name} is a hop-by-hop or length header; it breaks event streams (and HTTP/2)")).into());
         }
         let value = value.dereference();
         let text = if value.is_long() || value.is_double() {
             String::from_utf8_lossy(&crate::ffi::php_string(value)).into_owned()
         } else {
-            header_value("headers", value)
-                .map_err(|_| Error::invalid_option("headers", format!("value of {name} must be a one-line string")))?
+            header_value("headers", value).map_err(|_| Error::invalid_option("headers", format!("value of {name} must be a one-line string")))?
         };
         headers.push((name, text));
     }

@@ -9,11 +9,11 @@
 use crate::client_socket;
 use crate::error::{Error, Result};
 use crate::fastcgi::FastCgiStream;
-use std::os::fd::OwnedFd;
 use crate::ffi;
 use crate::options::Options;
 use ext_php_rs::flags::ErrorType;
 use ext_php_rs::types::ZendCallable;
+use std::os::fd::OwnedFd;
 
 /// What an HTTP stream starts with: a comment, ignored by clients.
 const OPENING: &[u8] = b": \n\n";
@@ -66,10 +66,7 @@ impl Output {
                 log_errors_only();
                 return Ok(Output { direct: true, socket: client_socket::find(), connected: true, fastcgi: None });
             }
-            return Err(Error::misuse(format!(
-                "Cannot start the event stream: headers were already sent (output started at {file}:{line})"
-            ))
-            .into());
+            return Err(Error::misuse(format!("Cannot start the event stream: headers were already sent (output started at {file}:{line})")).into());
         }
         ffi::set_status(options.status);
         // A framework may have queued headers that would break the stream.
@@ -83,9 +80,7 @@ impl Output {
         if held > 0 {
             // Said before the discard: with display_errors on, the notice lands in the buffer
             // that is thrown away instead of in the stream.
-            notice(&format!(
-                "discarded {held} bytes of output written before the event stream started"
-            ));
+            notice(&format!("discarded {held} bytes of output written before the event stream started"));
         }
         ffi::discard_output_buffers();
         // Compression would hold frames back until its buffer fills.
@@ -219,10 +214,7 @@ pub fn notice(message: &str) {
 /// Closes a native PHP session if one is active: its lock would block the user's other
 /// requests for as long as the stream lasts.
 pub fn release_session() {
-    let active = ZendCallable::try_from_name("session_status")
-        .ok()
-        .and_then(|f| f.try_call(vec![]).ok())
-        .and_then(|status| status.long());
+    let active = ZendCallable::try_from_name("session_status").ok().and_then(|f| f.try_call(vec![]).ok()).and_then(|status| status.long());
     if active == Some(2) {
         call_if_defined("session_write_close", &[]);
     }

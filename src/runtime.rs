@@ -22,13 +22,13 @@
 use crate::doorbell::Doorbell;
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
-use std::sync::Arc;
-use tokio::sync::Notify;
 use std::os::fd::{AsRawFd, RawFd};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 use tokio::sync::oneshot;
+use tokio::sync::Notify;
 
 struct Runtime {
     pid: u32,

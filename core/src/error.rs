@@ -79,10 +79,9 @@ impl fmt::Display for Error {
         match self {
             Error::InvalidEvent { field, reason } => write!(f, "Invalid event field \"{}\": {}", field.name(), reason),
             Error::InvalidOption { option, reason } => write!(f, "Invalid option \"{option}\": {reason}"),
-            Error::UnknownField { key } => write!(
-                f,
-                "Unknown event field \"{key}\"; the fields are event, data, id, retry and comment ('' is another name for comment)"
-            ),
+            Error::UnknownField { key } => {
+                write!(f, "Unknown event field \"{key}\"; the fields are event, data, id, retry and comment ('' is another name for comment)")
+            }
             Error::InvalidArgument { name, reason } => write!(f, "Invalid argument ${name}: {reason}"),
             Error::Misuse(message) => f.write_str(message),
             Error::Unavailable { resource, reason } => write!(f, "Broker {resource}: {reason}"),

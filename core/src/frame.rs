@@ -41,10 +41,7 @@ impl Event {
         let text = utf8(Field::Id, value)?;
         reject_line_break(Field::Id, value)?;
         if let Some(at) = memchr::memchr(0, value) {
-            return Err(Error::invalid_event(
-                Field::Id,
-                format!("contains a NUL byte at byte {at}; clients ignore such an id"),
-            ));
+            return Err(Error::invalid_event(Field::Id, format!("contains a NUL byte at byte {at}; clients ignore such an id")));
         }
         self.id = Some(text.to_owned());
         Ok(())
@@ -57,12 +54,8 @@ impl Event {
 
     /// The reconnection time given as text: ASCII digits only, as the spec reads it.
     pub fn set_retry_text(&mut self, value: &[u8]) -> Result<()> {
-        let milliseconds = parse_digits(value).ok_or_else(|| {
-            Error::invalid_event(
-                Field::Retry,
-                format!("must be a non-negative integer of milliseconds, got {}", quote(value)),
-            )
-        })?;
+        let milliseconds = parse_digits(value)
+            .ok_or_else(|| Error::invalid_event(Field::Retry, format!("must be a non-negative integer of milliseconds, got {}", quote(value))))?;
         self.set_retry(milliseconds);
         Ok(())
     }
@@ -208,10 +201,7 @@ impl MultiLine {
     /// once, not once to copy and once to count).
     fn copy_of(text: &str) -> Self {
         let mut copy = Vec::with_capacity(text.len());
-        let counted = copy
-            .spare_capacity_mut()
-            .get_mut(..text.len())
-            .and_then(|to| copy_counting_line_feeds(text.as_bytes(), to));
+        let counted = copy.spare_capacity_mut().get_mut(..text.len()).and_then(|to| copy_counting_line_feeds(text.as_bytes(), to));
         let Some((lf, has_cr)) = counted else {
             return Self::new(text.to_owned());
         };
@@ -469,12 +459,9 @@ pub fn comment_frame(text: &[u8]) -> Result<Vec<u8>> {
 /// The value as text, or an error naming the first bad byte. simdutf8 checks at memory speed;
 /// only a value it refuses is checked again by std, which says where the bad byte is.
 fn utf8(field: Field, value: &[u8]) -> Result<&str> {
-    simdutf8::basic::from_utf8(value).or_else(|_| std::str::from_utf8(value)).map_err(|e| {
-        Error::invalid_event(
-            field,
-            format!("is not valid UTF-8 (bad byte at {}); the event stream format is UTF-8 only", e.valid_up_to()),
-        )
-    })
+    simdutf8::basic::from_utf8(value)
+        .or_else(|_| std::str::from_utf8(value))
+        .map_err(|e| Error::invalid_event(field, format!("is not valid UTF-8 (bad byte at {}); the event stream format is UTF-8 only", e.valid_up_to())))
 }
 
 fn reject_line_break(field: Field, value: &[u8]) -> Result<()> {
@@ -603,10 +590,7 @@ mod tests {
     fn line_breaks_in_single_line_fields_are_refused() {
         let mut e = Event::new();
         let err = e.set_event(b"up\ndata: x").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "Invalid event field \"event\": contains a line feed (\\n) at byte 2; this field must be a single line"
-        );
+        assert_eq!(err.to_string(), "Invalid event field \"event\": contains a line feed (\\n) at byte 2; this field must be a single line");
         assert!(e.set_id(b"1\r").is_err());
         assert!(e.event().is_none() && e.id().is_none(), "nothing is kept from a refused value");
     }
@@ -736,8 +720,7 @@ mod tests {
 
     #[test]
     fn line_feeds_are_counted_past_what_a_lane_holds() {
-        for len in [0, 15, 16, 17, 63, 64, 65, 63 * 64, 63 * 64 + 1, 255 * 16, 255 * 16 + 1, 3 * 255 * 16 + 7, 100_000]
-        {
+        for len in [0, 15, 16, 17, 63, 64, 65, 63 * 64, 63 * 64 + 1, 255 * 16, 255 * 16 + 1, 3 * 255 * 16 + 7, 100_000] {
             let all = vec![b'\n'; len];
             assert_eq!(count_line_feeds(&all), (len, false), "{len}");
             let mut with_cr = all.clone();

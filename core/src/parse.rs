@@ -147,11 +147,7 @@ impl Parser {
         let mut data = std::mem::take(&mut self.data);
         data.pop(); // the LF added after the last data line
         let event = std::mem::take(&mut self.event_type);
-        events.push(ParsedEvent {
-            event: if event.is_empty() { "message".to_owned() } else { event },
-            data,
-            id: self.last_event_id.clone(),
-        });
+        events.push(ParsedEvent { event: if event.is_empty() { "message".to_owned() } else { event }, data, id: self.last_event_id.clone() });
     }
 }
 
@@ -166,10 +162,7 @@ mod tests {
     #[test]
     fn whatwg_examples() {
         // The examples of the "Interpreting an event stream" section.
-        assert_eq!(
-            Parser::parse(b"data: YHOO\ndata: +2\ndata: 10\n\n"),
-            vec![ev("message", "YHOO\n+2\n10", "")]
-        );
+        assert_eq!(Parser::parse(b"data: YHOO\ndata: +2\ndata: 10\n\n"), vec![ev("message", "YHOO\n+2\n10", "")]);
         assert_eq!(
             Parser::parse(b": test stream\n\ndata: first event\nid: 1\n\ndata:second event\nid\n\ndata:  third event\n\n"),
             vec![ev("message", "first event", "1"), ev("message", "second event", ""), ev("message", " third event", "")]
@@ -226,10 +219,7 @@ mod tests {
 
     #[test]
     fn empty_id_resets_and_type_resets_after_dispatch() {
-        assert_eq!(
-            Parser::parse(b"id: 1\nevent: a\ndata: x\n\nid\ndata: y\n\n"),
-            vec![ev("a", "x", "1"), ev("message", "y", "")]
-        );
+        assert_eq!(Parser::parse(b"id: 1\nevent: a\ndata: x\n\nid\ndata: y\n\n"), vec![ev("a", "x", "1"), ev("message", "y", "")]);
     }
 
     #[test]

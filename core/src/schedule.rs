@@ -42,11 +42,7 @@ pub struct StreamSchedule {
 impl StreamSchedule {
     /// `heartbeat` and `max_duration` of zero mean none.
     pub fn new(heartbeat: Duration, max_duration: Duration) -> Self {
-        Self {
-            heartbeat: (!heartbeat.is_zero()).then_some(heartbeat),
-            max_duration: (!max_duration.is_zero()).then_some(max_duration),
-            ..Self::default()
-        }
+        Self { heartbeat: (!heartbeat.is_zero()).then_some(heartbeat), max_duration: (!max_duration.is_zero()).then_some(max_duration), ..Self::default() }
     }
 
     /// Arms a timer that fires once `delay` after `now`, or every `delay` when `repeat`.

@@ -122,14 +122,9 @@ fn a_torn_record_is_never_read_and_is_cut_off_by_the_next_publish() {
     // What a publisher killed mid-write leaves: the first half of a record past the end.
     let segment = dir.join("segments").join(format!("{:020}.log", 1));
     let (bytes, slot) = frame("torn");
-    let record = sse_core::broker::StoredEvent {
-        position: Position::seq(2),
-        time_ms: 1,
-        topics: vec!["t".to_owned()].into(),
-        frame: bytes.into(),
-        id_slot: slot,
-    }
-    .encode_record();
+    let record =
+        sse_core::broker::StoredEvent { position: Position::seq(2), time_ms: 1, topics: vec!["t".to_owned()].into(), frame: bytes.into(), id_slot: slot }
+            .encode_record();
     let mut file = match std::fs::OpenOptions::new().append(true).open(&segment) {
         Ok(file) => file,
         Err(e) => panic!("{e}"),

@@ -21,8 +21,13 @@ fuzz_target!(|input: Input| {
     let _ = redact(&input.url);
     // A password of a few characters that cannot end the credentials early: shown nowhere.
     let plain = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric());
-    if plain(&input.secret) && input.secret.len() >= 6 && plain(&input.host) && !input.host.contains(&input.secret)
-        && input.user.bytes().all(|b| b.is_ascii_alphanumeric()) && !input.user.contains(&input.secret) {
+    if plain(&input.secret)
+        && input.secret.len() >= 6
+        && plain(&input.host)
+        && !input.host.contains(&input.secret)
+        && input.user.bytes().all(|b| b.is_ascii_alphanumeric())
+        && !input.user.contains(&input.secret)
+    {
         let url = format!("redis://{}:{}@{}:6379/0", input.user, input.secret, input.host);
         assert!(!redact(&url).contains(&input.secret), "{url}");
         let message = BrokerUrl::parse(&url).map(|u| u.display()).unwrap_or_else(|e| e.to_string());

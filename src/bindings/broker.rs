@@ -140,7 +140,9 @@ fn number(value: &Zval) -> Option<f64> {
 fn count(name: &str, value: &Zval) -> Result<u64> {
     match number(value) {
         Some(n) if n.fract() == 0.0 && (1.0..=1e9).contains(&n) => Ok(n as u64),
-        _ => Err(Error::invalid_option(name, format!("must be a whole number of events from 1 to 1000000000 (default {})", History::DEFAULT_MAX_EVENTS)).into()),
+        _ => {
+            Err(Error::invalid_option(name, format!("must be a whole number of events from 1 to 1000000000 (default {})", History::DEFAULT_MAX_EVENTS)).into())
+        }
     }
 }
 

@@ -4,16 +4,16 @@ use crate::error::Result;
 use crate::event_fields;
 use crate::ffi;
 use ext_php_rs::binary_slice::BinarySlice;
-use ext_php_rs::flags::ClassFlags;
-use ext_php_rs::prelude::*;
 use ext_php_rs::boxed::ZBox;
 use ext_php_rs::convert::IntoZval;
-use ext_php_rs::flags::DataType;
 use ext_php_rs::ffi::zend_string;
+use ext_php_rs::flags::ClassFlags;
+use ext_php_rs::flags::DataType;
+use ext_php_rs::prelude::*;
 use ext_php_rs::types::{ZendHashTable, ZendStr, Zval};
+use sse_core::{Event, Field};
 use std::cell::RefCell;
 use std::mem::MaybeUninit;
-use sse_core::{Event, Field};
 
 #[php_class]
 #[php(name = "Sse\\ServerSentEvents")]
@@ -174,9 +174,7 @@ fn frame_in_place(event: &Event, len: usize) -> Option<ZBox<ZendStr>> {
     }
     // SAFETY: `val` starts `builder.a + 1` allocated bytes (the header is followed by them),
     // not yet initialised, which nothing else refers to while this slice lives.
-    let room = unsafe {
-        std::slice::from_raw_parts_mut((*builder.s).val.as_mut_ptr().cast::<MaybeUninit<u8>>(), builder.a + 1)
-    };
+    let room = unsafe { std::slice::from_raw_parts_mut((*builder.s).val.as_mut_ptr().cast::<MaybeUninit<u8>>(), builder.a + 1) };
     let written = event.encode_to_slice(room.get_mut(..len)?)?;
     room.get_mut(written)?.write(0);
     // SAFETY: the string is ours alone; its first `written` bytes are the frame, then a NUL.

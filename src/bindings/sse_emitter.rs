@@ -6,6 +6,7 @@
 //! thread runs the callbacks and does every write.
 
 use crate::bindings::broker::{topics_of, Broker};
+use crate::detach::{self, Detached};
 use crate::error::{finish, Error, Result};
 use crate::event_fields;
 use crate::ffi;
@@ -13,7 +14,6 @@ use crate::options::{self, ClockKind, Options};
 use crate::output::{self, Output};
 use crate::runtime::Watch;
 use crate::subscription::Subscription;
-use crate::detach::{self, Detached};
 use ext_php_rs::binary_slice::BinarySlice;
 use ext_php_rs::flags::ClassFlags;
 use ext_php_rs::prelude::*;
@@ -166,8 +166,7 @@ impl SseEmitter {
 
     /// The Last-Event-ID header, else the lastEventId query parameter, when acceptable.
     pub fn last_event_id(&self) -> Option<String> {
-        let raw = ffi::superglobal_string(c"_SERVER", c"HTTP_LAST_EVENT_ID")
-            .or_else(|| ffi::superglobal_string(c"_GET", c"lastEventId"))?;
+        let raw = ffi::superglobal_string(c"_SERVER", c"HTTP_LAST_EVENT_ID").or_else(|| ffi::superglobal_string(c"_GET", c"lastEventId"))?;
         last_event_id::accept(&raw).map(str::to_owned)
     }
 
@@ -192,11 +191,7 @@ impl SseEmitter {
     #[php(defaults(status = 204))]
     pub fn reject(status: i64, headers: Option<&Zval>) -> Result<()> {
         if !(100..=599).contains(&status) || status == 200 {
-            return Err(Error::invalid_argument(
-                "status",
-                "must be an HTTP status other than 200 (EventSource reconnects after a 200)",
-            )
-            .into());
+            return Err(Error::invalid_argument("status", "must be an HTTP status other than 200 (EventSource reconnects after a 200)").into());
         }
         let extra = match headers {
             Some(value) if !value.is_null() => options::headers(value)?,
@@ -389,7 +384,18 @@ impl SseEmitter {
         let schedule = StreamSchedule::new(options.heartbeat, options.max_duration);
         let headers = output::response_headers(&options);
         Self {
-            stream: RefCell::new(Stream { options, headers, phase: Phase::New, output: None, clock, schedule, watch: None, probe: None, answered_finished: false, subscription: None }),
+            stream: RefCell::new(Stream {
+                options,
+                headers,
+                phase: Phase::New,
+                output: None,
+                clock,
+                schedule,
+                watch: None,
+                probe: None,
+                answered_finished: false,
+                subscription: None,
+            }),
             callbacks: RefCell::new(Callbacks::default()),
         }
     }
@@ -688,9 +694,7 @@ impl SseEmitter {
             let deadline = target.and_then(|at| stream.clock.instant_at(at));
             // A subscribed stream sleeps on its inbox's bell, which the hang-up rings too.
             let bell = stream.subscription.as_ref().map(Subscription::doorbell).cloned();
-            let current = stream.watch.as_ref().is_some_and(|w| {
-                w.belongs_to_this_process() && bell.as_ref().is_none_or(|bell| w.rings(bell))
-            });
+            let current = stream.watch.as_ref().is_some_and(|w| w.belongs_to_this_process() && bell.as_ref().is_none_or(|bell| w.rings(bell)));
             if !current {
                 let socket = stream.output.as_ref().and_then(Output::socket);
                 if let Some(old) = stream.watch.take() {

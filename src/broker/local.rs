@@ -10,10 +10,10 @@ use crate::error::{Error, Result};
 use crate::runtime;
 use futures_util::StreamExt;
 use inotify::{Inotify, WatchMask};
+use parking_lot::Mutex;
 use sse_core::broker::local_log::LocalLog;
 use sse_core::broker::{Batch, Epoch, EventId, History, Position};
 use std::path::Path;
-use parking_lot::Mutex;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -83,12 +83,11 @@ impl LocalEngine {
             return Ok(());
         }
         // Set up here, on the PHP thread, so that a failure is the caller's exception.
-        let inotify = watch(&self.shared.log)
-            .map_err(|e| Error::unavailable(&self.name, format!("cannot watch {}: {e}", self.shared.log.head_path().display())))?;
+        let inotify =
+            watch(&self.shared.log).map_err(|e| Error::unavailable(&self.name, format!("cannot watch {}: {e}", self.shared.log.head_path().display())))?;
         let start = self.shared.log.last_position()?;
         let shared = Arc::clone(&self.shared);
-        runtime::spawn(follow(shared, inotify, start))
-            .map_err(|e| Error::unavailable(&self.name, format!("cannot start the runtime: {e}")))?;
+        runtime::spawn(follow(shared, inotify, start)).map_err(|e| Error::unavailable(&self.name, format!("cannot start the runtime: {e}")))?;
         *following = true;
         Ok(())
     }

@@ -67,10 +67,9 @@ pub fn cors_headers(origin: Option<&str>, allowed: &[String]) -> Vec<(String, St
     let mut headers: Vec<(String, String)> = match cors_grant(origin, allowed) {
         None => return Vec::new(),
         // The origin itself, not `*`: browsers send cookies only to an exact origin.
-        Some(CorsGrant::Credentials(origin)) => vec![
-            ("Access-Control-Allow-Origin".into(), origin.to_owned()),
-            ("Access-Control-Allow-Credentials".into(), "true".into()),
-        ],
+        Some(CorsGrant::Credentials(origin)) => {
+            vec![("Access-Control-Allow-Origin".into(), origin.to_owned()), ("Access-Control-Allow-Credentials".into(), "true".into())]
+        }
         Some(CorsGrant::Anyone) => vec![("Access-Control-Allow-Origin".into(), "*".into())],
     };
     // Draft-07's resume header and 1.0's, for clients that read them with fetch().

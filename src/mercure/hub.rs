@@ -38,7 +38,11 @@ impl Hub {
                 Ok(())
             }
             _ => {
-                answer::refuse(405, "the hub answers GET and QUERY (subscribe), POST (publish) and OPTIONS", &[("Allow".into(), "GET, QUERY, POST, OPTIONS".into())]);
+                answer::refuse(
+                    405,
+                    "the hub answers GET and QUERY (subscribe), POST (publish) and OPTIONS",
+                    &[("Allow".into(), "GET, QUERY, POST, OPTIONS".into())],
+                );
                 Ok(())
             }
         }

@@ -74,7 +74,9 @@ impl HubOptions {
                 "corsOrigins" => options.cors_origins = origins(&name, value)?,
                 "publishOrigins" => options.publish_origins = origins(&name, value)?,
                 "heartbeat" => options.heartbeat = seconds(&name, value)?,
-                "resetEvents" => options.reset_events = value.bool().filter(|_| value.is_bool()).ok_or_else(|| Error::invalid_option(&name, "must be a bool"))?,
+                "resetEvents" => {
+                    options.reset_events = value.bool().filter(|_| value.is_bool()).ok_or_else(|| Error::invalid_option(&name, "must be a bool"))?
+                }
                 _ => return Err(Error::invalid_option(name, format!("unknown option; the options are {NAMES}")).into()),
             }
         }
@@ -82,7 +84,9 @@ impl HubOptions {
         // Every algorithm name is checked, also one without a key to use it with.
         for (name, alg) in ["publisherJwtAlgorithm", "subscriberJwtAlgorithm", "jwtAlgorithm"].iter().zip(&algorithms) {
             if let Some(alg) = alg.as_deref().filter(|a| !jwt::supported(a)) {
-                return Err(Error::invalid_option(*name, format!("\"{}\" is not supported; use one of {}", alg.escape_debug(), jwt::ALGORITHMS.join(", "))).into());
+                return Err(
+                    Error::invalid_option(*name, format!("\"{}\" is not supported; use one of {}", alg.escape_debug(), jwt::ALGORITHMS.join(", "))).into()
+                );
             }
         }
         let [publisher_alg, subscriber_alg, both_alg] = algorithms;
@@ -123,7 +127,11 @@ fn issuer(name: &str, value: &Zval) -> Result<Option<String>> {
 fn resource(name: &str, value: &Zval) -> Result<Option<String>> {
     let text = string_of(name, value)?;
     if let Some(text) = text.as_deref().filter(|t| !sse_core::mercure::bearer::valid_resource(t)) {
-        return Err(Error::invalid_option(name, format!("\"{}\" is not an absolute http(s) URL such as 'https://example.com/.well-known/mercure'", text.escape_debug())).into());
+        return Err(Error::invalid_option(
+            name,
+            format!("\"{}\" is not an absolute http(s) URL such as 'https://example.com/.well-known/mercure'", text.escape_debug()),
+        )
+        .into());
     }
     Ok(text)
 }
@@ -161,7 +169,8 @@ fn origins(name: &str, value: &Zval) -> Result<Vec<String>> {
         _ => return Err(refuse("must be an array of origins such as 'https://example.com', or '*'".into())),
     };
     for origin in &texts {
-        let valid = origin == "*" || (sse_core::mercure::auth::origin_of(origin) == Some(origin.trim_end_matches('/')) && !origin.contains(['\r', '\n', '\0', ' ']));
+        let valid =
+            origin == "*" || (sse_core::mercure::auth::origin_of(origin) == Some(origin.trim_end_matches('/')) && !origin.contains(['\r', '\n', '\0', ' ']));
         if !valid {
             return Err(refuse(format!("\"{}\" is not an origin (scheme://host[:port]) or '*'", origin.escape_debug())));
         }

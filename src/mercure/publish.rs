@@ -31,7 +31,9 @@ pub fn handle(hub: &super::hub::Hub, request: &super::request::Request) {
         Ok(presented) => presented,
         Err(refusal) => return refusal.send(request, &cors),
     };
-    if presented.source() == Some(auth::Source::Cookie) && !auth::cookie_publish_allowed(request.origin.as_deref(), request.referer.as_deref(), &hub.options.publish_origins) {
+    if presented.source() == Some(auth::Source::Cookie)
+        && !auth::cookie_publish_allowed(request.origin.as_deref(), request.referer.as_deref(), &hub.options.publish_origins)
+    {
         let reason = "a publish authenticated by cookie must come from an Origin listed in publishOrigins";
         return Refusal::invalid_request(&presented, 403, reason.into()).send(request, &cors);
     }

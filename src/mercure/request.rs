@@ -86,12 +86,9 @@ impl Request {
         if let Some(length) = self.content_length.filter(|&n| n > limit as u64) {
             return Err(too_long(length.to_string()).into());
         }
-        let read = ZendCallable::try_from_name("file_get_contents")
-            .map_err(|_| Error::misuse("file_get_contents() is not available"))?;
+        let read = ZendCallable::try_from_name("file_get_contents").map_err(|_| Error::misuse("file_get_contents() is not available"))?;
         let max = i64::try_from(limit + 1).unwrap_or(i64::MAX);
-        let body = read
-            .try_call(vec![&"php://input", &false, &(), &0i64, &max])
-            .map_err(|_| Error::misuse("the request body could not be read"))?;
+        let body = read.try_call(vec![&"php://input", &false, &(), &0i64, &max]).map_err(|_| Error::misuse("the request body could not be read"))?;
         let bytes = body.zend_str().map(|s| s.as_bytes().to_vec()).unwrap_or_default();
         if bytes.len() > limit {
             return Err(too_long(format!("more than {limit}")).into());

@@ -66,9 +66,12 @@ pub fn handle(hub: &Hub, request: &Request) -> Result<()> {
         Err(error) => return refuse(400, &error.to_string()),
     };
     // The header wins over the query parameter (both drafts).
-    let resume = request.last_event_id.as_deref().and_then(last_event_id::accept).map(str::to_owned).or_else(|| {
-        query.last_event_id.as_deref().and_then(|id| last_event_id::accept(id.as_bytes())).map(str::to_owned)
-    });
+    let resume = request
+        .last_event_id
+        .as_deref()
+        .and_then(last_event_id::accept)
+        .map(str::to_owned)
+        .or_else(|| query.last_event_id.as_deref().and_then(|id| last_event_id::accept(id.as_bytes())).map(str::to_owned));
     // 1.0: the cursor as sent (even empty), resolved once: it decides where the stream starts
     // and what Mercure-Last-Event-ID says.
     let resolved = match (query.draft, cursor_of(request, query.last_event_id.as_deref())) {
@@ -98,7 +101,9 @@ pub fn handle(hub: &Hub, request: &Request) -> Result<()> {
         (_, other) => other,
     };
     let started = match (&resolved, resume.as_deref()) {
-        (Some(Resume::Earliest), _) | (None, Some("earliest")) => Subscription::start(hub.engine.clone(), topics, hub.settings.history, None).map(Subscription::from_earliest),
+        (Some(Resume::Earliest), _) | (None, Some("earliest")) => {
+            Subscription::start(hub.engine.clone(), topics, hub.settings.history, None).map(Subscription::from_earliest)
+        }
         (Some(Resume::After(id, _)), _) => Subscription::start(hub.engine.clone(), topics, hub.settings.history, Some(&id.to_string())),
         // An unknown 1.0 cursor starts live as draft-07's does (with `sse-reset` when asked).
         (Some(Resume::Unknown), other) | (None, other) => Subscription::start(hub.engine.clone(), topics, hub.settings.history, other),

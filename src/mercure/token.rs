@@ -111,7 +111,9 @@ pub fn verify(hub: &Hub, request: &Request, presented: &Presented, role: Role) -
         return match role {
             Role::Subscriber if hub.options.anonymous => Ok(None),
             Role::Subscriber => Err(Refusal { status: 401, reason: "a subscriber token is required (this hub is not anonymous)".into(), error: None, modern }),
-            Role::Publisher if verifier.is_none() => Err(Refusal { status: 401, reason: "this hub takes no publishes over HTTP (it has no publisherJwtKey)".into(), error: None, modern }),
+            Role::Publisher if verifier.is_none() => {
+                Err(Refusal { status: 401, reason: "this hub takes no publishes over HTTP (it has no publisherJwtKey)".into(), error: None, modern })
+            }
             Role::Publisher => Err(Refusal {
                 status: 401,
                 reason: "a publisher token is required (Authorization: Bearer, the authorization parameter or the mercureAuthorization cookie)".into(),

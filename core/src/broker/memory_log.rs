@@ -34,13 +34,7 @@ impl MemoryLog {
     pub fn append(&self, topics: &[String], frame: &[u8], id_slot: usize, history: &History) -> StoredEvent {
         let mut kept = self.kept();
         kept.last += 1;
-        let event = StoredEvent {
-            position: Position::seq(kept.last),
-            time_ms: now_ms(),
-            topics: topics.to_vec().into(),
-            frame: frame.into(),
-            id_slot,
-        };
+        let event = StoredEvent { position: Position::seq(kept.last), time_ms: now_ms(), topics: topics.to_vec().into(), frame: frame.into(), id_slot };
         kept.events.push_back(event.clone());
         let expired_before = event.time_ms.saturating_sub(history.max_age.as_millis() as u64);
         while kept.events.len() as u64 > history.max_events || kept.events.front().is_some_and(|e| e.time_ms < expired_before) {

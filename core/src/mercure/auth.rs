@@ -33,7 +33,12 @@ pub enum Source {
 
 /// The token of a request and where it came from, None without one, or why its presentation is
 /// malformed (`invalid_request`). `cookie_name` is the hub's 1.0 cookie.
-pub fn token<'a>(header: Option<&'a str>, query: Option<&'a str>, cookies: Option<&'a str>, cookie_name: &str) -> Result<Option<(&'a str, Source)>, &'static str> {
+pub fn token<'a>(
+    header: Option<&'a str>,
+    query: Option<&'a str>,
+    cookies: Option<&'a str>,
+    cookie_name: &str,
+) -> Result<Option<(&'a str, Source)>, &'static str> {
     if let Some(header) = header {
         // Servers join repeated headers with commas, which a JWT never holds.
         if header.contains(',') {

@@ -3,7 +3,6 @@
 //! that point to it. Draft-07 clients get the hub's older answers; [`uses_match_parameters`]
 //! tells a 1.0 subscription by its query, before any token is read.
 
-
 /// The metadata document's path: RFC 9728's well-known prefix before the hub's own path.
 pub const METADATA_PATH: &str = "/.well-known/oauth-protected-resource/.well-known/mercure";
 
@@ -70,7 +69,8 @@ pub fn challenge_with_realm(origin: Option<&str>) -> String {
 pub fn valid_resource(text: &str) -> bool {
     let parsed = url::Url::parse(text);
     parsed.is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.fragment().is_none() && url.has_host())
-        && !text.contains(['"', '\\', ' ']) && !text.chars().any(char::is_control)
+        && !text.contains(['"', '\\', ' '])
+        && !text.chars().any(char::is_control)
 }
 
 /// The request's origin from its scheme and `Host`, or None when the host holds anything but
@@ -91,7 +91,8 @@ pub fn metadata_document(resource: &str, cookie_name: &str) -> String {
         authorization_details_types_supported: [&'a str; 1],
         mercure_cookie: &'a str,
     }
-    let document = Metadata { resource, bearer_methods_supported: ["header"], authorization_details_types_supported: [DETAIL_TYPE], mercure_cookie: cookie_name };
+    let document =
+        Metadata { resource, bearer_methods_supported: ["header"], authorization_details_types_supported: [DETAIL_TYPE], mercure_cookie: cookie_name };
     serde_json::to_string(&document).unwrap_or_default()
 }
 
@@ -110,13 +111,19 @@ mod tests {
     fn challenges_point_to_the_metadata() {
         let origin = origin(true, "Hub.Example:8443").unwrap_or_default();
         assert_eq!(challenge(None, None), "Bearer");
-        assert_eq!(challenge_with_realm(Some("http://h")), "Bearer realm=\"mercure\", resource_metadata=\"http://h/.well-known/oauth-protected-resource/.well-known/mercure\"");
+        assert_eq!(
+            challenge_with_realm(Some("http://h")),
+            "Bearer realm=\"mercure\", resource_metadata=\"http://h/.well-known/oauth-protected-resource/.well-known/mercure\""
+        );
         assert_eq!(challenge(Some(BearerError::InvalidRequest), None), "Bearer error=\"invalid_request\"");
         assert!(valid_resource("https://localhost/.well-known/mercure"));
         for bad in ["localhost", "ftp://h/x", "https://h/x#f", "https://h/\"x", "/.well-known/mercure"] {
             assert!(!valid_resource(bad), "{bad}");
         }
-        assert_eq!(challenge(None, Some(&origin)), "Bearer resource_metadata=\"https://hub.example:8443/.well-known/oauth-protected-resource/.well-known/mercure\"");
+        assert_eq!(
+            challenge(None, Some(&origin)),
+            "Bearer resource_metadata=\"https://hub.example:8443/.well-known/oauth-protected-resource/.well-known/mercure\""
+        );
         assert_eq!(
             challenge(Some(BearerError::InvalidToken), Some("http://h")),
             "Bearer error=\"invalid_token\", resource_metadata=\"http://h/.well-known/oauth-protected-resource/.well-known/mercure\""

@@ -200,7 +200,10 @@ mod tests {
         assert!(parse(Some(&too_many), &base()).is_err());
         let topics = Value::Array(vec![json!({"match": "a"}); MAX_TOPICS + 1]);
         assert!(parse(Some(&json!([entry(json!(["publish"]), topics)])), &base()).is_err());
-        let split = json!([entry(json!(["publish"]), Value::Array(vec![json!({"match": "a"}); 60])), entry(json!(["publish"]), Value::Array(vec![json!({"match": "a"}); 41]))]);
+        let split = json!([
+            entry(json!(["publish"]), Value::Array(vec![json!({"match": "a"}); 60])),
+            entry(json!(["publish"]), Value::Array(vec![json!({"match": "a"}); 41]))
+        ]);
         assert!(parse(Some(&split), &base()).is_err());
         // Other types count for nothing.
         let others = Value::Array(vec![json!({"type": "other"}); 500]);

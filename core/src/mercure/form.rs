@@ -71,7 +71,9 @@ pub fn parse_publish(body: &[u8]) -> Result<Publish> {
         None => None,
         Some(text) => match text.parse::<u64>() {
             Ok(ms) if text.bytes().all(|b| b.is_ascii_digit()) => Some(ms),
-            _ => return Err(Error::invalid_argument("retry", format!("the field \"retry\" must be a number of milliseconds, not \"{}\"", text.escape_debug()))),
+            _ => {
+                return Err(Error::invalid_argument("retry", format!("the field \"retry\" must be a number of milliseconds, not \"{}\"", text.escape_debug())))
+            }
         },
     };
     let mut update = Update::new(topics, data.unwrap_or_default())?;
@@ -170,7 +172,10 @@ pub fn read_subscribe_form(query: &[u8], body: Option<&[u8]>) -> Result<Subscrib
         (true, Some(name)) => {
             return Err(Error::invalid_argument(
                 "topic",
-                format!("\"topic\" (draft-07) and \"{}\" (Mercure 1.0) cannot be mixed in one subscription: use one protocol", name.chars().take(40).collect::<String>().escape_debug()),
+                format!(
+                    "\"topic\" (draft-07) and \"{}\" (Mercure 1.0) cannot be mixed in one subscription: use one protocol",
+                    name.chars().take(40).collect::<String>().escape_debug()
+                ),
             ));
         }
         (true, None) => Draft::Draft07,
@@ -211,7 +216,10 @@ pub fn read_subscribe_form(query: &[u8], body: Option<&[u8]>) -> Result<Subscrib
                 given.push((name.as_str(), kind, value.as_str()));
             }
             if given.is_empty() {
-                return Err(Error::invalid_argument("match", "missing \"match\" subscription parameter: subscribe with match, match_exact or match_urlpattern"));
+                return Err(Error::invalid_argument(
+                    "match",
+                    "missing \"match\" subscription parameter: subscribe with match, match_exact or match_urlpattern",
+                ));
             }
             request.selectors = Selectors::prepare_matchers(given)?;
             request.last_event_id = first("last_event_id").or_else(|| first("lastEventID")).or_else(|| first("Last-Event-ID"));
@@ -232,7 +240,10 @@ fn pairs(form: &[u8]) -> Result<Vec<(String, String)>> {
         if std::str::from_utf8(&percent_decoded(pair)).is_err() {
             let name = pair.split(|&b| b == b'=').next().map(percent_decoded).and_then(|n| String::from_utf8(n).ok());
             let (label, shown) = match name {
-                Some(name) => (name.chars().take(40).collect::<String>(), format!("the value of \"{}\" (field {})", name.chars().take(40).collect::<String>().escape_debug(), index + 1)),
+                Some(name) => (
+                    name.chars().take(40).collect::<String>(),
+                    format!("the value of \"{}\" (field {})", name.chars().take(40).collect::<String>().escape_debug(), index + 1),
+                ),
                 None => ("body".to_owned(), format!("the name of field {}", index + 1)),
             };
             return Err(Error::invalid_argument(label, format!("{shown} of the form is not valid UTF-8 once decoded")));
@@ -391,7 +402,13 @@ mod tests {
     #[test]
     fn mercure_1_0_refuses_unknown_matchers_and_bad_values() {
         // Checklist 3.
-        for (query, name) in [("Match=foo", "Match"), ("matchURLPattern=x", "matchURLPattern"), ("match_regexp=x", "match_regexp"), ("matches=1", "matches"), ("match=a&MATCH_EXACT=b", "MATCH_EXACT")] {
+        for (query, name) in [
+            ("Match=foo", "Match"),
+            ("matchURLPattern=x", "matchURLPattern"),
+            ("match_regexp=x", "match_regexp"),
+            ("matches=1", "matches"),
+            ("match=a&MATCH_EXACT=b", "MATCH_EXACT"),
+        ] {
             let message = subscribe_error(query);
             assert!(message.contains(&format!("unknown matcher parameter \"{name}\"")), "{query}: {message}");
         }
@@ -414,7 +431,11 @@ mod tests {
         assert!(subscribe_error("match=a%E2%80%8Eb").contains("format character U+200E"));
         assert!(subscribe_error("match_urlpattern=%C2%85").contains("control character U+0085"));
         assert!(subscribe_error("match=").contains("\"match\" parameter is empty"));
-        assert!(subscribe_error("match=%FF").contains("$match: the value of \"match\" (field 1) of the form is not valid UTF-8"), "{}", subscribe_error("match=%FF"));
+        assert!(
+            subscribe_error("match=%FF").contains("$match: the value of \"match\" (field 1) of the form is not valid UTF-8"),
+            "{}",
+            subscribe_error("match=%FF")
+        );
         assert!(subscribe_error("match=a&%FF=b").contains("the name of field 2 of the form is not valid UTF-8"));
     }
 

@@ -98,7 +98,10 @@ impl Verifier {
     /// key). `option` names the key's option in messages.
     pub fn new(algorithm: &str, key: &[u8], option: &str) -> Result<Verifier> {
         let Some(alg) = parse_algorithm(algorithm) else {
-            return Err(Error::invalid_option("jwtAlgorithm", format!("\"{}\" is not supported; use one of {}", algorithm.escape_debug(), ALGORITHMS.join(", "))));
+            return Err(Error::invalid_option(
+                "jwtAlgorithm",
+                format!("\"{}\" is not supported; use one of {}", algorithm.escape_debug(), ALGORITHMS.join(", ")),
+            ));
         };
         let key = match alg {
             Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
@@ -125,9 +128,8 @@ impl Verifier {
 
     /// The token's claims, or why it is refused.
     pub fn verify(&self, token: &str) -> std::result::Result<Claims, String> {
-        let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            jsonwebtoken::decode::<serde_json::Value>(token.trim(), &self.key, &self.validation)
-        }));
+        let decoded =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| jsonwebtoken::decode::<serde_json::Value>(token.trim(), &self.key, &self.validation)));
         match decoded {
             Ok(Ok(data)) => Claims::from_json(&data.claims),
             Ok(Err(error)) => Err(reason(&error)),
@@ -151,9 +153,8 @@ impl Verifier {
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[expected.audience]);
         validation.validate_aud = true;
-        let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            jsonwebtoken::decode::<serde_json::Value>(token.trim(), &self.key, &validation)
-        }));
+        let decoded =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| jsonwebtoken::decode::<serde_json::Value>(token.trim(), &self.key, &validation)));
         match decoded {
             Ok(Ok(data)) => Claims::from_access_token(&data.claims, expected.base),
             Ok(Err(error)) => Err(reason(&error)),
@@ -249,7 +250,12 @@ mod tests {
 
     #[test]
     fn rsa_tokens_verify_with_the_public_key() {
-        let token = encode(&Header::new(Algorithm::RS256), &json!({"mercure": {"subscribe": ["a"]}}), &EncodingKey::from_rsa_pem(TEST_RSA_PRIVATE.as_bytes()).unwrap_or_else(|e| panic!("{e}"))).unwrap_or_default();
+        let token = encode(
+            &Header::new(Algorithm::RS256),
+            &json!({"mercure": {"subscribe": ["a"]}}),
+            &EncodingKey::from_rsa_pem(TEST_RSA_PRIVATE.as_bytes()).unwrap_or_else(|e| panic!("{e}")),
+        )
+        .unwrap_or_default();
         let v = verifier("RS256", TEST_RSA_PUBLIC.as_bytes());
         assert!(v.verify(&token).is_ok_and(|c| c.receives_private()));
         // The same public key as an HMAC secret (the classic confusion attack) gets nowhere.
@@ -368,7 +374,8 @@ mod tests {
         }
         // A hub without an issuer trusts no access token at all.
         let base = hub_url();
-        let untrusted = verifier("HS256", SECRET).verify_access_token(&access_token(Some("at+jwt"), &claims), &Expected { issuer: None, audience: RESOURCE, base: &base });
+        let untrusted =
+            verifier("HS256", SECRET).verify_access_token(&access_token(Some("at+jwt"), &claims), &Expected { issuer: None, audience: RESOURCE, base: &base });
         assert!(untrusted.is_err());
     }
 

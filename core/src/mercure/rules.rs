@@ -34,7 +34,10 @@ pub fn check(topics: &[String], id: Option<&str>, event_type: Option<&str>) -> R
     }
     if let Some(id) = id {
         if id.is_empty() || id.starts_with('#') || id == "earliest" {
-            return Err(Error::invalid_argument("id", format!("the id \"{}\" is not allowed: an id must not be empty, start with '#' or be \"earliest\"", shown(id))));
+            return Err(Error::invalid_argument(
+                "id",
+                format!("the id \"{}\" is not allowed: an id must not be empty, start with '#' or be \"earliest\"", shown(id)),
+            ));
         }
         if let Some(at) = control_or_format_character(id) {
             return Err(Error::invalid_argument("id", format!("the id \"{}\" contains a control or format character at byte {at}", shown(id))));

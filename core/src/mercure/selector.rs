@@ -128,7 +128,11 @@ impl Prepared {
                 Err(Refused::Budget) => {
                     return Err(Error::invalid_argument(
                         "match_urlpattern",
-                        format!("the {} URL patterns exceed together the compile budget of one request ({} KiB); use fewer or simpler patterns", self.url_patterns.len(), MAX_COMPILED_SIZE / 1024),
+                        format!(
+                            "the {} URL patterns exceed together the compile budget of one request ({} KiB); use fewer or simpler patterns",
+                            self.url_patterns.len(),
+                            MAX_COMPILED_SIZE / 1024
+                        ),
                     ));
                 }
             }
@@ -203,7 +207,10 @@ impl Selectors {
             }
             total += text.len();
             if total > MAX_TOTAL_LEN {
-                return Err(Error::invalid_argument(what, format!("the {what} selectors exceed the size budget of one request ({MAX_TOTAL_LEN} bytes in total)")));
+                return Err(Error::invalid_argument(
+                    what,
+                    format!("the {what} selectors exceed the size budget of one request ({MAX_TOTAL_LEN} bytes in total)"),
+                ));
             }
             match Selector::kind(text)? {
                 Kind::Any => prepared.any = true,
@@ -314,7 +321,15 @@ mod tests {
     fn a_list_matches_as_its_selectors_do() {
         let texts = ["*", "news", "https://example.com/books/{id}", "https://example.com/users/{id}/{+rest}"];
         let list = Selectors::parse(texts[1..].iter().copied(), "topic").ok().unwrap_or_default();
-        for topic in ["news", "https://example.com/books/1", "https://example.com/books/{id}", "https://example.com/users/7/a/b", "https://example.com/books/1/x", "other", ""] {
+        for topic in [
+            "news",
+            "https://example.com/books/1",
+            "https://example.com/books/{id}",
+            "https://example.com/users/7/a/b",
+            "https://example.com/books/1/x",
+            "other",
+            "",
+        ] {
             let one_by_one = texts[1..].iter().any(|t| selector(t).matches(topic));
             assert_eq!(list.matches(topic), one_by_one, "{topic}");
         }

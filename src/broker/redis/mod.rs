@@ -26,10 +26,10 @@
 mod connection;
 
 use super::hub::{Hub, Inbox};
-use connection::{Blocking, Keys, Target};
 use super::{Engine, Settings};
 use crate::error::{Error, Result};
 use crate::runtime;
+use connection::{Blocking, Keys, Target};
 use parking_lot::Mutex;
 use redis::Value;
 use sse_core::broker::stored::now_ms;
@@ -37,7 +37,6 @@ use sse_core::broker::url::redact;
 use sse_core::broker::{Batch, Epoch, EventId, History, Position, StoredEvent};
 use std::sync::Arc;
 use std::time::Duration;
-
 
 /// One publish, atomic: the epoch (created if missing), the append with its predecessor's id,
 /// the trims, and the newest id. `sse:last` missing (a Redis of the layout before it, or one
@@ -91,7 +90,16 @@ impl RedisEngine {
         };
         let target = target.map_err(|e| Error::invalid_argument("url", format!("\"{name}\" is not a valid Redis URL: {e}")))?;
         let keys = target.keys();
-        let shared = Shared { name, target, keys, connection: Mutex::new(None), candidate: Mutex::new(None), hub: Hub::default(), following: Mutex::new(false), publish: redis::Script::new(PUBLISH) };
+        let shared = Shared {
+            name,
+            target,
+            keys,
+            connection: Mutex::new(None),
+            candidate: Mutex::new(None),
+            hub: Hub::default(),
+            following: Mutex::new(false),
+            publish: redis::Script::new(PUBLISH),
+        };
         Ok(RedisEngine { shared: Arc::new(shared) })
     }
 }
@@ -110,9 +118,7 @@ impl Shared {
         let mut slot = self.connection.lock();
         let reused = slot.is_some();
         let result = match self.run_on(&mut slot, timeout, &body) {
-            Err(Attempt::Command(e)) if reused && !e.is_timeout() && (e.is_connection_dropped() || e.is_io_error()) => {
-                self.run_on(&mut slot, timeout, &body)
-            }
+            Err(Attempt::Command(e)) if reused && !e.is_timeout() && (e.is_connection_dropped() || e.is_io_error()) => self.run_on(&mut slot, timeout, &body),
             result => result,
         };
         result.map_err(|attempt| match attempt {
@@ -121,7 +127,12 @@ impl Shared {
         })
     }
 
-    fn run_on<T>(&self, slot: &mut Option<Kept>, timeout: Duration, body: &impl Fn(&mut dyn redis::ConnectionLike) -> redis::RedisResult<T>) -> std::result::Result<T, Attempt> {
+    fn run_on<T>(
+        &self,
+        slot: &mut Option<Kept>,
+        timeout: Duration,
+        body: &impl Fn(&mut dyn redis::ConnectionLike) -> redis::RedisResult<T>,
+    ) -> std::result::Result<T, Attempt> {
         let kept = match slot {
             Some(kept) => kept,
             None => slot.insert(Kept { connection: self.target.connect(timeout).map_err(Attempt::Connect)?, timeout: None }),
@@ -207,8 +218,13 @@ impl RedisEngine {
             let present = redis::cmd("XRANGE").arg(events).arg(&at).arg(&at).arg("COUNT").arg(1).query(c)?;
             let oldest = redis::cmd("XRANGE").arg(events).arg("-").arg("+").arg("COUNT").arg(1).query(c)?;
             // No stream at all is an error reply here: nothing to judge from.
-            let info = redis::cmd("XINFO").arg("STREAM").arg(events).query(c)
-                .or_else(|e| if matches!(e.kind(), redis::ErrorKind::Server(_)) { Ok(Value::Nil) } else { Err(e) })?;
+            let info = redis::cmd("XINFO").arg("STREAM").arg(events).query(c).or_else(|e| {
+                if matches!(e.kind(), redis::ErrorKind::Server(_)) {
+                    Ok(Value::Nil)
+                } else {
+                    Err(e)
+                }
+            })?;
             Ok((present, oldest, info))
         })?;
         let deleted = field(&info, "max-deleted-entry-id").and_then(text).and_then(|t| Position::parse(&t)).unwrap_or(Position::ZERO);
@@ -260,9 +276,17 @@ impl Engine for RedisEngine {
         // One script: the epoch the id belongs to is read with the id itself, and the trims by
         // count and by age happen with the append (see `PUBLISH`).
         let (epoch, id): (String, String) = shared.with_connection(settings.publish_timeout, "cannot publish", |c| {
-            shared.publish.key(shared.keys.events).key(shared.keys.epoch).key(shared.keys.last)
-                .arg(candidate.as_str()).arg(settings.history.max_events).arg(oldest_kept)
-                .arg(topics.join("\n")).arg(frame).arg(id_slot)
+            shared
+                .publish
+                .key(shared.keys.events)
+                .key(shared.keys.epoch)
+                .key(shared.keys.last)
+                .arg(candidate.as_str())
+                .arg(settings.history.max_events)
+                .arg(oldest_kept)
+                .arg(topics.join("\n"))
+                .arg(frame)
+                .arg(id_slot)
                 .invoke(c)
         })?;
         let epoch = shared.epoch_in_redis(&epoch, &candidate)?;
@@ -273,9 +297,9 @@ impl Engine for RedisEngine {
     /// The newest id published (`sse:last`), even when trimming left the stream empty; from
     /// the stream itself for a Redis of the layout before `sse:last`.
     fn last_position(&self) -> Result<Position> {
-        let last: Option<String> = self.shared.with_connection(Settings::DEFAULT_PUBLISH_TIMEOUT, "cannot read the last id", |c| {
-            redis::cmd("GET").arg(self.shared.keys.last).query(c)
-        })?;
+        let last: Option<String> = self
+            .shared
+            .with_connection(Settings::DEFAULT_PUBLISH_TIMEOUT, "cannot read the last id", |c| redis::cmd("GET").arg(self.shared.keys.last).query(c))?;
         if let Some(last) = last.as_deref().and_then(Position::parse) {
             return Ok(last);
         }
@@ -291,7 +315,8 @@ impl Engine for RedisEngine {
         // newer than `last`, never make a complete read look like a gap.
         let (range, last): (Value, Option<String>) = shared.with_connection(Settings::DEFAULT_PUBLISH_TIMEOUT, "cannot read history", |c| {
             let last = redis::cmd("GET").arg(shared.keys.last).query(c)?;
-            let range = redis::cmd("XRANGE").arg(shared.keys.events).arg(format!("({}-{}", after.major, after.minor)).arg("+").arg("COUNT").arg(max).query(c)?;
+            let range =
+                redis::cmd("XRANGE").arg(shared.keys.events).arg(format!("({}-{}", after.major, after.minor)).arg("+").arg("COUNT").arg(max).query(c)?;
             Ok((range, last))
         })?;
         let events = entries(range);
@@ -325,8 +350,7 @@ impl Engine for RedisEngine {
         let mut following = self.shared.following.lock();
         if !*following {
             let shared = Arc::clone(&self.shared);
-            runtime::spawn(follow(shared, start))
-                .map_err(|e| Error::unavailable(&self.shared.name, format!("cannot start the runtime: {e}")))?;
+            runtime::spawn(follow(shared, start)).map_err(|e| Error::unavailable(&self.shared.name, format!("cannot start the runtime: {e}")))?;
             *following = true;
         }
         Ok(inbox)
@@ -352,8 +376,7 @@ async fn follow(shared: Arc<Shared>, mut cursor: Position) {
         };
         loop {
             let mut command = redis::cmd("XREAD");
-            command.arg("COUNT").arg(512).arg("BLOCK").arg(BLOCK_MS)
-                .arg("STREAMS").arg(shared.keys.events).arg(format!("{}-{}", cursor.major, cursor.minor));
+            command.arg("COUNT").arg(512).arg("BLOCK").arg(BLOCK_MS).arg("STREAMS").arg(shared.keys.events).arg(format!("{}-{}", cursor.major, cursor.minor));
             let xread = connection.query(&command);
             tokio::pin!(xread);
             let read = loop {
@@ -409,10 +432,13 @@ enum Attempt {
 /// The entries of an `XREAD` reply for the one stream read.
 fn xread_entries(reply: Value) -> Vec<Entry> {
     let streams = match reply {
-        Value::Array(streams) => streams.into_iter().filter_map(|s| match s {
-            Value::Array(mut pair) if pair.len() == 2 => pair.pop(),
-            _ => None,
-        }).collect::<Vec<_>>(),
+        Value::Array(streams) => streams
+            .into_iter()
+            .filter_map(|s| match s {
+                Value::Array(mut pair) if pair.len() == 2 => pair.pop(),
+                _ => None,
+            })
+            .collect::<Vec<_>>(),
         Value::Map(pairs) => pairs.into_iter().map(|(_, entries)| entries).collect(),
         _ => Vec::new(),
     };

@@ -112,8 +112,8 @@ pub(super) fn check_not_foreign(dir: &Path) -> Result<()> {
         Ok(_) => {}
         Err(_) => return Ok(()),
     }
-    let entries = fs::read_dir(&segments)
-        .map_err(|e| Error::unavailable(format!("local://{}", dir.display()), format!("cannot list {}: {e}", segments.display())))?;
+    let entries =
+        fs::read_dir(&segments).map_err(|e| Error::unavailable(format!("local://{}", dir.display()), format!("cannot list {}: {e}", segments.display())))?;
     for entry in entries.flatten() {
         let name = entry.file_name();
         let Some(name) = name.to_str().filter(|n| n.ends_with(".log")) else { continue };

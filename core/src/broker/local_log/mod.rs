@@ -37,9 +37,9 @@ mod reader;
 use super::history::History;
 use super::stored::{now_ms, StoredEvent};
 use super::{Batch, Epoch, Position};
+use crate::error::{Error, Result};
 use files::{check_not_foreign, create_dir, create_segment, list_segments, open_file, open_regular, read_or_create_epoch, scan, segment_name};
 pub use reader::Reader;
-use crate::error::{Error, Result};
 use std::fs::{self, File};
 use std::io::ErrorKind;
 use std::os::fd::AsRawFd;
@@ -148,7 +148,10 @@ impl LocalLog {
         let files = &mut appender.files;
         let mut head = self.current_head(files)?;
         if head.next_seq >= MAX_SEQ - 1 {
-            return Err(self.fail("cannot publish", std::io::Error::other(format!("the log's sequence numbers are used up (next {}); move the directory away to start a new log", head.next_seq))));
+            return Err(self.fail(
+                "cannot publish",
+                std::io::Error::other(format!("the log's sequence numbers are used up (next {}); move the directory away to start a new log", head.next_seq)),
+            ));
         }
         let segment_len = (history.max_events / 8).max(16);
         if head.next_seq - head.segment >= segment_len {
@@ -157,13 +160,7 @@ impl LocalLog {
             files.segment = Some((head.segment, file));
             self.reclaim(head, history);
         }
-        let event = StoredEvent {
-            position: Position::seq(head.next_seq),
-            time_ms: now_ms(),
-            topics: topics.to_vec().into(),
-            frame: frame.into(),
-            id_slot,
-        };
+        let event = StoredEvent { position: Position::seq(head.next_seq), time_ms: now_ms(), topics: topics.to_vec().into(), frame: frame.into(), id_slot };
         let record = event.encode_record();
         let file = self.segment_file(files, head.segment)?;
         file.write_all_at(&record, head.end).map_err(|e| self.fail("cannot write", e))?;
@@ -266,9 +263,7 @@ impl LocalLog {
             let (start, next) = (pair[0], pair[1]);
             let beyond_count = head.next_seq.saturating_sub(next) >= history.max_events;
             let path = self.segment_path(start);
-            let too_old = oldest_allowed
-                .zip(fs::metadata(&path).and_then(|m| m.modified()).ok())
-                .is_some_and(|(oldest, written)| written < oldest);
+            let too_old = oldest_allowed.zip(fs::metadata(&path).and_then(|m| m.modified()).ok()).is_some_and(|(oldest, written)| written < oldest);
             if !(beyond_count || too_old) {
                 break;
             }

@@ -1,9 +1,9 @@
 //! Reading the log forward (see the module's documentation for the files and `head`).
 
 use super::files::{list_segments, open_regular, read_at_most, segment_name, segment_path};
-use crate::broker::Position;
 use super::{Head, LocalLog, BATCH_BYTES, HEAD_LEN, KEPT_BUFFER, MAX_SEQ, READ_CHUNK};
 use crate::broker::stored::{claimed_len, decode_record, now_ms, Record};
+use crate::broker::Position;
 use crate::broker::{Batch, History};
 use crate::error::{Error, Result};
 use std::fs::File;
@@ -65,15 +65,7 @@ impl Reader {
     }
 
     pub(super) fn new(log: &LocalLog, next_seq: u64) -> Reader {
-        Reader {
-            log_dir: log.dir.clone(),
-            segments: log.dir.join("segments"),
-            next_seq,
-            open: None,
-            left: 0,
-            buffer: Vec::new(),
-            head: None,
-        }
+        Reader { log_dir: log.dir.clone(), segments: log.dir.join("segments"), next_seq, open: None, left: 0, buffer: Vec::new(), head: None }
     }
 
     fn fail(&self, what: &str, e: std::io::Error) -> Error {
@@ -123,9 +115,8 @@ impl Reader {
                 None => want,
             };
             self.buffer.clear();
-            let got = read_at_most(&segment.file, offset, len, &mut self.buffer).map_err(|e| {
-                Error::unavailable(format!("local://{}", self.log_dir.display()), format!("cannot read {}: {e}", segment_name(start)))
-            })?;
+            let got = read_at_most(&segment.file, offset, len, &mut self.buffer)
+                .map_err(|e| Error::unavailable(format!("local://{}", self.log_dir.display()), format!("cannot read {}: {e}", segment_name(start))))?;
             let short = got < len;
             let mut at = 0;
             let mut stop = None;
@@ -205,7 +196,11 @@ impl Reader {
                         Step::Full
                     } else {
                         let reason = if corrupt { "holds bytes that are not a record" } else { "does not hold whole records up to the end head names" };
-                        batch.damage.push(format!("{}: {reason} at offset {offset}; the events up to {} are lost", self.segment_path(start).display(), told.next_seq.saturating_sub(1)));
+                        batch.damage.push(format!(
+                            "{}: {reason} at offset {offset}; the events up to {} are lost",
+                            self.segment_path(start).display(),
+                            told.next_seq.saturating_sub(1)
+                        ));
                         if let Some(segment) = self.open.as_mut() {
                             segment.offset = end;
                         }
@@ -280,12 +275,7 @@ impl Reader {
                 batch.gap = true;
                 if self.left > 0 {
                     // Named after where those events would start: the file a clean-up deleted.
-                    batch.damage.push(format!(
-                        "{}: missing; events {} to {} are lost",
-                        self.segment_path(self.next_seq).display(),
-                        self.next_seq,
-                        next - 1
-                    ));
+                    batch.damage.push(format!("{}: missing; events {} to {} are lost", self.segment_path(self.next_seq).display(), self.next_seq, next - 1));
                 }
                 self.next_seq = next;
                 next
