@@ -24,6 +24,7 @@ pub mod event_fields;
 pub mod fastcgi;
 pub mod ffi;
 pub mod mercure;
+pub mod option_values;
 pub mod options;
 pub mod output;
 pub mod runtime;

@@ -1,6 +1,7 @@
 //! The options array of `new Sse\SseEmitter([...])`, validated once, with its defaults.
 
 use crate::error::{Error, Result};
+use crate::option_values as values;
 use ext_php_rs::types::{ArrayKey, ZendHashTable, Zval};
 use sse_core::frame::has_line_break_or_nul;
 use std::time::Duration;
@@ -50,10 +51,7 @@ impl Options {
         let mut options = Options::default();
         for (key, value) in array {
             let value = value.dereference();
-            let name = match key {
-                ArrayKey::Long(n) => n.to_string(),
-                other => other.to_string(),
-            };
+            let name = values::name_of(key);
             match name.as_str() {
                 "retry" => options.retry = nullable(value, |v| non_negative_int("retry", v))?,
                 "heartbeat" => options.heartbeat = seconds("heartbeat", value)?,
@@ -62,14 +60,8 @@ impl Options {
                 "cors" => options.cors = nullable(value, |v| header_value("cors", v))?,
                 "status" => options.status = status(value)?,
                 "clock" => options.clock = clock(value)?,
-                "keepTimeLimit" => options.keep_time_limit = boolean("keepTimeLimit", value)?,
-                _ => {
-                    return Err(Error::invalid_option(
-                        name,
-                        "unknown option; the options are retry, heartbeat, maxDuration, headers, cors, status, clock and keepTimeLimit",
-                    )
-                    .into())
-                }
+                "keepTimeLimit" => options.keep_time_limit = values::boolean("keepTimeLimit", value)?,
+                _ => return Err(values::unknown(name, "retry, heartbeat, maxDuration, headers, cors, status, clock and keepTimeLimit")),
             }
         }
         Ok(options)
@@ -85,45 +77,16 @@ fn nullable<T>(value: &Zval, parse: impl FnOnce(&Zval) -> Result<T>) -> Result<O
 }
 
 fn non_negative_int(name: &str, value: &Zval) -> Result<u64> {
-    integer(value).and_then(|n| u64::try_from(n).ok()).ok_or_else(|| Error::invalid_option(name, "must be a non-negative integer of milliseconds").into())
+    values::whole(name, value, 0..=u64::MAX, "a non-negative integer of milliseconds")
 }
 
 /// Seconds as int or float; zero disables.
 fn seconds(name: &str, value: &Zval) -> Result<Duration> {
-    match number(value) {
-        Some(s) if (0.0..1e9).contains(&s) => Ok(Duration::from_secs_f64(s)),
-        _ => Err(Error::invalid_option(name, "must be a finite, non-negative number of seconds (0 disables it)").into()),
-    }
-}
-
-/// An int, or a string holding one ("2000", as `env()` and `getenv()` return numbers).
-fn integer(value: &Zval) -> Option<i64> {
-    value.long().or_else(|| numeric_text(value)?.parse().ok())
-}
-
-/// An int or float, or a string holding one ("15", "0.5", "1e3").
-fn number(value: &Zval) -> Option<f64> {
-    let from_text = || {
-        let text = numeric_text(value)?;
-        text.parse::<i64>().map(|n| n as f64).ok().or_else(|| text.parse().ok())
-    };
-    value.long().map(|n| n as f64).or_else(|| value.double()).or_else(from_text)
-}
-
-/// The text of a numeric string, without the whitespace PHP allows around it. Only digits,
-/// signs, a point and an exponent: Rust's parser would also take "inf" and "NaN", PHP does not.
-fn numeric_text(value: &Zval) -> Option<&str> {
-    let text = value.str()?.trim_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-    let numeric = text.bytes().any(|b| b.is_ascii_digit()) && text.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b));
-    numeric.then_some(text)
-}
-
-fn boolean(name: &str, value: &Zval) -> Result<bool> {
-    value.bool().ok_or_else(|| Error::invalid_option(name, "must be a bool").into())
+    values::seconds(name, value, 0.0..=1e9, "a finite, non-negative number of seconds (0 disables it)")
 }
 
 fn status(value: &Zval) -> Result<i32> {
-    match integer(value) {
+    match values::integer(value) {
         Some(n) if (100..=599).contains(&n) => Ok(n as i32),
         _ => Err(Error::invalid_option("status", "must be an HTTP status code between 100 and 599").into()),
     }

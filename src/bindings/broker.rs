@@ -5,9 +5,10 @@ use crate::broker::{self, Engine, Settings};
 use crate::error::{Error, Result};
 use crate::event_fields;
 use crate::ffi;
-use ext_php_rs::flags::{ClassFlags, DataType};
+use crate::option_values as values;
+use ext_php_rs::flags::ClassFlags;
 use ext_php_rs::prelude::*;
-use ext_php_rs::types::{ArrayKey, ZendHashTable, Zval};
+use ext_php_rs::types::{ZendHashTable, Zval};
 use sse_core::broker::stored::MAX_FRAME;
 use sse_core::broker::topic;
 use sse_core::broker::url::BrokerUrl;
@@ -110,45 +111,25 @@ pub fn topics_of(value: &Zval) -> Result<Vec<String>> {
 fn settings_from(array: &ZendHashTable) -> Result<Settings> {
     let mut settings = Settings::default();
     for (key, value) in array {
-        let name = match key {
-            ArrayKey::Long(n) => n.to_string(),
-            other => other.to_string(),
-        };
+        let name = values::name_of(key);
         let value = value.dereference();
         match name.as_str() {
-            "history" => settings.history.max_events = count("history", value)?,
+            "history" => {
+                let meaning = format!("a whole number of events from 1 to 1000000000 (default {})", History::DEFAULT_MAX_EVENTS);
+                settings.history.max_events = values::whole("history", value, 1..=1_000_000_000, &meaning)?
+            }
             "historyAge" => settings.history.max_age = seconds("historyAge", value)?,
             "publishTimeout" => settings.publish_timeout = seconds("publishTimeout", value)?,
-            _ => {
-                return Err(Error::invalid_option(name, "unknown option; the options are history, historyAge and publishTimeout").into());
-            }
+            _ => return Err(values::unknown(name, "history, historyAge and publishTimeout")),
         }
     }
     Ok(settings)
 }
 
-/// A number, or a numeric string as `env()` returns it.
-fn number(value: &Zval) -> Option<f64> {
-    match value.get_type() {
-        DataType::Long => value.long().map(|n| n as f64),
-        DataType::Double => value.double(),
-        DataType::String => value.str().and_then(|s| s.trim().parse::<f64>().ok()),
-        _ => None,
-    }
-}
-
-fn count(name: &str, value: &Zval) -> Result<u64> {
-    match number(value) {
-        Some(n) if n.fract() == 0.0 && (1.0..=1e9).contains(&n) => Ok(n as u64),
-        _ => {
-            Err(Error::invalid_option(name, format!("must be a whole number of events from 1 to 1000000000 (default {})", History::DEFAULT_MAX_EVENTS)).into())
-        }
-    }
-}
-
 fn seconds(name: &str, value: &Zval) -> Result<Duration> {
-    match number(value) {
-        Some(s) if s.is_finite() && s > 0.0 && s <= 1e9 => Ok(Duration::from_secs_f64(s)),
-        _ => Err(Error::invalid_option(name, "must be a positive number of seconds").into()),
+    let seconds = values::seconds(name, value, 0.0..=1e9, "a positive number of seconds")?;
+    if seconds.is_zero() {
+        return Err(Error::invalid_option(name, "must be a positive number of seconds").into());
     }
+    Ok(seconds)
 }

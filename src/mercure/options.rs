@@ -2,7 +2,8 @@
 //! names follow the Go hub's settings (`publisher_jwt_key` becomes `publisherJwtKey`).
 
 use crate::error::{Error, Result};
-use ext_php_rs::types::{ArrayKey, ZendHashTable, Zval};
+use crate::option_values as values;
+use ext_php_rs::types::{ZendHashTable, Zval};
 use sse_core::mercure::jwt::{self, Verifier, DEFAULT_ALGORITHM};
 use std::time::Duration;
 
@@ -55,10 +56,7 @@ impl HubOptions {
             reset_events: false,
         };
         for (key, value) in array.into_iter().flatten() {
-            let name = match key {
-                ArrayKey::Long(n) => n.to_string(),
-                other => other.to_string(),
-            };
+            let name = values::name_of(key);
             let value = value.dereference();
             match name.as_str() {
                 "publisherJwtKey" => keys[0] = key_of(&name, value)?,
@@ -70,14 +68,12 @@ impl HubOptions {
                 "issuer" => options.issuer = issuer(&name, value)?,
                 "resourceIdentifier" => options.resource_identifier = resource(&name, value)?,
                 "cookieName" => options.cookie_name = cookie_name(&name, value)?,
-                "anonymous" => options.anonymous = value.bool().filter(|_| value.is_bool()).ok_or_else(|| Error::invalid_option(&name, "must be a bool"))?,
+                "anonymous" => options.anonymous = values::boolean(&name, value)?,
                 "corsOrigins" => options.cors_origins = origins(&name, value)?,
                 "publishOrigins" => options.publish_origins = origins(&name, value)?,
                 "heartbeat" => options.heartbeat = seconds(&name, value)?,
-                "resetEvents" => {
-                    options.reset_events = value.bool().filter(|_| value.is_bool()).ok_or_else(|| Error::invalid_option(&name, "must be a bool"))?
-                }
-                _ => return Err(Error::invalid_option(name, format!("unknown option; the options are {NAMES}")).into()),
+                "resetEvents" => options.reset_events = values::boolean(&name, value)?,
+                _ => return Err(values::unknown(name, NAMES)),
             }
         }
         let [publisher_key, subscriber_key, both_key] = keys;
@@ -106,10 +102,7 @@ impl HubOptions {
 }
 
 fn string_of(name: &str, value: &Zval) -> Result<Option<String>> {
-    if value.is_null() {
-        return Ok(None);
-    }
-    value.str().map(|s| Some(s.to_owned())).ok_or_else(|| Error::invalid_option(name, "must be a string").into())
+    values::optional_string(name, value)
 }
 
 /// An issuer: any non-empty text (usually the authorization server's URL), compared byte for
@@ -179,13 +172,5 @@ fn origins(name: &str, value: &Zval) -> Result<Vec<String>> {
 }
 
 fn seconds(name: &str, value: &Zval) -> Result<Duration> {
-    let number = match (value.long(), value.double()) {
-        (Some(n), _) => Some(n as f64),
-        (None, Some(f)) => Some(f),
-        _ => None,
-    };
-    match number {
-        Some(s) if s.is_finite() && (0.0..=86_400.0).contains(&s) => Ok(Duration::from_secs_f64(s)),
-        _ => Err(Error::invalid_option(name, "must be a number of seconds from 0 (no heartbeat) to 86400").into()),
-    }
+    values::seconds(name, value, 0.0..=86_400.0, "a number of seconds from 0 (no heartbeat) to 86400")
 }
