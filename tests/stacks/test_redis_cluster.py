@@ -88,3 +88,44 @@ def test_a_cluster_url_with_a_database_is_refused_naming_it(cluster_machines):
     out = subprocess.run(["php", "-n", "-d", f"extension={extension_path()}", "-r", code, cluster.url + "/2"],
                          capture_output=True, text=True, timeout=30)
     assert out.stdout.startswith("InvalidArgumentException: ") and "database 0 only" in out.stdout, out
+
+
+def node_id(port):
+    return redis_harness.command(port, "CLUSTER", "MYID").split(b"\r\n")[1].decode()
+
+
+def owner_of_log(cluster):
+    """The node that holds the {sse} slot."""
+    slot = int(redis_harness.command(cluster.nodes[0].port, "CLUSTER", "KEYSLOT", "{sse}:events").split(b"\r\n")[0][1:])
+    for node in cluster.nodes:
+        if int(redis_harness.command(node.port, "CLUSTER", "COUNTKEYSINSLOT", slot).split(b"\r\n")[0][1:]) > 0:
+            return node
+    raise AssertionError("no node holds the log")
+
+
+def test_a_slot_migration_under_live_streams_loses_and_repeats_nothing(cluster_machines):
+    """Every slot of the node holding the log moved to another master (redis-cli --cluster
+    reshard) while streams on both machines are subscribed and updates are published: each
+    stream still gets every update once, in order."""
+    cluster, (a, b) = cluster_machines
+    streams = [subscribe(machine, "migrate", seconds=90) for machine in (a, b)]
+    try:
+        status, before = publish(a, "migrate", n=10, prefix="before-")
+        assert status == 200, before
+        source = owner_of_log(cluster)
+        target = next(n for n in cluster.nodes if n is not source)
+        out = subprocess.run([cluster.cli, "--cluster", "reshard", f"127.0.0.1:{source.port}", "--cluster-from", node_id(source.port),
+                              "--cluster-to", node_id(target.port), "--cluster-slots", "16384", "--cluster-yes"],
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+        assert owner_of_log(cluster) is target, "the log did not move"
+        status, after = publish(b, "migrate", n=10, prefix="after-")
+        assert status == 200, after
+        expected = before["ids"] + after["ids"]
+        for stream in streams:
+            events = take(stream, len(expected), timeout=20)
+            assert [e.id for e in events] == expected
+            assert take(stream, 1, timeout=0.3) == []
+    finally:
+        for stream in streams:
+            stream.close()
