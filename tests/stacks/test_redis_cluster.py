@@ -8,6 +8,7 @@ across slots). Every event is counted.
 """
 import json
 import subprocess
+import time
 
 import pytest
 
@@ -124,6 +125,57 @@ def test_a_slot_migration_under_live_streams_loses_and_repeats_nothing(cluster_m
         expected = before["ids"] + after["ids"]
         for stream in streams:
             events = take(stream, len(expected), timeout=20)
+            assert [e.id for e in events] == expected
+            assert take(stream, 1, timeout=0.3) == []
+    finally:
+        for stream in streams:
+            stream.close()
+
+
+@pytest.fixture(scope="module", params=redis_harness.servers())
+def replicated_machines(request):
+    cluster = redis_harness.start_cluster(request.param, replicas=1)
+    machines = []
+    try:
+        machines = [checked(nginx_fpm.start(name=f"failover-{n}", ini={"sse.broker": cluster.url}, children=4)) for n in ("a", "b")]
+        yield cluster, machines
+        no_crash(*machines)
+    finally:
+        for machine in machines:
+            machine.stop()
+        cluster.remove()
+
+
+def role(port):
+    return redis_harness.command(port, "ROLE").split(b"\r\n")[2].decode()
+
+
+def test_a_primary_failover_under_live_streams_loses_and_repeats_nothing(replicated_machines):
+    """The replica of the master holding the log takes over (CLUSTER FAILOVER, as an operator
+    or a managed service does for maintenance) while streams on two machines are subscribed:
+    each stream still gets every update once, in order, and publishing goes on."""
+    cluster, (a, b) = replicated_machines
+    streams = [subscribe(machine, "failover", seconds=90) for machine in (a, b)]
+    try:
+        status, before = publish(a, "failover", n=10, prefix="before-")
+        assert status == 200, before
+        primary = owner_of_log(cluster)
+        # A replica's ROLE reply names its master's port.
+        replica = next(n for n in cluster.nodes if n is not primary and role(n.port) == "slave"
+                       and f"\r\n:{primary.port}\r\n".encode() in redis_harness.command(n.port, "ROLE"))
+        deadline = time.monotonic() + 30
+        while role(replica.port) != "master" and time.monotonic() < deadline:
+            # A manual failover times out if the master is busy: ask again until it is done.
+            assert b"+OK" in redis_harness.command(replica.port, "CLUSTER", "FAILOVER")
+            wait = time.monotonic() + 6
+            while role(replica.port) != "master" and time.monotonic() < wait:
+                time.sleep(0.1)
+        assert role(replica.port) == "master", "the replica did not take over"
+        status, after = publish(b, "failover", n=10, prefix="after-", timeout=5)
+        assert status == 200, after
+        expected = before["ids"] + after["ids"]
+        for stream in streams:
+            events = take(stream, len(expected), timeout=30)
             assert [e.id for e in events] == expected
             assert take(stream, 1, timeout=0.3) == []
     finally:

@@ -86,11 +86,13 @@ def command(port: int, *args) -> bytes:
 
 
 class Cluster:
-    """A Redis Cluster (or Valkey cluster) of `masters` nodes without replicas, on loopback."""
+    """A Redis Cluster (or Valkey cluster) of `masters` nodes, each with `replicas` replicas, on
+    loopback."""
 
-    def __init__(self, server: str = "redis-server", masters: int = 3):
+    def __init__(self, server: str = "redis-server", masters: int = 3, replicas: int = 0):
         self.nodes = []
-        for _ in range(masters):
+        self.replicas = replicas
+        for _ in range(masters * (1 + replicas)):
             node = Redis(server)
             # The cluster bus on a free port of its own (by default port + 10000, which a free
             # port above 55535 cannot have).
@@ -104,12 +106,15 @@ class Cluster:
         for node in self.nodes:
             node.start()
         addresses = [f"127.0.0.1:{n.port}" for n in self.nodes]
-        out = subprocess.run([self.cli, "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
+        out = subprocess.run([self.cli, "--cluster", "create", *addresses, "--cluster-replicas", str(self.replicas), "--cluster-yes"],
                              capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, f"{self.cli} --cluster create failed: {out.stdout[-2000:]} {out.stderr[-2000:]}"
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            if all(b"cluster_state:ok" in command(n.port, "CLUSTER", "INFO") for n in self.nodes):
+            ok = all(b"cluster_state:ok" in command(n.port, "CLUSTER", "INFO") for n in self.nodes)
+            # Replicas are in sync with their masters (a failover needs them there).
+            synced = all(b"connected" in reply for reply in (command(n.port, "ROLE") for n in self.nodes) if b"slave" in reply)
+            if ok and synced:
                 return self
             time.sleep(0.2)
         raise RuntimeError("the cluster never reached cluster_state:ok: " + self.nodes[0].describe())
@@ -119,8 +124,8 @@ class Cluster:
             node.remove()
 
 
-def start_cluster(server: str = "redis-server") -> Cluster:
-    return Cluster(server).start()
+def start_cluster(server: str = "redis-server", replicas: int = 0) -> Cluster:
+    return Cluster(server, replicas=replicas).start()
 
 
 __all__ = ["Cluster", "Redis", "command", "servers", "start", "start_cluster", "Path"]
