@@ -28,6 +28,7 @@ pub mod option_values;
 pub mod options;
 pub mod output;
 pub mod runtime;
+pub mod short_answer;
 pub mod subscription;
 
 use ext_php_rs::flags::IniEntryPermission;

@@ -437,15 +437,7 @@ fn end_frame(data: Option<&Zval>) -> Result<Vec<u8>> {
 /// the script echoes afterwards (an error page, a framework's own response) is dropped, so it
 /// cannot turn into a body. Headers must not have been sent yet.
 fn answer_without_body(status: i32, headers: &[(String, String)]) {
-    ffi::set_status(status);
-    for (name, value) in headers {
-        ffi::set_header(&format!("{name}: {value}"), true);
-    }
-    // A body-less answer has no type: without this PHP would add Content-Type: text/html.
-    ffi::set_ini("default_mimetype", "");
-    ffi::discard_output_buffers();
-    ffi::write_direct(b"");
-    ffi::disable_output();
+    crate::short_answer::send(u16::try_from(status).unwrap_or(500), headers, None);
 }
 
 /// Why reject() comes too late, in words that point at the cause.

@@ -1,11 +1,7 @@
-//! The hub's short answers: a status, a few headers and a `text/plain` body. Under a web SAPI
-//! the answer is complete once written: it goes past PHP's output buffers, with its headers,
-//! and later output is dropped, so that a framework's own response (a controller returns one
-//! after `serve()`) can neither change its status nor add to its body. Under the CLI it goes
-//! through the buffers, where tests capture it.
+//! The hub's short answers: a status, a few headers and a `text/plain` or JSON body, written as
+//! every short answer is (`crate::short_answer`: complete once written, so that a framework's
+//! own response after `serve()` can neither change its status nor add to its body).
 
-use crate::ffi;
-use crate::output::is_command_line;
 use sse_core::mercure::auth::{cors_grant, CorsGrant};
 use sse_core::mercure::bearer::{self, BearerError};
 
@@ -29,24 +25,7 @@ pub fn challenge(error: Option<BearerError>, origin: Option<&str>, body: &str, h
 }
 
 fn send(status: u16, content_type: &str, body: &str, headers: &[(String, String)]) {
-    if ffi::headers_sent_at().is_none() {
-        ffi::set_header(&format!("Content-Type: {content_type}"), true);
-        ffi::set_header("Cache-Control: no-store", true);
-        for (name, value) in headers {
-            ffi::set_header(&format!("{name}: {value}"), true);
-        }
-        // After the headers: PHP makes any answer with WWW-Authenticate a 401, and a 400 or
-        // 403 challenge carries one.
-        ffi::set_status(i32::from(status));
-    }
-    if is_command_line() {
-        ffi::write_buffered(body.as_bytes());
-        return;
-    }
-    // What the script echoed before belongs to no answer of the hub.
-    ffi::discard_output_buffers();
-    ffi::write_direct(body.as_bytes());
-    ffi::disable_output();
+    crate::short_answer::send(status, headers, Some(crate::short_answer::Body { content_type, bytes: body.as_bytes() }));
 }
 
 /// A refusal: the status and the reason, on one line.
