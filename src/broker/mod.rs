@@ -48,6 +48,10 @@ impl Default for Settings {
     }
 }
 
+/// The most a search for a publisher's id reads of the history: 64 MiB of frames (all of the
+/// default 10,000 events of up to 6.5 KB each).
+pub const FIND_OWN_ID_BUDGET: usize = 64 << 20;
+
 /// One broker, as every engine provides it.
 pub trait Engine: Send + Sync {
     /// The URL as messages show it (a Redis password hidden).
@@ -67,11 +71,18 @@ pub trait Engine: Send + Sync {
 
     /// The position of the oldest event kept whose frame carries the id `id` its publisher
     /// chose (the earliest occurrence, when an id was published twice). Reads the history
-    /// kept, oldest first, a batch at a time: the cost of a resume from a publisher's id.
+    /// kept, oldest first, a batch at a time: the cost of a resume from a publisher's id. The
+    /// read stops after [`FIND_OWN_ID_BUDGET`] bytes of frames (a client may send any id: an
+    /// unknown one must not cost more than that), and an id beyond it is not found.
     fn find_own_id(&self, id: &[u8], history: &History) -> Result<Option<Position>> {
         let mut cursor = Position::ZERO;
+        let mut read = 0;
         loop {
+            if read > FIND_OWN_ID_BUDGET {
+                return Ok(None);
+            }
             let batch = self.read_after(cursor, 512, history)?;
+            read += batch.bytes();
             if let Some(found) = batch.events.iter().find(|event| event.own_id() == Some(id)) {
                 return Ok(Some(found.position));
             }
