@@ -23,7 +23,7 @@ final class BrokerUrlRedactionTest extends TestCase
 
     private static function extension(): string
     {
-        return (string) (getenv('SSE_EXT') ?: dirname(__DIR__, 3) . '/target/release/libsse.so');
+        return \Sse\Tests\Support\Extension::path();
     }
 
     private static function assertNoSecret(string $text, string $what): void

@@ -37,7 +37,7 @@ final class CrossProcessTest extends TestCase
     private static function extension(): string
     {
         // The test command names the build it loaded; by hand, the release build.
-        return (string) (getenv('SSE_EXT') ?: dirname(__DIR__, 3) . '/target/release/libsse.so');
+        return \Sse\Tests\Support\Extension::path();
     }
 
     /** @return array<string, array{0: string}> */

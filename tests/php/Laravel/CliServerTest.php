@@ -32,7 +32,7 @@ final class CliServerTest extends TestCase
             return;
         }
         $repo = dirname(__DIR__, 3);
-        $ext = getenv('SSE_EXT') ?: $repo . '/target/release/libsse.so';
+        $ext = \Sse\Tests\Support\Extension::path();
         self::$storage = sys_get_temp_dir() . '/sse-cli-server-' . bin2hex(random_bytes(6));
         mkdir(self::$storage, 0700, true);
         self::$log = self::$storage . '/server.log';

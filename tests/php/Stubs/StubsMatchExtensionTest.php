@@ -69,7 +69,7 @@ final class StubsMatchExtensionTest extends TestCase
 
     private function extensionPath(): string
     {
-        $path = getenv('SSE_EXT') ?: self::ROOT . '/target/release/libsse.so';
+        $path = \Sse\Tests\Support\Extension::path();
         self::assertFileExists($path);
         return $path;
     }

@@ -50,9 +50,7 @@ final class PhpProcess
         if (preg_match('~\s(/\S*(?:libsse|/sse)\.so)$~m', $maps, $m) === 1) {
             return $m[1];
         }
-        $env = getenv('SSE_EXT');
-
-        return is_string($env) && $env !== '' ? $env : dirname(__DIR__, 4) . '/target/release/libsse.so';
+        return \Sse\Tests\Support\Extension::path();
     }
 
     /** @param list<string> $command */

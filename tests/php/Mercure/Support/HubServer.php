@@ -23,7 +23,7 @@ final class HubServer
         $probe = stream_socket_server('tcp://127.0.0.1:0');
         $this->port = (int) substr(strrchr(stream_socket_get_name($probe, false), ':'), 1);
         fclose($probe);
-        $ext = getenv('SSE_EXT') ?: dirname(__DIR__, 4) . '/target/release/libsse.so';
+        $ext = \Sse\Tests\Support\Extension::path();
         $www = dirname(__DIR__) . '/www';
         $env += ['MERCURE_BROKER' => 'local://' . $this->directory . '/broker'];
         $env += ['PHP_CLI_SERVER_WORKERS' => '4', 'PATH' => getenv('PATH') ?: '/usr/bin:/bin'];
