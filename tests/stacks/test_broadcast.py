@@ -116,13 +116,12 @@ def test_an_id_older_than_the_history_starts_with_sse_reset(local):
     assert [e.id for e in second] == live["ids"]
 
 
-@pytest.fixture(scope="module", params=redis_harness.servers())
-def two_machines(request):
-    """Two stacks sharing one Redis, then one Valkey where it is installed."""
-    server = redis_harness.start(request.param)
+def machines_sharing(server, prefix):
+    """Two stacks ("machines") on the broker `server` names (a Redis server or cluster), for a
+    module fixture to yield: checked for crashes, then stopped with the server."""
     machines = []
     try:
-        machines = [start_stack(f"machine-{n}", server.url) for n in ("a", "b")]
+        machines = [start_stack(f"{prefix}-{n}", server.url) for n in ("a", "b")]
         yield server, machines
         no_crash(*machines)
     finally:
@@ -131,14 +130,15 @@ def two_machines(request):
         server.remove()
 
 
-def test_two_machines_sharing_redis_deliver_every_event_to_both_in_one_order(two_machines):
-    server, (a, b) = two_machines
-    streams = [subscribe(machine, "fleet") for machine in (a, b) for _ in range(2)]
+def assert_every_event_once_in_one_order(machines, topic, rounds):
+    """Two streams on each machine; `rounds` times 10 events published to each machine: every
+    stream gets every event once, in the one order the broker gave them."""
+    streams = [subscribe(machine, topic) for machine in machines for _ in range(2)]
     try:
         ids = []
-        for round_ in range(5):
-            for machine in (a, b):
-                status, published = publish(machine, "fleet", n=10, prefix=f"{machine.name}-{round_}-")
+        for round_ in range(rounds):
+            for machine in machines:
+                status, published = publish(machine, topic, n=10, prefix=f"{machine.name}-{round_}-")
                 assert status == 200, published
                 ids += published["ids"]
         for stream in streams:
@@ -148,6 +148,17 @@ def test_two_machines_sharing_redis_deliver_every_event_to_both_in_one_order(two
     finally:
         for stream in streams:
             stream.close()
+
+
+@pytest.fixture(scope="module", params=redis_harness.servers())
+def two_machines(request):
+    """Two stacks sharing one Redis, then one Valkey where it is installed."""
+    yield from machines_sharing(redis_harness.start(request.param), "machine")
+
+
+def test_two_machines_sharing_redis_deliver_every_event_to_both_in_one_order(two_machines):
+    server, machines = two_machines
+    assert_every_event_once_in_one_order(machines, "fleet", rounds=5)
 
 
 def test_redis_restarted_mid_stream_loses_nothing_and_publishing_while_down_fails_fast(two_machines):

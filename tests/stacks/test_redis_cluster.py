@@ -12,45 +12,20 @@ import time
 
 import pytest
 
-from harness import nginx_fpm
 from harness import redis as redis_harness
 from harness.broadcast import take
-from harness.fixtures import checked
 from harness.phpini import extension_path
-from test_broadcast import no_crash, publish, subscribe
+from test_broadcast import assert_every_event_once_in_one_order, machines_sharing, publish, subscribe
 
 
 @pytest.fixture(scope="module", params=redis_harness.servers())
 def cluster_machines(request):
-    cluster = redis_harness.start_cluster(request.param)
-    machines = []
-    try:
-        machines = [checked(nginx_fpm.start(name=f"cluster-{n}", ini={"sse.broker": cluster.url}, children=4)) for n in ("a", "b")]
-        yield cluster, machines
-        no_crash(*machines)
-    finally:
-        for machine in machines:
-            machine.stop()
-        cluster.remove()
+    yield from machines_sharing(redis_harness.start_cluster(request.param), "cluster")
 
 
 def test_every_event_reaches_both_machines_once_in_one_order(cluster_machines):
-    cluster, (a, b) = cluster_machines
-    streams = [subscribe(machine, "fleet") for machine in (a, b) for _ in range(2)]
-    try:
-        ids = []
-        for round_ in range(3):
-            for machine in (a, b):
-                status, published = publish(machine, "fleet", n=10, prefix=f"{machine.name}-{round_}-")
-                assert status == 200, published
-                ids += published["ids"]
-        for stream in streams:
-            events = take(stream, len(ids))
-            assert [e.id for e in events] == ids
-            assert take(stream, 1, timeout=0.3) == []
-    finally:
-        for stream in streams:
-            stream.close()
+    cluster, machines = cluster_machines
+    assert_every_event_once_in_one_order(machines, "fleet", rounds=3)
     # One slot holds the log: the node that owns {sse} has the stream, the others nothing.
     slot = int(redis_harness.command(cluster.nodes[0].port, "CLUSTER", "KEYSLOT", "{sse}:events").split(b"\r\n")[0][1:])
     counts = [int(redis_harness.command(n.port, "CLUSTER", "COUNTKEYSINSLOT", slot).split(b"\r\n")[0][1:]) for n in cluster.nodes]
@@ -134,16 +109,7 @@ def test_a_slot_migration_under_live_streams_loses_and_repeats_nothing(cluster_m
 
 @pytest.fixture(scope="module", params=redis_harness.servers())
 def replicated_machines(request):
-    cluster = redis_harness.start_cluster(request.param, replicas=1)
-    machines = []
-    try:
-        machines = [checked(nginx_fpm.start(name=f"failover-{n}", ini={"sse.broker": cluster.url}, children=4)) for n in ("a", "b")]
-        yield cluster, machines
-        no_crash(*machines)
-    finally:
-        for machine in machines:
-            machine.stop()
-        cluster.remove()
+    yield from machines_sharing(redis_harness.start_cluster(request.param, replicas=1), "failover")
 
 
 def role(port):
