@@ -15,7 +15,7 @@ import pytest
 from harness import redis as redis_harness
 from harness.broadcast import take
 from harness.phpini import extension_path
-from test_broadcast import assert_every_event_once_in_one_order, machines_sharing, publish, subscribe
+from test_broadcast import assert_every_event_once_in_one_order, assert_resume_on_the_other_machine, machines_sharing, publish, subscribe
 
 
 @pytest.fixture(scope="module", params=redis_harness.servers())
@@ -33,15 +33,8 @@ def test_every_event_reaches_both_machines_once_in_one_order(cluster_machines):
 
 
 def test_a_stream_resumes_exactly_on_the_other_machine(cluster_machines):
-    cluster, (a, b) = cluster_machines
-    with subscribe(a, "hop") as on_a:
-        status, first = publish(b, "hop", n=6)
-        seen = take(on_a, 3)
-    status, more = publish(a, "hop", n=3)
-    with subscribe(b, "hop", headers={"Last-Event-ID": seen[-1].id}) as on_b:
-        events = take(on_b, 6)
-        assert take(on_b, 1, timeout=0.3) == []
-    assert [e.id for e in events] == first["ids"][3:] + more["ids"]
+    cluster, machines = cluster_machines
+    assert_resume_on_the_other_machine(machines)
 
 
 def test_history_trimmed_under_a_cursor_gives_sse_reset(cluster_machines):
