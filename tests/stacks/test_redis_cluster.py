@@ -106,7 +106,9 @@ def replicated_machines(request):
 
 
 def role(port):
-    return redis_harness.command(port, "ROLE").split(b"\r\n")[2].decode()
+    """`master` or `replica` (Redis says `slave`)."""
+    said = redis_harness.command(port, "ROLE").split(b"\r\n")[2].decode()
+    return "replica" if said in ("slave", "replica") else said
 
 
 def test_a_primary_failover_under_live_streams_loses_and_repeats_nothing(replicated_machines):
@@ -120,7 +122,7 @@ def test_a_primary_failover_under_live_streams_loses_and_repeats_nothing(replica
         assert status == 200, before
         primary = owner_of_log(cluster)
         # A replica's ROLE reply names its master's port.
-        replica = next(n for n in cluster.nodes if n is not primary and role(n.port) == "slave"
+        replica = next(n for n in cluster.nodes if n is not primary and role(n.port) == "replica"
                        and f"\r\n:{primary.port}\r\n".encode() in redis_harness.command(n.port, "ROLE"))
         deadline = time.monotonic() + 30
         while role(replica.port) != "master" and time.monotonic() < deadline:

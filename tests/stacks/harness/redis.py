@@ -113,7 +113,8 @@ class Cluster:
         while time.monotonic() < deadline:
             ok = all(b"cluster_state:ok" in command(n.port, "CLUSTER", "INFO") for n in self.nodes)
             # Replicas are in sync with their masters (a failover needs them there).
-            synced = all(b"connected" in reply for reply in (command(n.port, "ROLE") for n in self.nodes) if b"slave" in reply)
+            synced = all(b"connected" in reply for reply in (command(n.port, "ROLE") for n in self.nodes)
+                         if b"slave" in reply or b"replica" in reply)
             if ok and synced:
                 return self
             time.sleep(0.2)
