@@ -77,14 +77,21 @@ static INI: IniEntryDefs<2> = IniEntryDefs::new([
 /// `ZEND_INI_DISPLAY_ORIG`: the Master Value column (the other one, 2, is the Local Value).
 const INI_DISPLAY_ORIG: std::ffi::c_int = 1;
 
+/// A flag of PHP's `zend_ini_entry` (Zend/zend_ini.h): `modified` is a `uint8_t` up to PHP 8.5
+/// and a `bool` from PHP 8.6.
+fn is_set<T: Into<u8>>(flag: T) -> bool {
+    flag.into() != 0
+}
+
 /// The displayer of `sse.broker` in phpinfo()'s directive table: PHP's own displayer (the
 /// value, or "no value"; HTML-escaped unless phpinfo() writes text) with the URL redacted.
 unsafe extern "C" fn display_broker(entry: *mut ext_php_rs::ffi::zend_ini_entry, kind: std::ffi::c_int) {
     // No panic may cross into PHP; the worst a failure does is leave the cell empty.
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        // SAFETY: PHP passes its live entry, and its value strings, for the call's duration.
+        // SAFETY: PHP passes its live entry (`zend_ini_entry`, Zend/zend_ini.h, the same fields
+        // from PHP 8.2 to 8.6), and its value strings, for the call's duration.
         let Some(entry) = (unsafe { entry.as_ref() }) else { return };
-        let value = if kind == INI_DISPLAY_ORIG && entry.modified != 0 { entry.orig_value } else { entry.value };
+        let value = if kind == INI_DISPLAY_ORIG && is_set(entry.modified) { entry.orig_value } else { entry.value };
         // SAFETY: as above; a null value is none.
         let text = unsafe { value.as_ref() }.map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).filter(|t| !t.is_empty());
         // SAFETY: sapi_module is set before any request and only read here, on the PHP thread.
