@@ -7,7 +7,7 @@ use sse_core::broker::local_log::{LocalLog, Reader, MAX_SEQ};
 use sse_core::broker::{Batch, History, Position};
 use sse_core::Event;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("sse-core-damage-{name}-{}", std::process::id()));
@@ -39,10 +39,8 @@ fn segment(dir: &Path, start: u64) -> PathBuf {
 /// damage reported. Fails if the reader does not settle (a loop without progress).
 fn drain(reader: &mut Reader, history: &History) -> (Vec<u64>, bool, Vec<String>) {
     let (mut seqs, mut gap, mut damage) = (Vec::new(), false, Vec::new());
-    let started = Instant::now();
     for _ in 0..1000 {
         let batch: Batch = reader.read(100, history).unwrap_or_else(|e| panic!("read failed: {e}"));
-        assert!(started.elapsed() < Duration::from_secs(20), "the reader does not settle");
         if batch.gap {
             // Events a batch carries with a gap come after it.
             gap = true;
@@ -276,9 +274,7 @@ fn files_the_broker_did_not_write_are_refused_with_their_path() {
         let dir = scratch(name);
         assert!(std::fs::create_dir_all(&dir).is_ok());
         plant(&dir);
-        let started = Instant::now();
         let error = LocalLog::open(&dir).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(started.elapsed() < Duration::from_secs(5), "{name}: took {:?}", started.elapsed());
         assert!(error.contains(&dir.display().to_string()) && error.contains("not a file the broker wrote"), "{name}: {error}");
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -72,15 +72,34 @@ def owner_of_log(cluster):
     raise AssertionError("no node holds the log")
 
 
+def assert_nothing_lost_across(machines, topic, disturb):
+    """A stream on each machine; 10 updates published, `disturb()` run, 10 more published on
+    the other machine: each stream gets all 20 once, in order."""
+    a, b = machines
+    streams = [subscribe(machine, topic, seconds=90) for machine in (a, b)]
+    try:
+        status, before = publish(a, topic, n=10, prefix="before-")
+        assert status == 200, before
+        disturb()
+        status, after = publish(b, topic, n=10, prefix="after-", timeout=5)
+        assert status == 200, after
+        expected = before["ids"] + after["ids"]
+        for stream in streams:
+            events = take(stream, len(expected), timeout=30)
+            assert [e.id for e in events] == expected
+            assert take(stream, 1, timeout=0.3) == []
+    finally:
+        for stream in streams:
+            stream.close()
+
+
 def test_a_slot_migration_under_live_streams_loses_and_repeats_nothing(cluster_machines):
     """Every slot of the node holding the log moved to another master (redis-cli --cluster
     reshard) while streams on both machines are subscribed and updates are published: each
     stream still gets every update once, in order."""
-    cluster, (a, b) = cluster_machines
-    streams = [subscribe(machine, "migrate", seconds=90) for machine in (a, b)]
-    try:
-        status, before = publish(a, "migrate", n=10, prefix="before-")
-        assert status == 200, before
+    cluster, machines = cluster_machines
+
+    def migrate():
         source = owner_of_log(cluster)
         target = next(n for n in cluster.nodes if n is not source)
         out = subprocess.run([cluster.cli, "--cluster", "reshard", f"127.0.0.1:{source.port}", "--cluster-from", node_id(source.port),
@@ -88,16 +107,8 @@ def test_a_slot_migration_under_live_streams_loses_and_repeats_nothing(cluster_m
                              capture_output=True, text=True, timeout=120)
         assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
         assert owner_of_log(cluster) is target, "the log did not move"
-        status, after = publish(b, "migrate", n=10, prefix="after-")
-        assert status == 200, after
-        expected = before["ids"] + after["ids"]
-        for stream in streams:
-            events = take(stream, len(expected), timeout=20)
-            assert [e.id for e in events] == expected
-            assert take(stream, 1, timeout=0.3) == []
-    finally:
-        for stream in streams:
-            stream.close()
+
+    assert_nothing_lost_across(machines, "migrate", migrate)
 
 
 @pytest.fixture(scope="module", params=redis_harness.servers())
@@ -115,11 +126,9 @@ def test_a_primary_failover_under_live_streams_loses_and_repeats_nothing(replica
     """The replica of the master holding the log takes over (CLUSTER FAILOVER, as an operator
     or a managed service does for maintenance) while streams on two machines are subscribed:
     each stream still gets every update once, in order, and publishing goes on."""
-    cluster, (a, b) = replicated_machines
-    streams = [subscribe(machine, "failover", seconds=90) for machine in (a, b)]
-    try:
-        status, before = publish(a, "failover", n=10, prefix="before-")
-        assert status == 200, before
+    cluster, machines = replicated_machines
+
+    def fail_over():
         primary = owner_of_log(cluster)
         # A replica's ROLE reply names its master's port.
         replica = next(n for n in cluster.nodes if n is not primary and role(n.port) == "replica"
@@ -132,13 +141,5 @@ def test_a_primary_failover_under_live_streams_loses_and_repeats_nothing(replica
             while role(replica.port) != "master" and time.monotonic() < wait:
                 time.sleep(0.1)
         assert role(replica.port) == "master", "the replica did not take over"
-        status, after = publish(b, "failover", n=10, prefix="after-", timeout=5)
-        assert status == 200, after
-        expected = before["ids"] + after["ids"]
-        for stream in streams:
-            events = take(stream, len(expected), timeout=30)
-            assert [e.id for e in events] == expected
-            assert take(stream, 1, timeout=0.3) == []
-    finally:
-        for stream in streams:
-            stream.close()
+
+    assert_nothing_lost_across(machines, "failover", fail_over)

@@ -108,6 +108,8 @@ impl Reader {
         let told = head.filter(|head| head.segment >= start);
         let written_end = told.filter(|head| head.segment == start).map(|head| head.end);
         let mut want = READ_CHUNK;
+        // The frames' bytes in the batch, kept as events are added (not summed per record).
+        let mut bytes = batch.bytes();
         loop {
             let offset = segment.offset;
             let len = match written_end {
@@ -120,7 +122,7 @@ impl Reader {
             let short = got < len;
             let mut at = 0;
             let mut stop = None;
-            while batch.events.len() < max && batch.bytes() < BATCH_BYTES {
+            while batch.events.len() < max && bytes < BATCH_BYTES {
                 let record = match decode_record(&self.buffer[at..]) {
                     Record::Event(event, record_len) => Some((event, record_len)),
                     Record::Incomplete => None,
@@ -168,6 +170,7 @@ impl Reader {
                 if expired {
                     batch.gap = true;
                 } else {
+                    bytes += event.frame.len();
                     batch.events.push(event);
                 }
             }
@@ -175,7 +178,7 @@ impl Reader {
             match stop {
                 Some(Stop::Again) => continue,
                 None | Some(Stop::Full) => {
-                    if batch.bytes() >= BATCH_BYTES && batch.events.len() < max {
+                    if bytes >= BATCH_BYTES && batch.events.len() < max {
                         batch.truncated = true;
                     }
                     return Ok(Step::Full);
