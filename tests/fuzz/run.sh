@@ -20,7 +20,9 @@
 #   url_pattern        URL patterns compiled within a budget and matched against topics: no
 #                      panic, a pattern matches the same topics alone and in a list
 #
-#   tests/fuzz/run.sh                 short run for CI: FUZZ_SECONDS (default 20) per target; the first build adds about a minute
+#   tests/fuzz/run.sh                 short run for CI: FUZZ_SECONDS (default 20) per target, FUZZ_JOBS
+#                                     (default: the number of CPUs, at most 4) targets at a time; the
+#                                     first build adds about a minute
 #   tests/fuzz/run.sh --runs 10000000 long run: that many inputs per target
 # Installs cargo-fuzz when missing. No sanitizer is
 # used (-s none): the code under test is safe Rust, and it runs ~5x more inputs per second.
@@ -44,20 +46,40 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 cargo "$toolchain" fuzz build -O -s none
-status=0
-for target in encode_roundtrip parse_incremental log_record log_damage mercure_publish_form mercure_selectors broker_url fastcgi_record token_claims subscribe_query url_pattern; do
+targets=(encode_roundtrip parse_incremental log_record log_damage mercure_publish_form mercure_selectors broker_url fastcgi_record token_claims subscribe_query url_pattern)
+parallel=${FUZZ_JOBS:-$(nproc)}
+((parallel > 4)) && parallel=4
+results=$(mktemp -d)
+trap 'rm -rf "$results"' EXIT
+
+# One target: its log and a one-line result in $results; the exit status says whether it passed.
+fuzz_target() {
+  local target=$1 log="$results/$1.log" start result runs cov
   mkdir -p "corpus/$target"
-  log=$(mktemp)
   start=$(date +%s)
   if cargo "$toolchain" fuzz run -O -s none "$target" -- -max_len=4096 -timeout=10 -malloc_limit_mb=64 -rss_limit_mb=1024 "${limit[@]}" -print_final_stats=1 >"$log" 2>&1; then
     result=ok
   else
-    result=FAILED; status=1
-    tail -n 60 "$log" >&2
+    result=FAILED
   fi
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
   cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -n 1 | cut -d' ' -f2)
-  echo "fuzz $target: $result, ${runs:-?} inputs in $(( $(date +%s) - start )) s, coverage ${cov:-?} edges, corpus $(ls "corpus/$target" | wc -l) files"
-  rm -f "$log"
+  echo "fuzz $target: $result, ${runs:-?} inputs in $(( $(date +%s) - start )) s, coverage ${cov:-?} edges, corpus $(ls "corpus/$target" | wc -l) files" >"$results/$target.result"
+  [ "$result" = ok ]
+}
+
+# The targets run side by side, `parallel` at a time (each is one single-threaded libFuzzer).
+for target in "${targets[@]}"; do
+  while (( $(jobs -pr | wc -l) >= parallel )); do wait -n || true; done
+  fuzz_target "$target" &
+done
+wait
+status=0
+for target in "${targets[@]}"; do
+  if ! grep -q ": ok," "$results/$target.result" 2>/dev/null; then
+    status=1
+    tail -n 60 "$results/$target.log" >&2
+  fi
+  cat "$results/$target.result" 2>/dev/null || echo "fuzz $target: FAILED (no result)"
 done
 exit "$status"
