@@ -13,11 +13,32 @@ from pathlib import Path
 import pytest
 
 
+# Ports for servers come from below the kernel's ephemeral range (32768 and up), where no
+# client connection takes one meanwhile, and each pytest-xdist worker (PYTEST_XDIST_WORKER=gwN)
+# hands out its own slice, so two workers never pick the same port between the check and the
+# server's bind.
+PORTS_FROM, PORTS_TO = 10000, 32000
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+_WORKERS = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")), _WORKER + 1)
+_SLICE = (PORTS_TO - PORTS_FROM) // _WORKERS
+_next_port = PORTS_FROM + _WORKER * _SLICE + (os.getpid() * 7) % _SLICE
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nothing listens on right now (nor holds in TIME_WAIT), from
+    this worker's slice."""
+    global _next_port
+    first = PORTS_FROM + _WORKER * _SLICE
+    for _ in range(_SLICE):
+        port = _next_port
+        _next_port = first + (_next_port - first + 1) % _SLICE
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {first}-{first + _SLICE - 1}")
 
 
 def tail(path: Path, limit: int = 4000) -> str:
