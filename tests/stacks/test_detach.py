@@ -79,7 +79,8 @@ def test_hundreds_of_streams_on_two_workers_and_pages_still_served(pool):
     try:
         started = time.monotonic()
         page = client.get(pool, "plain.php", timeout=5)
-        assert page.status == 200 and time.monotonic() - started < 1.0, "a page waited behind the streams"
+        # A page behind the streams would not be answered at all (they last for minutes).
+        assert page.status == 200 and time.monotonic() - started < 3.0, "a page waited behind the streams"
         assert total(worker_stats(pool), "streams") >= 300
         ids = publish(pool, "crowd", n=5)
         for stream in streams:
@@ -100,12 +101,15 @@ def test_a_detached_stream_keeps_its_heartbeat_and_maximum_duration(pool):
         before = len(s.parser.comments)
         s.wait_comments(before + 1, timeout=2)  # the first heartbeat, at about 0.4 s
         first_beat = time.monotonic() - opened
-        # Events every 0.2 s for 1.2 s: no heartbeat is due meanwhile.
-        ids = []
+        # Events every 0.2 s for 1.2 s: no heartbeat is due meanwhile, unless a publish came
+        # more than the heartbeat after the one before (a busy machine).
+        ids, published_at = [], []
         for _ in range(6):
             ids += publish(pool, topic, n=1)
+            published_at.append(time.monotonic())
             time.sleep(0.2)
         during = len(s.parser.comments)
+        quiet_spells = sum(b - a > 0.35 for a, b in zip(published_at, published_at[1:]))
         assert [e.id for e in take(s, 6)] == ids
         events = s.events_until_end(timeout=5)
         lasted = time.monotonic() - opened
@@ -115,7 +119,8 @@ def test_a_detached_stream_keeps_its_heartbeat_and_maximum_duration(pool):
     assert len(s.parser.comments) - during >= 1, "no heartbeat once the events stopped"
     assert [e.id for e in events] == ids
     beats_while_publishing = during - before - 1
-    assert beats_while_publishing <= 1, f"{beats_while_publishing} heartbeats while events came every 0.2 s"
+    assert beats_while_publishing <= 1 + quiet_spells, \
+        f"{beats_while_publishing} heartbeats while events came every 0.2 s (published at {published_at})"
     assert s.ended and s.parser.retry == 200
     assert 2.8 <= lasted <= 4.5, f"maxDuration 3 s, the stream lasted {lasted:.2f} s"
 
@@ -139,7 +144,7 @@ def test_hang_ups_are_noticed_without_writing(pool):
         time.sleep(0.02)
     noticed = time.monotonic() - left
     assert total(worker_stats(pool), "hangUps") - before == 20
-    assert noticed <= 0.5, f"20 hang-ups took {noticed:.2f} s to notice (heartbeat 60 s: no write)"
+    assert noticed <= 1.5, f"20 hang-ups took {noticed:.2f} s to notice (heartbeat 60 s: no write)"
 
 
 def test_a_stalled_reader_is_closed_and_the_others_get_everything(pool):
@@ -270,17 +275,21 @@ def test_streams_end_when_php_fpm_reloads_or_stops_and_resume_losing_nothing(how
     fpm = stack.services[0]
     try:
         def end_streams():
+            # Returns once the pool answers from new workers: the old ones are gone.
+            old = set(worker_stats(stack))
             if how == "reload":
                 os.kill(fpm.proc.pid, signal.SIGUSR2)
-                time.sleep(1.0)
-                return
-            os.kill(fpm.proc.pid, signal.SIGQUIT if how == "graceful-stop" else signal.SIGTERM)
-            fpm.proc.wait(timeout=10)
-            fpm.start()
-            deadline = time.monotonic() + 10
-            while not (stack.tmp / "fpm.sock").exists() and time.monotonic() < deadline:
+            else:
+                os.kill(fpm.proc.pid, signal.SIGQUIT if how == "graceful-stop" else signal.SIGTERM)
+                fpm.proc.wait(timeout=10)
+                fpm.start()
+                deadline = time.monotonic() + 10
+                while not (stack.tmp / "fpm.sock").exists() and time.monotonic() < deadline:
+                    time.sleep(0.05)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and any(os.path.exists(f"/proc/{pid}") for pid in old):
                 time.sleep(0.05)
-            time.sleep(0.3)
+            assert not old & set(worker_stats(stack, timeout=10)), "the old workers still answer"
         recycle_test(stack, end_streams, clean=how != "stop")
     finally:
         stop(stack)

@@ -14,6 +14,7 @@ import pytest
 
 from harness import client, nginx_fpm
 from harness.fixtures import check_loaded
+from harness.schedule import each_before_the_next, on_schedule
 
 # The crash markers of harness.stack.CRASH, without PHP's own errors: the fatal-error case logs one.
 CRASH = re.compile(
@@ -62,9 +63,9 @@ def fresh_request(stack):
     assert "stale" not in types, f"a timer of the previous request fired in this one: {s.body[:500]!r}"
     assert types == ["info"] + ["tick"] * 5, types
     info = json.loads(events[0].data)
-    ticks = [e.t for e in events[1:]]
-    gaps = [round(b - a, 3) for a, b in zip([events[0].t] + ticks, ticks)]
-    assert all(0.06 <= g <= 0.2 for g in gaps), f"ticks 100 ms apart arrived {gaps} apart"
+    ticks = [json.loads(e.data) for e in events[1:]]
+    on_schedule([t["at"] for t in ticks], ticks[0]["armed"], 0.1, late=0.08)
+    each_before_the_next(events[1:])
     others = [n for n in info["names"] if n != info["main"]]
     assert info["threads"] <= 2 and len(others) <= 1 and set(others) <= {"sse-runtime"}, \
         f"threads left in the worker: {info}"
@@ -98,7 +99,8 @@ def test_fault_in_callback_leaves_worker_healthy(one_worker, marks, kind):
         # Heartbeats resume 200 ms after the last write, and keep coming until maxDuration.
         assert len(after) >= 3, f"{len(after)} heartbeats after the blocking callback"
         first_gap = after[0] - max([unblocked] + [e.t for e in events if e.t < after[0]])
-        assert first_gap <= HEARTBEAT + 0.15, f"first heartbeat {first_gap:.3f}s after the last write"
+        # Before a second heartbeat would be due (arrival times: a busy machine delays them).
+        assert first_gap < 2 * HEARTBEAT, f"first heartbeat {first_gap:.3f}s after the last write"
         assert max_duration - 0.2 <= lasted <= max_duration + 0.7, f"lasted {lasted:.2f}s"
         assert len(closed) == 1 and returned and not caught, (closed, caught, returned)
         assert not php_errors, php_errors

@@ -51,4 +51,4 @@ def test_hang_up_noticed_and_worker_freed(stack, marks, script):
     probe = client.get(stack, "probe.php", timeout=5)
     took = time.monotonic() - start
     assert probe.status == 200
-    assert took < 0.5, f"a new request took {took:.3f}s: workers still held after the hang-up"
+    assert took < 2.0, f"a new request took {took:.3f}s: workers still held after the hang-up"
