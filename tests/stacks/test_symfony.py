@@ -1,14 +1,12 @@
 """The Symfony row: the test app's Sse\\Symfony\\EventStreamResponse routes behind nginx + php-fpm.
 
-What must hold through the framework (Symfony 7.4 from Debian sid, the kernel run by
-public/index.php): ServerEvent objects on the wire as the emitter frames them, on time, with the
-headers the emitter sets; resuming; a failure logged by the app and not streamed; a hung-up
-client noticed at once (onClose runs) and freeing its worker; a bad option as the app's error
-page; the bundle's broker, for streams served in the worker and for streams that detach and
-free it; and the bundle's boot check when php-fpm lacks the extension. Without Symfony 7.4 every
-test here skips (or fails, when SSE_REQUIRE_SYMFONY is set).
+What only Symfony's app has (Symfony 7.4 from Debian sid, the kernel run by public/index.php):
+ServerEvent objects on the wire as the emitter frames them, with the headers the emitter sets,
+and the bundle's broker, for streams served in the worker and for streams that detach and free
+it. What holds alike for Laravel and Symfony (events on time, resuming, failures, hang-ups,
+finish(), the boot check) is test_frameworks.py. Without Symfony 7.4 every test here skips (or
+fails, when SSE_REQUIRE_SYMFONY is set).
 """
-from itertools import pairwise
 import json
 import shutil
 import tempfile
@@ -60,87 +58,6 @@ def test_server_events_through_the_framework(stack):
     assert s.parser.retry == 1500
 
 
-def test_generator_yields_are_events(stack):
-    with client.Stream(stack, "generator") as s:
-        events = s.events_until_end()
-    assert [(e.type, e.data, e.id) for e in events] == [
-        ("word", "one", "1"), ("word", "two", "2"), ("word", "three", "3")]
-
-
-def test_timer_events_arrive_as_sent(stack):
-    with client.Stream(stack, "ticks?count=5&interval=0.3") as s:
-        events = s.events_until_end(timeout=10)
-    assert [e.data for e in events] == ["1", "2", "3", "4", "5"], s.body
-    gaps = [round(b.t - a.t, 3) for a, b in pairwise(events)]
-    assert all(abs(g - 0.3) <= 0.05 for g in gaps), f"arrival gaps {gaps}"
-
-
-@pytest.mark.parametrize("path, headers, expected", [
-    ("resume", {"Last-Event-ID": "41"}, "41"),
-    ("resume?lastEventId=7", None, "7"),
-    ("resume", None, "none"),
-], ids=["header", "query", "none"])
-def test_resume(stack, path, headers, expected):
-    with client.Stream(stack, path, headers) as s:
-        events = s.events_until_end()
-    assert [(e.type, e.data) for e in events] == [("resume", expected)]
-
-
-def test_failure_is_logged_not_streamed(stack):
-    with client.Stream(stack, "fails") as s:
-        events = s.events_until_end()
-    assert [(e.type, e.data) for e in events] == [("before", "ok")], s.body
-    assert b"secret failure detail" not in s.body
-    assert s.ended and s.transport.complete, "the stream did not end cleanly"
-    deadline = time.monotonic() + 2
-    while "secret failure detail" not in symfony.app_log(stack) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert "[error] Event stream failed: secret failure detail" in symfony.app_log(stack)
-
-
-def test_bad_option_is_an_error_page_not_an_empty_stream(stack):
-    r = client.get(stack, "bad-option")
-    assert r.status == 500, (r.status, r.headers, r.body)
-    assert (r.header("content-type") or "").startswith("text/html"), r.headers
-    assert 'Invalid option "retyr"' in symfony.app_log(stack)
-
-
-def test_hang_up_noticed_by_on_close_within_half_a_second(stack, marks):
-    streams, files = [], []
-    try:
-        for i in range(stack.workers):
-            files.append(marks / f"{i}.json")
-            s = client.Stream(stack, f"hangup?heartbeat=1&mark={files[-1]}")
-            streams.append(s)
-            ready = s.next_event(timeout=5)
-            assert ready and ready.type == "ready", f"stream {i}: {s.status} {s.body[:300]!r}"
-        hung_up = [s.hang_up() for s in streams]
-        for i, path in enumerate(files):
-            mark = wait_for_file(path, timeout=3.5)
-            assert mark is not None, f"stream {i}: onClose never ran after the hang-up"
-            late = mark["noticed"] - hung_up[i]
-            assert late <= 0.5, f"stream {i}: noticed {late:.3f}s after the hang-up (limit 0.5s)"
-            assert mark["connected"] is False, mark
-    finally:
-        for s in streams:
-            s.close()
-    start = time.monotonic()
-    ping = client.get(stack, "ping", timeout=5)
-    assert ping.status == 200
-    assert time.monotonic() - start < 0.5, "workers still held after the hang-up"
-
-
-def test_finish_then_the_reconnect_with_its_id_gets_204(stack):
-    with client.Stream(stack, "finish") as s:
-        events = s.events_until_end(timeout=5)
-    assert [(e.type, e.data, e.id) for e in events] == [
-        ("message", "token 1", "1"), ("message", "token 2", "2"), ("end", "", "sse-end")], s.body
-    with client.Stream(stack, "finish", {"Last-Event-ID": "sse-end"}) as again:
-        again.events_until_end(timeout=5)
-    assert again.status == 204, (again.status, again.headers, again.body)
-    assert again.body == b""
-
-
 def publish(stack, topic, n, prefix):
     r = client.get(stack, f"broadcast/publish?topics={topic}&n={n}&prefix={prefix}", timeout=20)
     assert r.status == 200, r.body[:500]
@@ -180,20 +97,3 @@ def test_detached_streams_free_the_workers(stack, marks):
     finally:
         for s in streams:
             s.close()
-
-
-def test_missing_extension_fails_at_boot_with_the_fix():
-    """php-fpm without the extension: every request is a 500, and the log says what to do (not a
-    bare "Class not found" on the first stream)."""
-    stack = symfony.start("symfony-no-ext", extension=False)
-    try:
-        for path in ("ping", "events"):
-            r = client.get(stack, path, timeout=30)
-            assert r.status == 500, (path, r.status, r.headers, r.body)
-            assert not (r.header("content-type") or "").startswith("text/event-stream"), r.headers
-        log = stack.log_text_since({})
-        assert "Sse\\Symfony\\SseBundle needs the sse PHP extension" in log, log[-2000:]
-        assert "extension=/path/to/ext-sse/target/release/libsse.so" in log
-        assert "fpm-fcgi" in log
-    finally:
-        stack.stop()
