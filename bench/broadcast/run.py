@@ -175,8 +175,7 @@ class Client(B.Stream):
             raise RuntimeError(f"HTTP status {self.status}")
         self.sock.setblocking(False)
         # Body bytes that came with the head: no kernel time for them (only opening comments).
-        pending, self.raw = self.raw, b""
-        self.early = self._split(self._dechunk(pending)) if pending else []
+        self.early = self._split(self.feed(b""))
         return self
 
     def _split(self, body):
@@ -203,7 +202,7 @@ class Client(B.Stream):
         if not data:
             self.closed = True
             return kernel, app, None
-        frames = self._split(self._dechunk(data))
+        frames = self._split(self.feed(data))
         if self.done:
             self.closed = True
         return kernel, app, frames

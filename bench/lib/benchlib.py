@@ -1,28 +1,33 @@
-"""Shared pieces of the ext-sse benchmarks: machine facts, an nginx + php-fpm stack in a temp
-dir, process accounting from /proc, a fast HTTP/1.1 event-stream client, and result files.
+"""Shared pieces of the ext-sse benchmarks: machine facts, process accounting from /proc, a
+timed event-stream client, the native client, and result files.
 
-The stack launcher is adapted from tests/stacks/harness (nginx in front of php-fpm over
-FastCGI, as Debian's snippets/fastcgi-php.conf does; Debian's production php.ini), with the
-pool size as a parameter so that 200 concurrent streams get 200 workers.
+The servers, their configuration and the HTTP client are the stack tests' own
+(tests/stacks/harness): `Stack` is the harness's nginx + php-fpm stack sized for benchmarks (the
+pool size as a parameter, so that 200 concurrent streams get 200 workers; nginx workers and
+descriptor limits for 10,000 streams), and `Stream` reads through the harness's HTTP/1.1
+client, keeping here only what measures: the time of each read, in ns.
 """
 import json
 import os
 import platform
 import re
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
-import tempfile
+import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 BENCH = Path(__file__).resolve().parents[1]
 REPO = BENCH.parent
+sys.path.insert(0, str(REPO / "tests/stacks"))
+from harness import client, nginx_fpm  # noqa: E402
+from harness.procs import Service, free_port, wait_until_connectable  # noqa: E402,F401 - used by the benches
+
 RESULTS = Path(os.environ.get("BENCH_RESULTS", BENCH / "results"))
 WWW = BENCH / "www"
-PRODUCTION_INI = Path("/usr/lib/php/8.2/php.ini-production")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -75,12 +80,6 @@ def load() -> str:
 
 # ---------------------------------------------------------------- processes
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def proc_stat(pid: int) -> dict:
     """utime+stime (seconds), threads and RSS (bytes) of one process."""
     text = Path(f"/proc/{pid}/stat").read_text()
@@ -122,130 +121,36 @@ def mem_kb(pid: int) -> dict:
     return {"rss_kb": get("VmRSS"), "anon_kb": get("RssAnon"), "file_kb": get("RssFile")}
 
 
-class Service:
-    """A foreground server in its own process group; stop() ends it and all it forked."""
-
-    def __init__(self, name, argv, tmp: Path):
-        self.name, self.argv, self.tmp = name, [str(a) for a in argv], tmp
-        self.proc = None
-
-    def start(self):
-        with open(self.tmp / f"{self.name}.console.log", "ab") as out:
-            self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=out,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
-
-    def stop(self):
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
-        except ProcessLookupError:
-            pass
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-
 def wait_connectable(address, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    family = socket.AF_UNIX if isinstance(address, (str, Path)) else socket.AF_INET
-    while time.monotonic() < deadline:
-        with socket.socket(family, socket.SOCK_STREAM) as s:
-            try:
-                s.connect(str(address) if family == socket.AF_UNIX else address)
-                return
-            except OSError:
-                time.sleep(0.05)
-    raise RuntimeError(f"nothing accepted on {address} within {timeout}s")
+    wait_until_connectable(address, [], lambda: "", timeout)
 
 
 class Stack:
-    """nginx (`nginx_workers` worker processes, 1 by default) + php-fpm (pm = static, `workers`
-    children), production php.ini, serving `www` (bench/www by default). `connections`: what
-    each nginx worker may hold (descriptor limits and listen backlogs follow); `env`: variables
-    for the pool; `wrap(argv)`: how the servers are started (a priority or CPU set);
-    `upstream(socket)`: the argv of another FastCGI server to start in php-fpm's place, on the
-    same socket behind the same nginx (bench/detach's floor)."""
+    """The stack tests' nginx + php-fpm (tests/stacks/harness/nginx_fpm.py) serving `www`
+    (bench/www by default), with `workers` php-fpm children (pm = static) and
+    `nginx_workers` nginx workers; no access log. `connections`: what each nginx worker may hold
+    (descriptor limits and listen backlogs follow); `env`: variables for the pool; `wrap(argv)`:
+    how the servers are started (a priority or CPU set); `upstream(socket)`: the argv of another
+    FastCGI server to start in php-fpm's place, on the same socket behind the same nginx
+    (bench/detach's floor)."""
 
     def __init__(self, name="bench", workers=1, ini=None, nginx_workers=1, www=None, connections=2048, env=None,
                  wrap=lambda argv: argv, read_timeout=120, upstream=None):
-        self.tmp = Path(tempfile.mkdtemp(prefix=f"sse-bench-{name}-"))
-        self.tmp.chmod(0o777)
-        self.port = free_port()
+        os.environ["SSE_EXT"] = str(extension())  # the copy: a rebuild cannot swap it mid-run
         self.workers = workers
-        self.marks = self.tmp / "marks"
-        self.marks.mkdir()
-        self.marks.chmod(0o777)
-        ext = extension()
-        php_ini = self.tmp / "php.ini"
-        extra = {"error_log": self.tmp / "php_errors.log", **(ini or {})}
-        php_ini.write_text(PRODUCTION_INI.read_text() + "\n; --- ext-sse bench ---\n"
-                           + f"extension = {ext}\n"
-                           + "".join(f"{k} = {v}\n" for k, v in extra.items()))
-        sock = self.tmp / "fpm.sock"
-        fpm_conf = self.tmp / "php-fpm.conf"
         backlog = 1024 if connections <= 2048 else 4096
-        fpm_conf.write_text(f"""[global]
-pid = {self.tmp / 'fpm.pid'}
-error_log = {self.tmp / 'fpm.log'}
-daemonize = no
-process.max = {workers + 8}
-rlimit_files = {max(4096, connections + 384)}
-
-[www]
-listen = {sock}
-listen.backlog = {backlog}
-pm = static
-pm.max_children = {workers}
-request_terminate_timeout = 0
-catch_workers_output = yes
-clear_env = no
-""" + "".join(f"env[{k}] = {v}\n" for k, v in (env or {}).items()))
-        nginx_conf = self.tmp / "nginx.conf"
-        nginx_conf.write_text(f"""daemon off;
-master_process on;
-worker_processes {nginx_workers};
-worker_rlimit_nofile {4096 if connections <= 2048 else connections + 3000};
-user root;
-pid {self.tmp / 'nginx.pid'};
-error_log {self.tmp / 'nginx-error.log'} warn;
-events {{ worker_connections {connections}; }}
-http {{
-    include /etc/nginx/mime.types;
-    access_log off;
-    client_body_temp_path {self.tmp / 'client_body'};
-    fastcgi_temp_path {self.tmp / 'fastcgi_temp'};
-    proxy_temp_path {self.tmp / 'proxy_temp'};
-    uwsgi_temp_path {self.tmp / 'uwsgi_temp'};
-    scgi_temp_path {self.tmp / 'scgi_temp'};
-    gzip on;
-    server {{
-        listen 127.0.0.1:{self.port} backlog={backlog}{" reuseport" if nginx_workers != 1 else ""};
-        root {www or WWW};
-        location ~ \\.php$ {{
-            fastcgi_split_path_info ^(.+?\\.php)(/.*)$;
-            try_files $fastcgi_script_name =404;
-            fastcgi_param PATH_INFO $fastcgi_path_info;
-            include /etc/nginx/fastcgi.conf;
-            fastcgi_pass unix:{sock};
-            fastcgi_read_timeout {read_timeout}s;
-        }}
-    }}
-}}
-""")
-        fpm_argv = upstream(sock) if upstream else ["php-fpm8.2", "-F", "-R", "-y", fpm_conf, "-c", php_ini]
-        self.fpm = Service("php-fpm" if not upstream else "upstream", wrap(fpm_argv), self.tmp)
-        self.nginx = Service("nginx", wrap(["nginx", "-e", self.tmp / "nginx-error.log", "-c", nginx_conf]), self.tmp)
+        pool = f"listen.backlog = {backlog}\n" + "".join(f"env[{k}] = {v}\n" for k, v in (env or {}).items())
+        self.stack = nginx_fpm.start(
+            f"bench-{name}", ini=ini, root=www or WWW, children=workers, fastcgi_read_timeout=f"{read_timeout}s",
+            pool_extra=pool, fpm_global=f"process.max = {workers + 8}\nrlimit_files = {max(4096, connections + 384)}",
+            worker_connections=connections, nginx_workers=nginx_workers, backlog=backlog, quiet_logs=True,
+            rlimit_nofile=4096 if connections <= 2048 else connections + 3000, wrap=wrap, upstream=upstream)
+        self.tmp, self.port = self.stack.tmp, self.stack.port
+        self.fpm, self.nginx = self.stack.services
         try:
-            self.fpm.start()
-            wait_connectable(sock)
-            self.nginx.start()
-            wait_connectable(("127.0.0.1", self.port))
+            self.marks = self.tmp / "marks"
+            self.marks.mkdir()
+            self.marks.chmod(0o777)
             deadline = time.monotonic() + 30
             while not upstream and len(self.worker_pids()) < workers and time.monotonic() < deadline:
                 time.sleep(0.05)
@@ -261,10 +166,7 @@ http {{
         return [self.fpm.proc.pid, *self.worker_pids(), self.nginx.proc.pid, *children(self.nginx.proc.pid)]
 
     def stop(self):
-        self.nginx.stop()
-        self.fpm.stop()
-        if not os.environ.get("SSE_KEEP_TMP"):
-            shutil.rmtree(self.tmp, ignore_errors=True)
+        self.stack.stop()
 
     def errors(self) -> str:
         out = []
@@ -284,94 +186,55 @@ http {{
 
 # ---------------------------------------------------------------- client
 
-class Stream:
-    """One HTTP/1.1 GET on a raw socket: headers, then the de-chunked body as it arrives.
+def _server(port: int):
+    return SimpleNamespace(host="127.0.0.1", port=port, scheme="http", http2=False)
 
-    `events()` yields (recv_time_ns, [event blocks]) where a block is the bytes of one frame
-    without its closing empty line; heartbeats (comment-only frames) are blocks too.
-    """
+
+class Stream:
+    """One event-stream GET through the harness's HTTP/1.1 client (tests/stacks/harness/client.py),
+    timed: `chunks()` yields (recv_time_ns, body bytes) per read, `frames()` (recv_time_ns, the
+    frames that read completed), a frame being the bytes of one event or comment without its
+    closing empty line. A bench that reads the socket itself (`sock`, e.g. non-blocking) hands
+    what it read to `feed()` for the body bytes."""
 
     def __init__(self, port: int, path: str, timeout: float = 60.0, headers: dict | None = None):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        lines = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Accept: text/event-stream",
-                 "Cache-Control: no-cache"] + [f"{k}: {v}" for k, v in (headers or {}).items()]
+        self.timeout = timeout
         self.sent_ns = time.monotonic_ns()
-        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
-        self.raw = b""
+        self.transport = client.Http1(_server(port), path, {"Accept": "text/event-stream", "Cache-Control": "no-cache",
+                                                            **(headers or {})}, timeout)
+        self.sock = self.transport.sock
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.status = None
         self.headers = {}
-        self.chunked = False
-        self.chunk_left = 0
-        self.body_pending = b""  # de-chunked bytes not yet split into frames
-        self.done = False
+        self.body_pending = b""  # body bytes not yet split into frames
 
     def read_head(self):
-        while b"\r\n\r\n" not in self.raw:
-            data = self.sock.recv(65536)
-            if not data:
-                raise ConnectionError(f"closed before the headers: {self.raw!r}")
-            self.raw += data
-        head, self.raw = self.raw.split(b"\r\n\r\n", 1)
-        status_line, *lines = head.decode("latin-1").split("\r\n")
-        self.status = int(status_line.split()[1])
-        for line in lines:
-            k, _, v = line.partition(":")
-            self.headers[k.strip().lower()] = v.strip()
-        self.chunked = "chunked" in self.headers.get("transfer-encoding", "")
+        _, self.status, headers = self.transport.head(time.monotonic() + self.timeout)
+        self.headers = dict(headers)
         return self
 
-    def _dechunk(self, data: bytes) -> bytes:
-        if not self.chunked:
-            return data
-        self.raw += data
-        out = []
-        while True:
-            if self.chunk_left > 0:
-                take = self.raw[:self.chunk_left]
-                out.append(take)
-                self.chunk_left -= len(take)
-                self.raw = self.raw[len(take):]
-                if self.chunk_left > 0:
-                    break
-                continue
-            if self.chunk_left == 0:
-                # size line (preceded by the CRLF that ends the previous chunk, if any)
-                if self.raw.startswith(b"\r\n"):
-                    self.raw = self.raw[2:]
-                end = self.raw.find(b"\r\n")
-                if end < 0:
-                    break
-                size = int(self.raw[:end].split(b";")[0], 16)
-                if size == 0:
-                    self.done = True
-                    self.raw = b""
-                    break
-                self.raw = self.raw[end + 2:]
-                self.chunk_left = size
-        return b"".join(out)
+    @property
+    def done(self) -> bool:
+        """The response ended as its framing says (the last chunk came)."""
+        return self.transport.done
+
+    def feed(self, data: bytes) -> bytes:
+        """The body bytes in `data` read from `sock` (and in what came with the head), without
+        the transfer framing."""
+        self.transport.buf += data
+        return self.transport._take()
 
     def chunks(self):
-        """Yields (recv_time_ns, de-chunked bytes) until the response ends."""
-        if self.raw and not self.chunked:
-            first, self.raw = self.raw, b""
-            yield time.monotonic_ns(), first
-        elif self.raw:
-            pending, self.raw = self.raw, b""
-            body = self._dechunk(pending)
-            if body:
-                yield time.monotonic_ns(), body
-        while not self.done:
-            try:
-                data = self.sock.recv(262144)
-            except ConnectionResetError:
-                data = b""
+        """Yields (recv_time_ns, body bytes) until the response ends."""
+        early = self.feed(b"")
+        if early:
+            yield time.monotonic_ns(), early
+        while True:
+            data = self.transport.read(time.monotonic() + self.timeout)
             t = time.monotonic_ns()
             if not data:
                 break
-            body = self._dechunk(data)
-            if body:
-                yield t, body
+            yield t, data
 
     def frames(self):
         """Yields (recv_time_ns, frames completed by that read)."""
@@ -383,17 +246,12 @@ class Stream:
             yield t, complete
 
     def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
+        self.transport.close()
 
 
 def get(port: int, path: str, timeout: float = 30.0) -> bytes:
-    s = Stream(port, path, timeout).read_head()
-    body = b"".join(b for _, b in s.chunks())
-    s.close()
-    return body
+    """The body of a plain GET."""
+    return client.get(_server(port), path, timeout=timeout).body
 
 
 # ---------------------------------------------------------------- numbers and results

@@ -66,7 +66,7 @@ def main():
                     data = b""
                 now = time.monotonic_ns()
                 if data:
-                    s.body_pending += s._dechunk(data)
+                    s.body_pending += s.feed(data)
                 if not data or s.done:
                     st["ended"] = bool(s.done)
                     sel.unregister(s.sock)
