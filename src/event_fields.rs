@@ -1,50 +1,14 @@
 //! Turns PHP values into a validated [`Event`]: the `ServerSentEvents` fields array, Laravel's
-//! `StreamedEvent`, or the value given for one field. Shared by `ServerSentEvents`,
-//! `SseEmitter::send()` and `Broker::publish()`.
+//! `StreamedEvent`, or the value given for one field. Used by `ServerSentEvents`, which also
+//! says which values are events (`server_sent_events::with_event`).
 
-use crate::bindings::server_sent_events::ServerSentEvents;
 use crate::error::{Error, Result};
 use crate::ffi;
-use ext_php_rs::convert::FromZval;
 use ext_php_rs::flags::DataType;
-use ext_php_rs::types::{ZendCallable, ZendClassObject, ZendHashTable, ZendObject, Zval};
+use ext_php_rs::types::{ZendCallable, ZendHashTable, ZendObject, Zval};
 use ext_php_rs::zend::{try_catch, ExecutorGlobals};
 use sse_core::{Event, Field};
 use std::borrow::Cow;
-
-/// Runs `body` on the event a method was given: a `ServerSentEvents`, an array of its fields,
-/// Laravel's `StreamedEvent`, or a data string. An object's event is borrowed, not copied (this
-/// is the path of every `send()`).
-pub fn with_event<T>(value: &Zval, body: impl FnOnce(&Event) -> T) -> Result<T> {
-    let value = value.dereference();
-    match value.get_type() {
-        DataType::String => {
-            let mut event = Event::new();
-            set_data(&mut event, value)?;
-            Ok(body(&event))
-        }
-        DataType::Array => match value.array() {
-            Some(fields) => Ok(body(&from_array(fields)?)),
-            None => Err(not_an_event()),
-        },
-        DataType::Object(_) => match <&ZendClassObject<ServerSentEvents>>::from_zval(value).and_then(|o| o.obj.as_ref()) {
-            Some(event) => Ok(body(&event.event)),
-            None => match value.object().filter(|o| is_laravel_event(o)) {
-                Some(laravel) => Ok(body(&from_laravel_event(laravel)?)),
-                None => Err(not_an_event()),
-            },
-        },
-        _ => Err(not_an_event()),
-    }
-}
-
-fn not_an_event() -> crate::error::Failure {
-    Error::invalid_event(
-        Field::Data,
-        "send() and publish() take a ServerSentEvents, an array of its fields, an Illuminate\\Http\\StreamedEvent, or a data string",
-    )
-    .into()
-}
 
 /// The event class of Laravel's `response()->eventStream()`: public `event` (a string) and
 /// `data` (any value).
@@ -52,7 +16,7 @@ const LARAVEL_EVENT: &str = "Illuminate\\Http\\StreamedEvent";
 
 /// Whether the object is a `StreamedEvent` or extends it. Compared by name along its parents,
 /// so that no class is looked up (or autoloaded) for the objects that are not one.
-fn is_laravel_event(object: &ZendObject) -> bool {
+pub fn is_laravel_event(object: &ZendObject) -> bool {
     let mut class = Some(object.get_class_entry());
     while let Some(ce) = class {
         if ce.name().is_some_and(|name| name.eq_ignore_ascii_case(LARAVEL_EVENT)) {
@@ -67,7 +31,7 @@ fn is_laravel_event(object: &ZendObject) -> bool {
 /// type, strings and numbers as the data as they are, any other value (arrays, objects, bools,
 /// null) as Laravel's `Js::encode()` gives it. Unlike eventStream(), line breaks in the data
 /// become one `data:` line each, and a name with one is refused, instead of breaking the frame.
-fn from_laravel_event(object: &ZendObject) -> Result<Event> {
+pub fn from_laravel_event(object: &ZendObject) -> Result<Event> {
     // The properties table, not ext-php-rs's get_property(): that reads for writing (BP_VAR_W),
     // which a readonly property refuses with an Error.
     let properties = object.get_properties().map_err(|_| Error::invalid_event(Field::Data, "the StreamedEvent's properties cannot be read"))?;

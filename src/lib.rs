@@ -4,32 +4,26 @@
 //! - [`bindings`]: the PHP classes, one file each, thin layers over the core;
 //! - [`event_fields`]: PHP values into validated events;
 //! - [`ffi`]: the C shim for what only C can reach (Zend macros, `zend_try`);
+//! - `sse-server` (the `server/` crate): the PHP-free middle: streams and their phases, the
+//!   runtime, the brokers, subscriptions, detached streams;
+//! - [`attached`]: a stream attached to this PHP request, with its PHP callbacks;
 //! - [`options`], [`output`]: the emitter's configuration and its side of the response;
-//! - [`runtime`], [`doorbell`]: the background thread that wakes waiting streams, and what they
-//!   wait on;
-//! - [`broker`], [`subscription`]: publish once, deliver to every subscribed stream;
-//! - [`detach`]: streams served by the runtime alone, their worker free for other requests;
 //! - [`mercure`]: a Mercure hub (`Sse\MercureHub`, `mercure_publish()`) over the brokers;
 //! - [`error`]: the one place where errors become PHP exceptions.
 
 #![cfg_attr(windows, feature(abi_vectorcall))]
 
+pub mod attached;
 pub mod bindings;
-pub mod broker;
 pub mod client_socket;
-pub mod detach;
-pub mod doorbell;
 pub mod error;
 pub mod event_fields;
-pub mod fastcgi;
 pub mod ffi;
 pub mod mercure;
 pub mod option_values;
 pub mod options;
 pub mod output;
-pub mod runtime;
 pub mod short_answer;
-pub mod subscription;
 
 use ext_php_rs::flags::IniEntryPermission;
 use ext_php_rs::prelude::*;
@@ -49,14 +43,14 @@ extern "C" fn module_info(module: *mut ModuleEntry) {
     info_table_row!("version", env!("CARGO_PKG_VERSION"));
     // A Redis URL may hold a password: shown redacted, as Sse\Broker::url() shows it.
     info_table_row!("broker (sse.broker)", sse_core::broker::url::redact(&ffi::ini_string(c"sse.broker").unwrap_or_default()));
-    let stats = &detach::STATS;
+    let stats = &sse_server::stream::detached::STATS;
     let count = |n: &std::sync::atomic::AtomicU64| n.load(std::sync::atomic::Ordering::Relaxed).to_string();
     info_table_row!("detached streams open in this process", count(&stats.open));
     info_table_row!("events written by detached streams", count(&stats.events));
     info_table_row!("bytes queued for slow clients", count(&stats.bytes_queued));
     info_table_row!("detached streams closed as too slow", count(&stats.slow_closes));
     info_table_row!("detached streams ended by hang-ups", count(&stats.hang_ups));
-    for engine in broker::engines() {
+    for engine in sse_server::broker::engines() {
         let hub = engine.hub();
         let delivered = hub.delivered.load(std::sync::atomic::Ordering::Relaxed);
         info_table_row!("broker", format!("{} ({} events delivered to this process's streams)", engine.name(), delivered));
@@ -135,7 +129,9 @@ extern "C" fn request_startup(_kind: i32, _module_number: i32) -> i32 {
 }
 
 extern "C" fn module_shutdown(_kind: i32, _module_number: i32) -> i32 {
-    runtime::shutdown();
+    // Detached streams end properly (retry, end of response) while the runtime still runs.
+    sse_server::stream::detached::end_all(std::time::Duration::from_secs(2));
+    sse_server::runtime::shutdown();
     0
 }
 

@@ -6,8 +6,7 @@ use ext_php_rs::types::{ArrayKey, ZendHashTable, Zval};
 use sse_core::frame::has_line_break_or_nul;
 use std::time::Duration;
 
-/// Seconds of silence after which a heartbeat comment is written, unless configured.
-pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(15);
+pub use sse_server::stream::DEFAULT_HEARTBEAT;
 
 /// Headers that belong to one connection, not to the response: HTTP/2 forbids them and some
 /// clients drop the stream when they appear. Content-Length would end the stream early.
@@ -47,6 +46,16 @@ impl Default for Options {
 }
 
 impl Options {
+    /// What the stream itself does with these options (the rest is the response's).
+    pub fn stream_settings(&self) -> sse_server::stream::Settings {
+        sse_server::stream::Settings {
+            retry: self.retry,
+            heartbeat: self.heartbeat,
+            max_duration: self.max_duration,
+            virtual_clock: self.clock == ClockKind::Virtual,
+        }
+    }
+
     pub fn from_array(array: &ZendHashTable) -> Result<Self> {
         let mut options = Options::default();
         for (key, value) in array {

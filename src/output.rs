@@ -8,11 +8,11 @@
 
 use crate::client_socket;
 use crate::error::{Error, Result};
-use crate::fastcgi::FastCgiStream;
 use crate::ffi;
 use crate::options::Options;
 use ext_php_rs::flags::ErrorType;
 use ext_php_rs::types::ZendCallable;
+use sse_server::fastcgi::FastCgiStream;
 use std::os::fd::OwnedFd;
 
 /// What an HTTP stream starts with: a comment, ignored by clients.
@@ -45,7 +45,7 @@ pub fn is_command_line() -> bool {
 }
 
 /// A started stream's way to the client.
-pub struct Output {
+pub struct Response {
     direct: bool,
     socket: Option<i32>,
     connected: bool,
@@ -53,18 +53,18 @@ pub struct Output {
     fastcgi: Option<FastCgiStream>,
 }
 
-impl Output {
+impl Response {
     /// Switches the request to streaming.
-    pub fn start(options: &Options, headers: &[(String, String)]) -> Result<Output> {
+    pub fn start(options: &Options, headers: &[(String, String)]) -> Result<Response> {
         if is_command_line() {
-            return Ok(Output { direct: false, socket: None, connected: true, fastcgi: None });
+            return Ok(Response { direct: false, socket: None, connected: true, fastcgi: None });
         }
         if let Some((file, line)) = ffi::headers_sent_at() {
             // Someone already answered with an event stream (header() + flush()): carry on.
             if ffi::content_type().to_ascii_lowercase().starts_with("text/event-stream") {
                 ffi::set_ini("ignore_user_abort", "1");
                 log_errors_only();
-                return Ok(Output { direct: true, socket: client_socket::find(), connected: true, fastcgi: None });
+                return Ok(Response { direct: true, socket: client_socket::find(), connected: true, fastcgi: None });
             }
             return Err(Error::misuse(format!("Cannot start the event stream: headers were already sent (output started at {file}:{line})")).into());
         }
@@ -95,7 +95,7 @@ impl Output {
         if !options.keep_time_limit {
             ffi::set_ini("max_execution_time", "0");
         }
-        let mut output = Output { direct: true, socket: client_socket::find(), connected: true, fastcgi: None };
+        let mut output = Response { direct: true, socket: client_socket::find(), connected: true, fastcgi: None };
         // A first frame now, not just the headers: nginx holds back a response head without
         // body (postpone_output), and EventSource only fires `open` when the head arrives.
         output.write(OPENING);
@@ -223,5 +223,30 @@ pub fn release_session() {
 fn call_if_defined(function: &str, args: &[&dyn ext_php_rs::convert::IntoZvalDyn]) {
     if let Ok(f) = ZendCallable::try_from_name(function) {
         let _ = f.try_call(args.to_vec());
+    }
+}
+
+/// The stream's side of it: what `sse_server::stream::Stream` writes to.
+impl sse_server::stream::Output for Response {
+    fn write(&mut self, bytes: &[u8]) -> bool {
+        Response::write(self, bytes)
+    }
+    fn is_connected(&mut self) -> bool {
+        Response::is_connected(self)
+    }
+    fn mark_disconnected(&mut self) {
+        Response::mark_disconnected(self)
+    }
+    fn socket(&self) -> Option<i32> {
+        Response::socket(self)
+    }
+    fn is_http(&self) -> bool {
+        Response::is_http(self)
+    }
+    fn detach(&mut self) -> Option<(OwnedFd, u16)> {
+        Response::detach(self)
+    }
+    fn finish(&mut self) {
+        Response::finish(self)
     }
 }

@@ -12,7 +12,7 @@
 //! itself. What the runtime does on its own: a
 //! [`Deferred`] job, writing bytes a stream queued on its socket (see `fastcgi.rs`) under a lock
 //! the PHP thread takes for its own writes; a broker's reader (`broker/`); and the detached
-//! streams (`detach.rs`), which no PHP thread waits for any more.
+//! streams (`stream/detached.rs`), which no PHP thread waits for any more.
 //!
 //! Why this shape: one thread and one current-thread scheduler cost about 300 KB and nothing
 //! while idle; a multi-thread pool would buy nothing for a handful of sockets.
@@ -102,8 +102,6 @@ pub fn shutdown() {
         std::mem::forget(runtime);
         return;
     }
-    // Detached streams end properly (retry, end of response) while the runtime still runs.
-    crate::detach::end_all(Duration::from_secs(2));
     let _ = runtime.stop.send(());
     let _ = runtime.thread.join();
 }

@@ -5,7 +5,9 @@
 //! event published from then on reaches it; then the log is read from the client's position
 //! up to its end, which covers everything published before. Events that arrive both ways are
 //! told apart by position: nothing at or before the last position written is written again.
-//! The same catch-up runs again whenever the inbox overflowed.
+//! The same catch-up runs again whenever the inbox overflowed, on attached and detached streams
+//! alike: this is the one overflow policy (the log still has the events: they are written;
+//! it has not: `sse-reset`, `history-lost`, and the stream goes on live).
 
 use crate::broker::hub::Inbox;
 use crate::broker::Engine;
@@ -82,6 +84,17 @@ impl Subscription {
         self.filter.as_ref().is_none_or(|filter| filter(event))
     }
 
+    /// The inbox the hub fills (what a detached stream awaits).
+    pub fn inbox(&self) -> Arc<Inbox> {
+        Arc::clone(&self.inbox)
+    }
+
+    /// Whether the next [`Subscription::take_frames`] reads the broker's log (which may wait
+    /// for Redis): a catch-up, after the start or an overflow, or an `sse-reset` to write.
+    pub fn needs_log(&self) -> bool {
+        self.catching_up || self.reset.is_some() || self.inbox.is_overflowed()
+    }
+
     /// Rung when live events are waiting (what the PHP thread waits on between deliveries).
     pub fn doorbell(&self) -> &Arc<Doorbell> {
         &self.inbox.bell
@@ -135,14 +148,6 @@ impl Subscription {
             }
         }
         Ok(written)
-    }
-}
-
-impl Subscription {
-    /// The live side, for a detached stream: call once everything due was written (the
-    /// catch-up done). Events still in the inbox at or before the cursor are skipped there.
-    pub fn into_live(self) -> crate::detach::Live {
-        crate::detach::Live { inbox: self.inbox, epoch: self.epoch, cursor: self.cursor, filter: self.filter }
     }
 }
 

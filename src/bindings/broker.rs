@@ -1,7 +1,6 @@
 //! `Sse\Broker`: publish an event once, from any request or script, to every stream
 //! subscribed to its topics (see `broker/mod.rs` for the engines).
 
-use crate::broker::{self, Engine, Settings};
 use crate::error::{Error, Result};
 use crate::event_fields;
 use crate::ffi;
@@ -14,6 +13,7 @@ use sse_core::broker::topic;
 use sse_core::broker::url::BrokerUrl;
 use sse_core::broker::History;
 use sse_core::Field;
+use sse_server::broker::{self, Engine, Settings};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -48,7 +48,7 @@ impl Broker {
         // the bailout it is, once nothing of ours is left on the stack (as in send()).
         crate::error::finish((|| {
             let topics = topics_of(topics)?;
-            let (frame, id_slot) = event_fields::with_event(event, |event| -> Result<(Vec<u8>, usize)> {
+            let (frame, id_slot) = crate::bindings::server_sent_events::with_event(event, |event| -> Result<(Vec<u8>, usize)> {
                 if event.id().is_some() {
                     return Err(Error::invalid_event(Field::Id, "a published event gets its id from the broker; leave the id out").into());
                 }
@@ -58,7 +58,9 @@ impl Broker {
             if frame.len() > MAX_FRAME {
                 return Err(Error::invalid_event(Field::Data, format!("the event is {} bytes framed; a broker stores at most {MAX_FRAME}", frame.len())).into());
             }
-            Ok(self.engine.publish(&topics, &frame, id_slot, &self.settings)?.to_string())
+            let published = self.engine.publish(&topics, &frame, id_slot, &self.settings);
+            crate::ffi::log_pending_warnings();
+            Ok(published?.to_string())
         })())
     }
 

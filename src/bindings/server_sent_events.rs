@@ -1,16 +1,16 @@
 //! `Sse\ServerSentEvents`: one event, drop-in for Workerman's class of the same name.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::event_fields;
 use crate::ffi;
 use ext_php_rs::binary_slice::BinarySlice;
 use ext_php_rs::boxed::ZBox;
-use ext_php_rs::convert::IntoZval;
+use ext_php_rs::convert::{FromZval, IntoZval};
 use ext_php_rs::ffi::zend_string;
 use ext_php_rs::flags::ClassFlags;
 use ext_php_rs::flags::DataType;
 use ext_php_rs::prelude::*;
-use ext_php_rs::types::{ZendHashTable, ZendStr, Zval};
+use ext_php_rs::types::{ZendClassObject, ZendHashTable, ZendStr, Zval};
 use sse_core::{Event, Field};
 use std::cell::RefCell;
 use std::mem::MaybeUninit;
@@ -190,4 +190,38 @@ impl IntoZval for PhpString {
         zval.set_zend_string(self.0);
         Ok(())
     }
+}
+
+/// Runs `body` on the event a method was given: a `ServerSentEvents`, an array of its fields,
+/// Laravel's `StreamedEvent`, or a data string. An object's event is borrowed, not copied (this
+/// is the path of every `send()`).
+pub fn with_event<T>(value: &Zval, body: impl FnOnce(&Event) -> T) -> Result<T> {
+    let value = value.dereference();
+    match value.get_type() {
+        DataType::String => {
+            let mut event = Event::new();
+            event_fields::set_data(&mut event, value)?;
+            Ok(body(&event))
+        }
+        DataType::Array => match value.array() {
+            Some(fields) => Ok(body(&event_fields::from_array(fields)?)),
+            None => Err(not_an_event()),
+        },
+        DataType::Object(_) => match <&ZendClassObject<ServerSentEvents>>::from_zval(value).and_then(|o| o.obj.as_ref()) {
+            Some(event) => Ok(body(&event.event)),
+            None => match value.object().filter(|o| event_fields::is_laravel_event(o)) {
+                Some(laravel) => Ok(body(&event_fields::from_laravel_event(laravel)?)),
+                None => Err(not_an_event()),
+            },
+        },
+        _ => Err(not_an_event()),
+    }
+}
+
+fn not_an_event() -> crate::error::Failure {
+    Error::invalid_event(
+        Field::Data,
+        "send() and publish() take a ServerSentEvents, an array of its fields, an Illuminate\\Http\\StreamedEvent, or a data string",
+    )
+    .into()
 }

@@ -305,6 +305,13 @@ pub fn log_warning(message: &str) {
     unsafe { sse_log_warning(message.as_ptr()) }
 }
 
+/// Writes the warnings the PHP-free middle kept for the PHP thread (`sse_server::warnings`).
+pub fn log_pending_warnings() {
+    for message in sse_server::warnings::take() {
+        log_warning(&message);
+    }
+}
+
 /// PHP_VERSION of the running PHP, e.g. "8.5.7".
 pub fn php_version() -> &'static str {
     // SAFETY: the shim returns the static PHP_VERSION string.

@@ -4,9 +4,9 @@ use super::answer;
 use super::options::HubOptions;
 use super::request::Request;
 use super::{publish, subscribe};
-use crate::broker::{Engine, Settings};
 use crate::error::Result;
 use sse_core::mercure::bearer;
+use sse_server::broker::{Engine, Settings};
 use std::sync::Arc;
 
 pub struct Hub {

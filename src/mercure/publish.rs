@@ -1,10 +1,10 @@
 //! Publishing one Mercure update through a broker.
 
-use crate::broker::{Engine, Settings};
 use crate::error::{Error, Result};
 use sse_core::broker::stored::MAX_FRAME;
 use sse_core::mercure::Update;
 use sse_core::Field;
+use sse_server::broker::{Engine, Settings};
 use std::sync::Arc;
 
 /// Stores the update once (the whole update or nothing) and returns its id: the publisher's
@@ -14,7 +14,9 @@ pub fn publish(engine: &Arc<dyn Engine>, settings: &Settings, update: &Update) -
     if frame.len() > MAX_FRAME {
         return Err(Error::invalid_event(Field::Data, format!("the update is {} bytes framed; a broker stores at most {MAX_FRAME}", frame.len())).into());
     }
-    let assigned = engine.publish(&update.broker_topics(), &frame, id_slot, settings)?.to_string();
+    let published = engine.publish(&update.broker_topics(), &frame, id_slot, settings);
+    crate::ffi::log_pending_warnings();
+    let assigned = published?.to_string();
     Ok(update.id.clone().unwrap_or(assigned))
 }
 

@@ -1,6 +1,6 @@
 //! A `GET` (or Mercure 1.0's `QUERY`, whose form body adds to the query): a subscription to
-//! the hub's updates, served as an event stream that detaches under php-fpm (and is served in
-//! the worker elsewhere, as `detach()` does). Draft-07 (`topic=`) and 1.0 (`match*`) requests
+//! the hub's updates, served as an event stream (an `AttachedStream`, no PHP object) that
+//! detaches under php-fpm and is served in the worker elsewhere, as `detach()` does. Draft-07 (`topic=`) and 1.0 (`match*`) requests
 //! differ in their parameters and in the resume header they get (see [`resume_header`]).
 //!
 //! The stream subscribes to the hub's broker topic (`mercure`, and `mercure.private` when the
@@ -12,15 +12,15 @@ use super::answer;
 use super::cursor::{self, Resume};
 use super::hub::Hub;
 use super::request::Request;
-use crate::bindings::sse_emitter::SseEmitter;
+use crate::attached::AttachedStream;
 use crate::error::{Error, Result};
 use crate::options::Options;
-use crate::subscription::{Filter, Subscription};
-use ext_php_rs::types::ZendClassObject;
+use ext_php_rs::types::Zval;
 use sse_core::broker::{EventId, Position};
 use sse_core::last_event_id;
 use sse_core::mercure::form::Draft;
 use sse_core::mercure::{form, update};
+use sse_server::subscription::{Filter, Subscription};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -110,7 +110,7 @@ pub fn handle(hub: &Hub, request: &Request) -> Result<()> {
     };
     let mut subscription = match started {
         Ok(subscription) => subscription.with_filter(filter),
-        Err(failure) => return refuse(503, &failure.0.to_string()),
+        Err(failure) => return refuse(503, &failure.to_string()),
     };
     if !hub.options.reset_events {
         subscription = subscription.without_reset_events();
@@ -126,10 +126,10 @@ pub fn handle(hub: &Hub, request: &Request) -> Result<()> {
     }
     options.headers = cors;
     options.headers.extend(resume_header);
-    let emitter = SseEmitter::with_options(options);
-    emitter.adopt_subscription(subscription)?;
-    let object = ZendClassObject::new(emitter);
-    SseEmitter::detach(&object).map(drop).map_err(|failure| match failure.0 {
+    // The hub's own stream: no PHP object and no PHP callbacks (nothing for `me` to name).
+    let stream = AttachedStream::new(options);
+    stream.subscribe(subscription)?;
+    stream.detach(&Zval::new()).map(drop).map_err(|failure| match failure.0 {
         Error::Misuse(reason) => Error::misuse(format!("Mercure hub: {reason}")).into(),
         other => other.into(),
     })

@@ -6,8 +6,11 @@
 use crate::broker::topic as broker_topic;
 use crate::error::{Error, Result};
 
+/// What marks a broker topic as one of an update's own topics (see `update.rs`).
+pub const TOPIC_PREFIX: &str = "mercure:";
+
 /// Longest topic an update may have, in bytes: the broker's limit less the `mercure:` prefix.
-pub const MAX_LEN: usize = broker_topic::MAX_LEN - super::update::TOPIC_PREFIX.len();
+pub const MAX_LEN: usize = broker_topic::MAX_LEN - TOPIC_PREFIX.len();
 
 /// Most topics one update may have (the first is the canonical one, the others alternates).
 pub const MAX_COUNT: usize = 32;

@@ -19,8 +19,7 @@ use crate::Event;
 pub const PUBLIC: &str = "mercure";
 /// The broker topic of every private update.
 pub const PRIVATE: &str = "mercure.private";
-/// What marks a broker topic as one of the update's own topics.
-pub const TOPIC_PREFIX: &str = "mercure:";
+pub use super::topic::TOPIC_PREFIX;
 
 /// An update to publish, checked: its topics are valid Mercure topics.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -54,6 +54,11 @@ impl Inbox {
     pub fn take_overflow(&self) -> bool {
         self.overflowed.swap(false, Ordering::AcqRel)
     }
+
+    /// Whether events were dropped since the last [`Inbox::take_overflow`].
+    pub fn is_overflowed(&self) -> bool {
+        self.overflowed.load(Ordering::Acquire)
+    }
 }
 
 impl Hub {

@@ -54,11 +54,11 @@ impl Shared {
         }
     }
 
-    /// Writes what damage was found to PHP's log. PHP thread only.
+    /// Hands what damage was found to the PHP thread, which logs it (see `crate::warnings`).
     fn log_damage(&self) {
         let pending = std::mem::take(&mut self.damage.lock().pending);
         for message in pending {
-            crate::ffi::log_warning(&format!("ext-sse: broker storage damaged: {message}; readers resume after it with sse-reset (history-lost)"));
+            crate::warnings::push(format!("ext-sse: broker storage damaged: {message}; readers resume after it with sse-reset (history-lost)"));
         }
     }
 }
@@ -178,7 +178,7 @@ impl Engine for LocalEngine {
     }
 
     fn last_position(&self) -> Result<Position> {
-        Ok(self.shared.log.last_position()?)
+        self.shared.log.last_position()
     }
 
     fn read_after(&self, after: Position, max: usize, history: &History) -> Result<Batch> {

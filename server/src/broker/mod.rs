@@ -116,7 +116,7 @@ pub fn engine(url: &BrokerUrl) -> Result<Arc<dyn Engine>> {
         }
         *slot = Some(Registry { pid, engines: HashMap::new() });
     }
-    let Some(registry) = slot.as_mut() else { return Err(Error::misuse("broker registry unavailable").into()) };
+    let Some(registry) = slot.as_mut() else { return Err(Error::misuse("broker registry unavailable")) };
     if let Some(engine) = registry.engines.get(url) {
         return Ok(Arc::clone(engine));
     }

@@ -1,17 +1,20 @@
 //! Detached streams: event streams served by the runtime alone, after their php-fpm worker went
 //! on to its next request.
 //!
-//! Threading model. `SseEmitter::detach()` runs on the PHP thread: it writes what the stream
-//! owes (headers, catch-up), takes the FastCGI socket away from php-fpm (see
-//! `ffi::take_fastcgi_socket`) and hands it, with the stream's live inbox and settings, to the
-//! runtime thread as one [`Detached`] value; from then on no PHP code and no Zend state is
+//! Threading model. `Stream::detach()` runs on the PHP thread: its driver wrote what the stream
+//! owes (headers, catch-up), the stream's output takes the FastCGI socket away from php-fpm
+//! and hands it, with the stream's subscription and settings, to the runtime thread as one
+//! [`Detached`] value; from then on no PHP code and no Zend state is
 //! involved. On the runtime, each detached stream is one task ([`serve`]) that waits for the
 //! first of: live events (its inbox's `Notify`), its heartbeat, its maximum duration, the web
 //! server closing the connection (the client left), the socket taking more bytes, or a process
 //! shutdown. It never blocks: the socket is non-blocking, and what the socket does not take
 //! waits in the stream's own queue, bounded by [`QUEUE_LIMIT`]; a stream whose queue overflows
 //! or that makes no progress for [`STALL_TIMEOUT`] is closed, and its browser resumes from the
-//! last id it got. One slow client therefore costs its own queue and nothing else.
+//! last id it got. One slow client therefore costs its own queue and nothing else. A stream
+//! whose inbox overflowed (the runtime was busy) catches up from the broker's log as an attached
+//! stream does (`Subscription::take_frames`), on tokio's blocking pool, since a log read may
+//! wait for Redis.
 //!
 //! Why in the worker's own runtime, not in a separate per-machine process: the socket already
 //! lives in the worker, nothing has to be passed between processes, and the runtime that
@@ -22,13 +25,12 @@
 //! through other workers, resuming by Last-Event-ID. Pools that detach should use
 //! `pm = static` and `pm.max_requests = 0` so that this happens only at reloads.
 
-use crate::broker::hub::Inbox;
+use super::frames::{retry_frame, HEARTBEAT};
 use crate::fastcgi::send;
-use sse_core::broker::{Epoch, Position};
+use crate::subscription::Subscription;
 use sse_core::fastcgi::{push_end, push_records};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
@@ -43,18 +45,10 @@ pub const STALL_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Detached {
     pub socket: OwnedFd,
     pub request_id: u16,
-    pub live: Option<Live>,
+    pub subscription: Option<Subscription>,
     pub heartbeat: Option<Duration>,
     pub ends_at: Option<Instant>,
     pub retry: Option<u64>,
-}
-
-/// A subscription's live side: the inbox, the epoch its ids name, the last position written.
-pub struct Live {
-    pub inbox: Arc<Inbox>,
-    pub epoch: Epoch,
-    pub cursor: Position,
-    pub filter: Option<crate::subscription::Filter>,
 }
 
 /// This process's detached streams, for `SseEmitter::detachedStats()` and `phpinfo()`.
@@ -124,12 +118,12 @@ pub fn end_all(limit: Duration) {
 }
 
 /// Why a detached stream ended.
-#[derive(Debug, PartialEq, Eq)]
-enum End {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
     MaxDuration,
     HungUp,
     SlowClient,
-    Missed,
+    BrokerFailed,
     Shutdown,
     Failed,
 }
@@ -143,20 +137,26 @@ impl AsRawFd for Socket {
     }
 }
 
-async fn serve(stream: Detached) {
-    let Detached { socket, request_id, mut live, heartbeat, ends_at, retry } = stream;
+/// Serves a detached stream until it ends, and says why. [`spawn`] runs it on the runtime.
+pub async fn serve(stream: Detached) -> End {
+    let Detached { socket, request_id, mut subscription, heartbeat, ends_at, retry } = stream;
+    if set_nonblocking(&socket).is_err() {
+        return End::Failed;
+    }
     // Watched for reading only (hang-ups). With write interest as well, every read by the web
     // server, which frees room in the socket, would wake this runtime for nothing; writability
     // is watched only while bytes wait ([`Backlog`]).
     // SAFETY: the registration owns the socket (an `OwnedFd` in `Socket`), so the descriptor
     // stays this open socket until the registration is dropped.
-    let Ok(socket) = (unsafe { AsyncFd::register_with_interest(Socket(socket), Interest::READABLE) }) else { return };
+    let Ok(socket) = (unsafe { AsyncFd::register_with_interest(Socket(socket), Interest::READABLE) }) else { return End::Failed };
     let mut queue: Vec<u8> = Vec::new();
     let mut backlog: Option<Backlog> = None;
     let mut last_write = Instant::now();
     let mut last_progress = Instant::now();
     let mut counted = 0;
-    let inbox = live.as_ref().map(|live| Arc::clone(&live.inbox));
+    let inbox = subscription.as_ref().map(Subscription::inbox);
+    // Events wait in the inbox (or the log): delivered while the queue has room.
+    let mut pending = subscription.is_some();
     let shutdown = SHUTDOWN.notified();
     tokio::pin!(shutdown);
     // One timer for the heartbeat, the maximum duration and the stall limit, only ever moved to
@@ -173,6 +173,12 @@ async fn serve(stream: Detached) {
         if stall_at.is_some_and(|at| at <= now) {
             break End::SlowClient;
         }
+        if pending && queue.len() < QUEUE_LIMIT {
+            match deliver(&mut subscription, request_id, &mut queue).await {
+                Ok(more) => pending = more,
+                Err(end) => break end,
+            }
+        }
         // A heartbeat only for a quiet stream: bytes still waiting for a slow client say as
         // much, and the stall limit governs that client.
         if queue.is_empty() && heartbeat.is_some_and(|every| last_write + every <= now) {
@@ -188,7 +194,8 @@ async fn serve(stream: Detached) {
                 Err(()) => break End::Failed,
             }
             count_queued(&mut counted, queue.len());
-            if queue.len() > QUEUE_LIMIT {
+            // More events wait, and the client has not taken the last megabyte: too slow.
+            if pending && queue.len() > QUEUE_LIMIT {
                 break End::SlowClient;
             }
         }
@@ -215,13 +222,7 @@ async fn serve(stream: Detached) {
             }
         };
         tokio::select! {
-            () = events => {
-                if let Some(live) = live.as_mut() {
-                    if let Err(end) = take_events(live, request_id, &mut queue) {
-                        break end;
-                    }
-                }
-            }
+            () = events => pending = true,
             () = &mut timer => timer.as_mut().reset(never().into()),
             () = &mut shutdown => break End::Shutdown,
             closed = hung_up(&socket) => break if closed { End::HungUp } else { End::Failed },
@@ -233,21 +234,22 @@ async fn serve(stream: Detached) {
     match end {
         End::HungUp => {
             STATS.hang_ups.fetch_add(1, Ordering::Relaxed);
-            return;
+            return end;
         }
-        End::SlowClient | End::Missed => {
+        End::SlowClient | End::BrokerFailed => {
             STATS.slow_closes.fetch_add(1, Ordering::Relaxed);
         }
-        End::Failed => return,
+        End::Failed => return end,
         End::MaxDuration | End::Shutdown => {}
     }
     // A proper end: the browser reconnects after `retry` and resumes by Last-Event-ID. A slow
     // client gets it too, after what it has not taken yet, if the socket takes it now.
     if let Some(ms) = retry {
-        push_records(&mut queue, request_id, format!("retry: {ms}\n\n").as_bytes());
+        push_records(&mut queue, request_id, &retry_frame(ms));
     }
     push_end(&mut queue, request_id);
     let _ = write_some(&socket, &mut queue);
+    end
 }
 
 /// Keeps `STATS.bytes_queued` at the sum of all queues: this one was `counted`, is `now`.
@@ -260,27 +262,34 @@ fn count_queued(counted: &mut usize, now: usize) {
     *counted = now;
 }
 
-/// Moves the inbox's new events into the queue as FastCGI records.
-fn take_events(live: &mut Live, request_id: u16, queue: &mut Vec<u8>) -> Result<(), End> {
-    if live.inbox.take_overflow() {
-        // Events were dropped for this stream: end it, its browser resumes where it stopped.
-        return Err(End::Missed);
+/// Events delivered per step.
+const BATCH: usize = 256;
+
+/// Moves the subscription's waiting events into the queue as FastCGI records, one batch;
+/// whether more wait. A subscription that must read the log (its inbox overflowed, or it owes
+/// an `sse-reset`) does so on the blocking pool: the runtime thread never waits for a broker.
+async fn deliver(subscription: &mut Option<Subscription>, request_id: u16, queue: &mut Vec<u8>) -> Result<bool, End> {
+    let Some(mut taken) = subscription.take() else { return Ok(false) };
+    let (taken, frames, result) = if taken.needs_log() {
+        let job = tokio::task::spawn_blocking(move || {
+            let mut frames = Vec::new();
+            let result = taken.take_frames(&mut frames, BATCH);
+            (taken, frames, result)
+        });
+        job.await.map_err(|_| End::BrokerFailed)?
+    } else {
+        let mut frames = Vec::new();
+        let result = taken.take_frames(&mut frames, BATCH);
+        (taken, frames, result)
+    };
+    *subscription = Some(taken);
+    // A broker that fails mid-stream ends it properly: the browser resumes where it stopped.
+    let count = result.map_err(|_| End::BrokerFailed)?;
+    if !frames.is_empty() {
+        push_records(queue, request_id, &frames);
     }
-    let mut frame = Vec::new();
-    while let Ok(event) = live.inbox.receiver.try_recv() {
-        if event.position <= live.cursor {
-            continue; // already written before the stream was detached
-        }
-        live.cursor = event.position;
-        if live.filter.as_ref().is_some_and(|wants| !wants(&event)) {
-            continue;
-        }
-        frame.clear();
-        event.write_frame(&live.epoch, &mut frame);
-        push_records(queue, request_id, &frame);
-        STATS.events.fetch_add(1, Ordering::Relaxed);
-    }
-    Ok(())
+    STATS.events.fetch_add(count as u64, Ordering::Relaxed);
+    Ok(count >= BATCH)
 }
 
 /// Writes what the socket takes now; the number of bytes, or Err when the socket failed.
@@ -361,6 +370,3 @@ fn set_nonblocking(socket: &OwnedFd) -> std::io::Result<()> {
     }
     Ok(())
 }
-
-/// The heartbeat of a detached stream, as the emitter writes it.
-const HEARTBEAT: &[u8] = b": \n\n";

@@ -122,8 +122,8 @@ impl Shared {
             result => result,
         };
         result.map_err(|attempt| match attempt {
-            Attempt::Connect(e) => self.fail("cannot connect", e).into(),
-            Attempt::Command(e) => self.fail(what, e).into(),
+            Attempt::Connect(e) => self.fail("cannot connect", e),
+            Attempt::Command(e) => self.fail(what, e),
         })
     }
 
