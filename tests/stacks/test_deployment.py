@@ -11,18 +11,12 @@ import time
 import pytest
 
 from harness import apache_fpm, client, nginx_fpm
-from harness.fixtures import check_loaded
+from harness.fixtures import checked
 from harness.schedule import each_before_the_next
 
 
 def started(launcher=nginx_fpm.start, **limits):
-    stack = launcher(**limits)
-    try:
-        check_loaded(stack)
-    except BaseException:
-        stack.stop()
-        raise
-    return stack
+    return checked(launcher(**limits))
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from harness import client, nginx_fpm
-from harness.fixtures import check_loaded
+from harness.fixtures import checked, marks_dir
 from harness.schedule import each_before_the_next, on_schedule
 
 # The crash markers of harness.stack.CRASH, without PHP's own errors: the fatal-error case logs one.
@@ -29,22 +29,14 @@ HEARTBEAT = 0.2
 
 @pytest.fixture(scope="module")
 def one_worker():
-    stack = nginx_fpm.start("nginx-fpm-one-worker", children=1)
-    try:
-        check_loaded(stack)
-    except BaseException:
-        stack.stop()
-        raise
+    stack = checked(nginx_fpm.start("nginx-fpm-one-worker", children=1))
     yield stack
     stack.stop()
 
 
 @pytest.fixture
 def marks(one_worker):
-    directory = one_worker.tmp / f"marks-{time.monotonic_ns()}"
-    directory.mkdir()
-    directory.chmod(0o777)
-    return directory
+    return marks_dir(one_worker)
 
 
 def lines(path) -> list:

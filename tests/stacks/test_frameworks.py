@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pytest
 
 from harness import client, laravel, symfony
-from harness.fixtures import wait_for_file
+from harness.hangup import hang_ups_noticed
 from harness.schedule import not_batched
 
 
@@ -103,31 +103,8 @@ def test_bad_option_is_an_error_page_not_an_empty_stream(stack, app):
 
 
 def test_hang_up_noticed_by_on_close_within_half_a_second(stack, marks):
-    # Occupy every worker, so a stuck one would also block the request made afterwards.
-    streams, files = [], []
-    try:
-        for i in range(stack.workers):
-            files.append(marks / f"{i}.json")
-            s = client.Stream(stack, f"hangup?heartbeat=1&mark={files[-1]}")
-            streams.append(s)
-            ready = s.next_event(timeout=5)
-            assert ready and ready.type == "ready", f"stream {i}: {s.status} {s.body[:300]!r}"
-        hung_up = [s.hang_up() for s in streams]
-        for i, path in enumerate(files):
-            mark = wait_for_file(path, timeout=3.5)
-            assert mark is not None, f"stream {i}: onClose never ran after the hang-up"
-            late = mark["noticed"] - hung_up[i]
-            assert late <= 0.5, f"stream {i}: noticed {late:.3f}s after the hang-up (limit 0.5s)"
-            assert mark["connected"] is False, mark
-    finally:
-        for s in streams:
-            s.close()
-    # A held worker would hold this request for the stream's whole life (heartbeats every second).
-    start = time.monotonic()
-    ping = client.get(stack, "ping", timeout=5)
-    took = time.monotonic() - start
-    assert ping.status == 200
-    assert took < 2.0, f"/ping took {took:.3f}s: workers still held after the hang-up"
+    # Every worker holds a stream, so a stuck one would also block the request made afterwards.
+    hang_ups_noticed(stack, marks, "hangup?heartbeat=1&mark={mark}", 0.5, "ping")
 
 
 def test_finish_then_the_reconnect_with_its_id_gets_204(stack):

@@ -5,11 +5,11 @@ workers freed when their streams hang up, maxDuration rotation without loss or r
 reject() from a controller. What holds alike for Laravel and Symfony (events on time, resuming,
 failures, hang-ups, finish(), the boot check) is test_frameworks.py.
 """
-import time
 
 import pytest
 
 from harness import client, laravel
+from harness.hangup import hang_up_all
 
 
 @pytest.fixture(scope="module")
@@ -43,20 +43,7 @@ def test_headers_through_the_framework(stack):
 
 
 def test_hang_up_frees_the_workers(stack):
-    streams = [client.Stream(stack, "ticks?count=50&interval=0.5") for _ in range(stack.workers)]
-    try:
-        for s in streams:
-            assert s.next_event(timeout=5), s.body
-        for s in streams:
-            s.hang_up()
-        start = time.monotonic()
-        ping = client.get(stack, "ping", timeout=5)
-        took = time.monotonic() - start
-    finally:
-        for s in streams:
-            s.close()
-    assert ping.status == 200
-    assert took < 2.0, f"/ping took {took:.2f}s after both streams hung up: workers still held"
+    hang_up_all(stack, "ticks?count=50&interval=0.5", "ping")
 
 
 def test_max_duration_rotation_loses_and_repeats_nothing(stack):

@@ -11,29 +11,17 @@ Users: the app's test guard takes the user id from the X-Test-User header; route
 lets user N on private-orders.N and users 1-3 on presence-room.*.
 """
 import json
-import shutil
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 from harness import client, laravel
+from harness.fixtures import broker_dir  # noqa: F401 - a fixture
 
 NEWS = "App\\Events\\NewsPublished"
 # One stream, up to two publishers at a time, and a request to spare.
 WORKERS = 4
-
-
-@pytest.fixture(scope="module")
-def broker_dir():
-    # php-fpm runs as root here (harness/fpm.py: -R, no pool user); 0777 keeps the directory
-    # writable if the pool is ever given an unprivileged user.
-    path = Path(tempfile.mkdtemp(prefix="sse-laravel-broker-", dir="/tmp"))
-    path.chmod(0o777)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from harness import client, nginx_fpm
-from harness.fixtures import check_loaded
+from harness.fixtures import check_loaded, marks_dir
 from harness.stack import CRASH
 
 CLIENTS = 1000
@@ -128,9 +128,7 @@ def lines(path) -> list:
 
 def test_disconnect_storm(storm_stack):
     stack = storm_stack
-    marks = stack.tmp / f"marks-{time.monotonic_ns()}"
-    marks.mkdir()
-    marks.chmod(0o777)
+    marks = marks_dir(stack)
     before = fpm_status(stack)
     pids_before = sorted(p["pid"] for p in before["processes"])
     assert len(pids_before) == CHILDREN

@@ -8,26 +8,14 @@ finish(), the boot check) is test_frameworks.py. Without Symfony 7.4 every test 
 fails, when SSE_REQUIRE_SYMFONY is set).
 """
 import json
-import shutil
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
 from harness import broadcast, client, symfony
-from harness.fixtures import wait_for_file
+from harness.fixtures import broker_dir, wait_for_file  # noqa: F401 - broker_dir is a fixture
 
 WORKERS = 3
-
-
-@pytest.fixture(scope="module")
-def broker_dir():
-    # php-fpm runs as root here (harness/fpm.py: -R); 0777 keeps it writable for any pool user.
-    path = Path(tempfile.mkdtemp(prefix="sse-symfony-broker-", dir="/tmp"))
-    path.chmod(0o777)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

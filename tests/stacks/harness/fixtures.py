@@ -4,6 +4,8 @@
 A stack that cannot start errors every test that needs it, with the server logs attached.
 """
 import json
+import os
+import shutil
 import signal
 import time
 from pathlib import Path
@@ -12,7 +14,7 @@ import pytest
 
 from . import apache, apache_fpm, caddy_fpm, cli_server, client, nginx_fpm
 from .phpini import extension_path
-from .stack import CRASH
+from .stack import CRASH, make_tmp
 
 ZLIB = {"zlib.output_compression": "On"}
 TEST_TIME_LIMIT = 60  # seconds; the slowest test needs about 10
@@ -113,13 +115,29 @@ def stack(running_stack):
         pytest.fail(f"{running_stack.name}: {found.group(0)!r} in the server logs:\n{new}", pytrace=False)
 
 
-@pytest.fixture
-def marks(running_stack):
-    """A fresh dir the scenario scripts (any server user) may write their marks into."""
-    directory = running_stack.tmp / f"marks-{time.monotonic_ns()}"
+def marks_dir(stack) -> Path:
+    """A fresh dir in the stack's temp dir that the scenario scripts (any server user) may write
+    their marks into."""
+    directory = stack.tmp / f"marks-{time.monotonic_ns()}"
     directory.mkdir()
     directory.chmod(0o777)
     return directory
+
+
+@pytest.fixture
+def marks(running_stack):
+    return marks_dir(running_stack)
+
+
+@pytest.fixture(scope="module")
+def broker_dir(request):
+    """An embedded broker's directory for the module's app (SSE_BROKER=local://...), removed
+    after its tests. php-fpm runs as root here (harness/fpm.py: -R); 0777 keeps it writable for
+    any pool user."""
+    path = make_tmp(f"broker-{request.module.__name__}")
+    yield path
+    if not os.environ.get("SSE_KEEP_TMP"):
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def wait_for_file(path: Path, timeout: float):
