@@ -4,7 +4,7 @@ mod_deflate is switched on for text/event-stream on purpose: a stock Apache with
 buffer and gzip the stream, so the emitter has to opt out (`no-gzip`) and the tests prove it did.
 """
 from .phpini import PHP_VERSION, scan_dir_env, write_php_ini
-from .procs import Service, free_port, wait_until_connectable
+from .procs import Service, free_port
 from .stack import WWW, Stack, make_tmp
 
 MODULES = "/usr/lib/apache2/modules"
@@ -67,10 +67,4 @@ AddOutputFilterByType DEFLATE text/html text/plain text/event-stream
                      env=scan_dir_env(tmp, "apache2"))
     stack = Stack(name=name, port=port, tmp=tmp, services=[server], workers=WORKERS,
                   zlib=bool(ini and ini.get("zlib.output_compression") == "On"), compresses_html=True)
-    try:
-        server.start()
-        wait_until_connectable(("127.0.0.1", port), stack.services, stack.describe)
-    except BaseException:
-        stack.stop()
-        raise
-    return stack
+    return stack.launch((server, ("127.0.0.1", port)))

@@ -7,7 +7,7 @@ happens when an admin's DEFLATE list includes text/event-stream (test_deployment
 """
 from . import fpm
 from .apache import MODULES, server_head
-from .procs import Service, free_port, wait_until_connectable
+from .procs import Service, free_port
 from .stack import WWW, Stack, make_tmp
 
 
@@ -50,14 +50,5 @@ AddOutputFilterByType DEFLATE {DEBIAN_DEFLATE_TYPES}{" text/event-stream" if def
                   # Apache keeps the FastCGI connection until its own write to the client fails.
                   sees_hangup_without_write=False, heartbeats_to_notice=1, compresses_html=True,
                   zlib=bool(ini and ini.get("zlib.output_compression") == "On"))
-    try:
-        apache = Service("apache2", ["apache2", "-f", conf, "-DFOREGROUND"], tmp)
-        stack.services.append(apache)
-        fpm_svc.start()
-        wait_until_connectable(sock, stack.services, stack.describe)
-        apache.start()
-        wait_until_connectable(("127.0.0.1", port), stack.services, stack.describe)
-    except BaseException:
-        stack.stop()
-        raise
-    return stack
+    apache = Service("apache2", ["apache2", "-f", conf, "-DFOREGROUND"], tmp)
+    return stack.launch((fpm_svc, sock), (apache, ("127.0.0.1", port)))

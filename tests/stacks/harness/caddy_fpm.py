@@ -11,7 +11,7 @@ import os
 import shutil
 
 from . import fpm
-from .procs import Service, free_port, wait_until_connectable
+from .procs import Service, free_port
 from .stack import WWW, Stack, make_tmp
 
 
@@ -50,14 +50,5 @@ http://127.0.0.1:{port} {{
                   zlib=bool(ini and ini.get("zlib.output_compression") == "On"))
     # Caddy keeps its state under $XDG_DATA_HOME and $XDG_CONFIG_HOME: the temp dir, not ~.
     env = {"XDG_DATA_HOME": str(tmp / "data"), "XDG_CONFIG_HOME": str(tmp / "config")}
-    try:
-        caddy = Service("caddy", ["caddy", "run", "--config", caddyfile, "--adapter", "caddyfile"], tmp, env=env)
-        stack.services.append(caddy)
-        fpm_svc.start()
-        wait_until_connectable(sock, stack.services, stack.describe)
-        caddy.start()
-        wait_until_connectable(("127.0.0.1", port), stack.services, stack.describe)
-    except BaseException:
-        stack.stop()
-        raise
-    return stack
+    caddy = Service("caddy", ["caddy", "run", "--config", caddyfile, "--adapter", "caddyfile"], tmp, env=env)
+    return stack.launch((fpm_svc, sock), (caddy, ("127.0.0.1", port)))

@@ -1,6 +1,6 @@
 """PHP's built-in web server (`php -S`), single worker as by default, production php.ini."""
 from .phpini import scan_dir_env, write_php_ini
-from .procs import Service, free_port, wait_until_connectable
+from .procs import Service, free_port
 from .stack import WWW, Stack, make_tmp
 
 
@@ -13,10 +13,4 @@ def start(name: str = "cli", ini: dict | None = None) -> Stack:
     zlib = bool(ini and ini.get("zlib.output_compression") == "On")
     stack = Stack(name=name, port=port, tmp=tmp, services=[server], workers=1, zlib=zlib,
                   compresses_html=zlib)
-    try:
-        server.start()
-        wait_until_connectable(("127.0.0.1", port), stack.services, stack.describe)
-    except BaseException:
-        stack.stop()
-        raise
-    return stack
+    return stack.launch((server, ("127.0.0.1", port)))

@@ -7,25 +7,18 @@ Its storage (logs, caches) goes to the stack's temp dir through the SSE_APP_STOR
 param, so laravel.log can be read by the tests.
 """
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from . import client, fpm, nginx_fpm
+from .phpini import installed_version
 
 TESTS = Path(__file__).resolve().parents[2]
 
 
-def _installed_version() -> str:
-    """Laravel's version as the PHP under test finds it ('' when it finds none)."""
-    return subprocess.run(
-        ["php", "-n", "-r", 'if (stream_resolve_include_path("Illuminate/autoload.php")) {'
-         ' require "Illuminate/autoload.php"; echo Illuminate\\Foundation\\Application::VERSION; }'],
-        capture_output=True, text=True, check=False).stdout.strip()
-
-
-VERSION = _installed_version()
+# Laravel's version as the PHP under test finds it ('' when it finds none).
+VERSION = installed_version("Illuminate/autoload.php", "Illuminate\\Foundation\\Application::VERSION")
 MAJOR = int(VERSION.split(".")[0]) if VERSION[:1].isdigit() else 0
 APP = TESTS / ("laravel13-app" if MAJOR >= 11 else "laravel-app")
 

@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 from . import fpm
-from .procs import Service, free_port, wait_until_connectable
+from .procs import Service, free_port
 from .stack import WWW, Stack, make_tmp
 
 
@@ -106,13 +106,8 @@ def start(name: str = "nginx-fpm", ini: dict | None = None, tls: bool = False,
         conf = nginx_conf(tmp, port, sock, tls, fastcgi_read_timeout, root, front_controller,
                           {k: str(v).format(tmp=tmp) for k, v in (fastcgi_params or {}).items()},
                           worker_connections, sndbuf, nginx_workers, backlog, quiet_logs, rlimit_nofile)
-        nginx = Service("nginx", wrap(["nginx", "-e", tmp / "nginx-error.log", "-c", conf]), tmp)
-        stack.services.append(nginx)
-        fpm_svc.start()
-        wait_until_connectable(sock, stack.services, stack.describe)
-        nginx.start()
-        wait_until_connectable(("127.0.0.1", port), stack.services, stack.describe)
     except BaseException:
         stack.stop()
         raise
-    return stack
+    nginx = Service("nginx", wrap(["nginx", "-e", tmp / "nginx-error.log", "-c", conf]), tmp)
+    return stack.launch((fpm_svc, sock), (nginx, ("127.0.0.1", port)))

@@ -19,6 +19,13 @@ LOADS_SSE = re.compile(r"""^\s*extension\s*=\s*["']?(?:[^\n"']*/)?(?:lib)?sse(?:
 REPO = Path(__file__).resolve().parents[3]
 
 
+def installed_version(autoload: str, constant: str) -> str:
+    """A framework's version `constant` as the PHP under test finds it through its Debian
+    package's `autoload` file ('' when it finds none)."""
+    code = f'if (stream_resolve_include_path("{autoload}")) {{ require "{autoload}"; echo {constant}; }}'
+    return subprocess.run(["php", "-n", "-r", code], capture_output=True, text=True, check=False).stdout.strip()
+
+
 def extension_path() -> Path:
     return Path(os.environ.get("SSE_EXT") or REPO / "target/release/libsse.so").resolve()
 

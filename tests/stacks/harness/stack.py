@@ -6,7 +6,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .procs import tail
+from .procs import tail, wait_until_connectable
 
 WWW = Path(__file__).resolve().parents[1] / "www"
 
@@ -77,6 +77,21 @@ class Stack:
     def describe(self) -> str:
         """The logs, for failure messages."""
         return "\n".join(f"--- {p} ---\n{tail(p)}" for p in self.log_files())
+
+    def launch(self, *steps) -> "Stack":
+        """Starts each (service, address) in turn, waiting until the address (a TCP (host, port)
+        or a unix socket path) accepts before the next; the services join the stack's. If one
+        fails, the stack is stopped and the failure (with the logs) passed on."""
+        try:
+            for svc, address in steps:
+                if svc not in self.services:
+                    self.services.append(svc)
+                svc.start()
+                wait_until_connectable(address, self.services, self.describe)
+        except BaseException:
+            self.stop()
+            raise
+        return self
 
     def stop(self):
         for svc in reversed(self.services):

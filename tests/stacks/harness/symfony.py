@@ -7,25 +7,18 @@ app's log (var/log/app.log in a skeleton) can be read by the tests; SSE_BROKER r
 bundle's broker config (config/packages/sse.yaml).
 """
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from . import client, fpm, nginx_fpm
+from .phpini import installed_version
 
 APP = Path(__file__).resolve().parents[2] / "symfony-app"
 
 
-def _installed_version() -> str:
-    """Symfony's version as the PHP under test finds it through the app's autoloader ('' when none)."""
-    return subprocess.run(
-        ["php", "-n", "-r", 'if (stream_resolve_include_path("Symfony/Bundle/FrameworkBundle/autoload.php")) {'
-         ' require "Symfony/Bundle/FrameworkBundle/autoload.php"; echo Symfony\\Component\\HttpKernel\\Kernel::VERSION; }'],
-        capture_output=True, text=True, check=False).stdout.strip()
-
-
-VERSION = _installed_version()
+# Symfony's version as the PHP under test finds it through the app's autoloader ('' when none).
+VERSION = installed_version("Symfony/Bundle/FrameworkBundle/autoload.php", "Symfony\\Component\\HttpKernel\\Kernel::VERSION")
 
 
 def _at_least_7_4(version: str) -> bool:
