@@ -1,11 +1,14 @@
 """What the broadcast and detach tests do to a stack: publish (through www/broadcast/publish.php
-or a CLI php), and read a given number of events from a stream."""
+or a CLI php), read a given number of events from a stream, and run two stacks ("machines")
+on one broker."""
 import json
 import subprocess
 import time
 
-from . import client
+from . import client, nginx_fpm
+from .fixtures import checked
 from .phpini import extension_path
+from .stack import CRASH
 
 
 def publish(stack, topics, n=1, **params):
@@ -47,3 +50,38 @@ def wait_subscribed(stream, timeout=5.0):
             and not stream.ended:
         stream.wait_comments(len(stream.parser.comments) + 1, timeout=deadline - time.monotonic())
     assert "subscribed" in [c.text for c in stream.parser.comments], stream.body
+
+
+def take_all(stream, count, timeout=10.0, quiet=0.3):
+    """The next `count` events of a stream, and then nothing more for `quiet` seconds (nothing
+    delivered twice, nothing that was not due)."""
+    events = take(stream, count, timeout)
+    extra = take(stream, 1, timeout=quiet)
+    assert extra == [], f"after {len(events)} events, one more: {extra}"
+    return events
+
+
+def start_stack(name, broker, children=6):
+    """nginx + php-fpm with `broker` as php.ini's sse.broker, checked."""
+    return checked(nginx_fpm.start(name=name, ini={"sse.broker": broker}, children=children))
+
+
+def no_crash(*stacks):
+    for stack in stacks:
+        for log in stack.log_files():
+            found = CRASH.search(log.read_text(errors="replace"))
+            assert not found, f"{stack.name}: {found.group(0)!r} in {log}"
+
+
+def machines_sharing(server, prefix, children=6, check=no_crash):
+    """Two stacks ("machines") on the broker `server` names (a Redis server or cluster), for a
+    module fixture to yield: `check`ed (for crashes), then stopped with the server."""
+    machines = []
+    try:
+        machines = [start_stack(f"{prefix}-{n}", server.url, children) for n in ("a", "b")]
+        yield server, machines
+        check(*machines)
+    finally:
+        for machine in machines:
+            machine.stop()
+        server.remove()
