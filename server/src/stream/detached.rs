@@ -110,11 +110,18 @@ pub fn end_all(limit: Duration) {
     if STATS.open.load(Ordering::Relaxed) == 0 {
         return;
     }
-    SHUTDOWN.notify_waiters();
+    shut_down_streams();
     let give_up = Instant::now() + limit;
     while STATS.open.load(Ordering::Relaxed) > 0 && Instant::now() < give_up {
         std::thread::sleep(Duration::from_millis(2));
     }
+}
+
+/// Tells every detached stream of this process to end properly now (what [`end_all`] does
+/// first, without waiting for them): each writes its `retry:` field, if any, and the end of
+/// its response.
+pub fn shut_down_streams() {
+    SHUTDOWN.notify_waiters();
 }
 
 /// Why a detached stream ended.
