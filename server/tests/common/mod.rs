@@ -2,6 +2,8 @@
 //! FastCGI records, temporary directories.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod peer;
+
 use sse_core::broker::EventId;
 use sse_core::{Event, ParsedEvent, Parser};
 use sse_server::broker::{Engine, Settings};
