@@ -1,0 +1,229 @@
+//! The Redis engine against a real `redis-server`, started on a free loopback port for each
+//! test and stopped after it. Without `/usr/bin/redis-server` the tests say so and pass.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::peer::PATIENCE;
+use common::{data_of, parse, publish, publish_with};
+use sse_core::broker::{EventId, History, Position};
+use sse_server::broker::redis::RedisEngine;
+use sse_server::broker::{Engine, Settings};
+use sse_server::subscription::Subscription;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const BINARY: &str = "/usr/bin/redis-server";
+
+/// A `redis-server` of this test's own, stopped when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    /// None (and a note) when there is no Redis to test against.
+    fn start() -> Option<Server> {
+        if !std::path::Path::new(BINARY).exists() {
+            eprintln!("note: {BINARY} is absent: the Redis engine's tests are skipped");
+            return None;
+        }
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(BINARY)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"])
+            // Small stream nodes: approximate trimming (MAXLEN ~) then trims close to the limit.
+            .args(["--stream-node-max-entries", "2"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        let server = Server { child, port };
+        let give_up = Instant::now() + PATIENCE;
+        while server.command("PING") != "+PONG\r\n" {
+            assert!(Instant::now() < give_up, "redis-server did not answer on port {port}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(server)
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn engine(&self) -> Arc<dyn Engine> {
+        Arc::new(RedisEngine::open(&self.url()).unwrap())
+    }
+
+    /// One inline command; the first line of the reply, or "" when Redis is not there.
+    fn command(&self, command: &str) -> String {
+        let Ok(mut connection) = TcpStream::connect(("127.0.0.1", self.port)) else { return String::new() };
+        connection.set_read_timeout(Some(PATIENCE)).unwrap();
+        if connection.write_all(format!("{command}\r\n").as_bytes()).is_err() {
+            return String::new();
+        }
+        let mut reply = Vec::new();
+        let mut byte = [0u8; 1];
+        while !reply.ends_with(b"\r\n") {
+            match connection.read(&mut byte) {
+                Ok(1) => reply.push(byte[0]),
+                _ => return String::new(),
+            }
+        }
+        String::from_utf8_lossy(&reply).into_owned()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn data(event: &sse_core::broker::StoredEvent) -> String {
+    let mut out = Vec::new();
+    event.write_frame(&sse_core::broker::Epoch::parse("000000000000").unwrap(), &mut out);
+    data_of(&out).concat()
+}
+
+#[test]
+fn publishes_get_ordered_ids_that_read_after_gives_back() {
+    let Some(server) = Server::start() else { return };
+    let engine = server.engine();
+    let ids: Vec<EventId> = (0..30).map(|i| publish(engine.as_ref(), &["t", "u"], &format!("e{i}"))).collect();
+    assert!(ids.windows(2).all(|w| w[0].position < w[1].position), "{ids:?}");
+    assert!(ids.iter().all(|id| id.epoch == ids[0].epoch));
+    assert_eq!(engine.epoch().unwrap(), ids[0].epoch);
+    assert_eq!(engine.last_position().unwrap(), ids[29].position);
+    let all = engine.read_after(Position::ZERO, 100, &History::default()).unwrap();
+    assert!(!all.gap);
+    assert_eq!(all.events.iter().map(data).collect::<Vec<_>>(), (0..30).map(|i| format!("e{i}")).collect::<Vec<_>>());
+    assert_eq!(all.events[0].topics.to_vec(), vec!["t".to_owned(), "u".to_owned()]);
+    let some = engine.read_after(ids[9].position, 5, &History::default()).unwrap();
+    assert!(!some.gap);
+    assert_eq!(some.events.iter().map(|e| e.position).collect::<Vec<_>>(), ids[10..15].iter().map(|id| id.position).collect::<Vec<_>>());
+    // Another engine (another process) on the same Redis sees the same log.
+    let other = server.engine();
+    assert_eq!(other.epoch().unwrap(), ids[0].epoch);
+    assert_eq!(other.last_position().unwrap(), ids[29].position);
+}
+
+#[test]
+fn subscribers_get_live_events_in_order() {
+    let Some(server) = Server::start() else { return };
+    let reader = server.engine();
+    let publisher = server.engine();
+    let inbox = reader.subscribe(vec!["t".into()]).unwrap();
+    for i in 0..200 {
+        publish(publisher.as_ref(), &["t"], &format!("e{i}"));
+        publish(publisher.as_ref(), &["other"], "x");
+    }
+    let mut got = Vec::new();
+    while got.len() < 200 {
+        got.push(data(&inbox.receiver.recv_timeout(PATIENCE).expect("a live event")));
+    }
+    assert_eq!(got, (0..200).map(|i| format!("e{i}")).collect::<Vec<_>>());
+    assert!(inbox.receiver.try_recv().is_err());
+}
+
+#[test]
+fn a_new_subscriber_right_after_the_last_one_left_still_gets_events() {
+    let Some(server) = Server::start() else { return };
+    let reader = server.engine();
+    let publisher = server.engine();
+    for round in 0..15 {
+        let inbox = reader.subscribe(vec!["t".into()]).unwrap();
+        publish(publisher.as_ref(), &["t"], &format!("r{round}"));
+        let event = inbox.receiver.recv_timeout(PATIENCE).unwrap_or_else(|_| panic!("round {round}: the new inbox got nothing"));
+        assert_eq!(data(&event), format!("r{round}"));
+        drop(inbox);
+        if round % 3 == 2 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+#[test]
+fn a_subscription_joins_catch_up_and_live_events_each_once() {
+    let Some(server) = Server::start() else { return };
+    let engine = server.engine();
+    let first = publish(engine.as_ref(), &["t"], "e0");
+    for i in 1..100 {
+        publish(engine.as_ref(), &["t"], &format!("e{i}"));
+    }
+    let mut subscription = Subscription::start(Arc::clone(&engine), vec!["t".into()], History::default(), Some(&first.to_string())).unwrap();
+    let mut out = Vec::new();
+    subscription.take_frames(&mut out, 40).unwrap();
+    for i in 100..150 {
+        publish(engine.as_ref(), &["t"], &format!("e{i}"));
+    }
+    let bell = Arc::clone(subscription.doorbell());
+    let give_up = Instant::now() + PATIENCE;
+    while data_of(&out).len() < 149 && Instant::now() < give_up {
+        subscription.take_frames(&mut out, 40).unwrap();
+        bell.wait(Duration::from_millis(50));
+    }
+    // Whatever else was coming has come by now: nothing twice.
+    subscription.take_frames(&mut out, 1000).unwrap();
+    assert_eq!(data_of(&out), (1..150).map(|i| format!("e{i}")).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_trimmed_id_gets_history_lost() {
+    let Some(server) = Server::start() else { return };
+    let engine = server.engine();
+    let small = History { max_events: 5, max_age: Duration::from_secs(3600) };
+    let settings = Settings { history: small, ..Settings::default() };
+    let first = publish_with(engine.as_ref(), &["t"], "e0", &settings);
+    for i in 1..60 {
+        publish_with(engine.as_ref(), &["t"], &format!("e{i}"), &settings);
+    }
+    let batch = engine.read_after(first.position, 100, &small).unwrap();
+    assert!(batch.gap, "the entries after the first were trimmed");
+    let mut subscription = Subscription::start(Arc::clone(&engine), vec!["t".into()], small, Some(&first.to_string())).unwrap();
+    let mut out = Vec::new();
+    subscription.take_frames(&mut out, 100).unwrap();
+    let events = parse(&out);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].event, "sse-reset");
+    assert_eq!(events[0].data, r#"{"reason":"history-lost"}"#);
+    assert_eq!(events[0].id, EventId { epoch: first.epoch.clone(), position: engine.last_position().unwrap() }.to_string());
+    // The newest events are still there for whoever resumes from a recent id.
+    let recent = engine.read_after(engine.last_position().unwrap(), 10, &small).unwrap();
+    assert!(!recent.gap && recent.events.is_empty());
+}
+
+#[test]
+fn a_flushed_redis_is_a_new_epoch_and_old_ids_get_unknown_id() {
+    let Some(server) = Server::start() else { return };
+    let engine = server.engine();
+    let before = publish(engine.as_ref(), &["t"], "before");
+    assert_eq!(server.command("FLUSHALL"), "+OK\r\n");
+    let after = publish(engine.as_ref(), &["t"], "after");
+    assert_ne!(after.epoch, before.epoch, "a flushed Redis starts a new log");
+    assert_eq!(engine.epoch().unwrap(), after.epoch);
+    let mut subscription = Subscription::start(Arc::clone(&engine), vec!["t".into()], History::default(), Some(&before.to_string())).unwrap();
+    let mut out = Vec::new();
+    subscription.take_frames(&mut out, 100).unwrap();
+    let events = parse(&out);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!((events[0].event.as_str(), events[0].data.as_str()), ("sse-reset", r#"{"reason":"unknown-id"}"#));
+}
+
+#[test]
+fn an_unreachable_redis_is_an_error_not_a_hang() {
+    let Some(server) = Server::start() else { return };
+    let url = server.url();
+    drop(server);
+    let engine = RedisEngine::open(&url).unwrap();
+    let settings = Settings { publish_timeout: Duration::from_secs(2), ..Settings::default() };
+    let mut event = sse_core::Event::new();
+    event.set_data_str("lost");
+    let (frame, slot) = event.encode_without_id();
+    let failed = engine.publish(&["t".to_owned()], &frame, slot, &settings);
+    assert!(failed.is_err());
+    assert!(engine.subscribe(vec!["t".into()]).is_err(), "a subscription needs the last id from Redis");
+}
