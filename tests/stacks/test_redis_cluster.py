@@ -92,6 +92,7 @@ def assert_nothing_lost_across(machines, topic, disturb):
             stream.close()
 
 
+@pytest.mark.time_limit(180)  # redis-cli moves thousands of slots, each a config save on every node
 def test_a_slot_migration_under_live_streams_loses_and_repeats_nothing(cluster_machines):
     """Every slot of the node holding the log moved to another master (redis-cli --cluster
     reshard) while streams on both machines are subscribed and updates are published: each

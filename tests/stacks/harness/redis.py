@@ -96,8 +96,10 @@ class Cluster:
             node = Redis(server)
             # The cluster bus on a free port of its own (by default port + 10000, which a free
             # port above 55535 cannot have).
+            # No node is restarted in the cluster tests: no AOF to fsync on every write, which
+            # made a reshard under a busy machine's disk take minutes.
             node.extra = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "3000",
-                          "--cluster-port", str(free_port())]
+                          "--cluster-port", str(free_port()), "--appendonly", "no"]
             self.nodes.append(node)
         self.cli = server.replace("-server", "-cli")
         self.url = "redis-cluster://" + ",".join(f"127.0.0.1:{n.port}" for n in self.nodes[:2])
