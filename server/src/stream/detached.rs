@@ -215,6 +215,10 @@ pub async fn serve(stream: Detached) -> End {
                 Err(_) => break End::Failed,
             }
         }
+        if pending && queue.is_empty() {
+            // More events wait and the client took everything: deliver the next batch now.
+            continue;
+        }
         let next_heartbeat = heartbeat.filter(|_| queue.is_empty()).map(|every| last_write + every);
         let stall_at = (!queue.is_empty()).then(|| last_progress + STALL_TIMEOUT);
         if let Some(next) = [next_heartbeat, ends_at, stall_at].into_iter().flatten().min() {

@@ -57,6 +57,24 @@ final class SubscribeTest extends TestCase
         $stream->assertNotSent('sse-reset')->assertClosed();
     }
 
+    public function testAnInboxThatOverflowedCatchesUpFromTheLogEveryEventOnceInOrder(): void
+    {
+        // 3,000 events published in one timer callback: the stream's inbox (1,024 events)
+        // overflows while the callback runs, and the stream reads the rest back from the log.
+        $broker = new Broker('memory');
+        $ids = [];
+        $stream = self::stream($broker, 'burst', static function (Broker $broker) use (&$ids): void {
+            for ($i = 0; $i < 3000; $i++) {
+                $ids[] = $broker->publish('burst', ['event' => 'n', 'data' => (string) $i]);
+            }
+        });
+        $events = $stream->eventsOf('n');
+        self::assertCount(3000, $events);
+        self::assertSame(array_map('strval', range(0, 2999)), array_column($events, 'data'));
+        self::assertSame($ids, array_column($events, 'id'));
+        $stream->assertNotSent('sse-reset')->assertClosed();
+    }
+
     public function testAnEventForSeveralSubscribedTopicsIsWrittenOnce(): void
     {
         $broker = new Broker('memory');
