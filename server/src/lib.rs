@@ -13,6 +13,7 @@
 pub mod broker;
 pub mod doorbell;
 pub mod fastcgi;
+pub mod mercure;
 pub mod runtime;
 pub mod stream;
 pub mod subscription;

@@ -1,14 +1,14 @@
 //! `Sse\MercureHub`: a Mercure hub (draft-dunglas-mercure-07) served by the current request.
-//! The logic is in `src/mercure/` and `sse_core::mercure`; this is the PHP surface.
+//! The logic is in `sse_server::mercure` and `sse_core::mercure`; this is the PHP surface.
 
 use crate::bindings::broker::Broker;
 use crate::error::{finish, Error, Result};
 use crate::ffi;
-use crate::mercure::hub::Hub;
-use crate::mercure::options::HubOptions;
+use crate::mercure::{options, reply, request};
 use ext_php_rs::flags::ClassFlags;
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::ZendHashTable;
+use sse_server::mercure::hub::Hub;
 
 #[php_class]
 #[php(name = "Sse\\MercureHub")]
@@ -21,7 +21,7 @@ pub struct MercureHub {
 impl MercureHub {
     /// `$broker` null: the `sse.broker` ini setting's. Options: see the stubs and the README.
     pub fn __construct(broker: Option<&Broker>, options: Option<&ZendHashTable>) -> Result<Self> {
-        let options = HubOptions::from_array(options)?;
+        let options = options::from_array(options)?;
         let default;
         let broker = match broker {
             Some(broker) => broker,
@@ -36,7 +36,9 @@ impl MercureHub {
     /// Handles the current request as the hub endpoint: GET subscribes, POST publishes,
     /// OPTIONS answers CORS preflights.
     pub fn serve(&self) -> Result<()> {
-        finish(self.hub.serve())
+        let answered = self.hub.serve(&request::current());
+        ffi::log_pending_warnings();
+        finish(answered.map_err(Into::into).and_then(reply::send))
     }
 
     /// Adds the discovery header `Link: <$url>; rel="mercure"` to the response (when headers

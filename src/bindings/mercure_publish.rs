@@ -4,10 +4,10 @@
 
 use crate::bindings::broker::Broker;
 use crate::error::{Error, Result};
-use crate::mercure::publish::publish;
 use ext_php_rs::prelude::*;
 use ext_php_rs::types::Zval;
 use sse_core::mercure::Update;
+use sse_server::mercure::publish::publish;
 
 /// Publishes an update to `$topics` (the first is the canonical topic) and returns its id:
 /// `$id` when given (subscribers see it and resume from it), else the one the broker assigns.
@@ -32,7 +32,9 @@ pub fn mercure_publish(topics: &Zval, data: String, private: bool, id: Option<St
         Some(ms) => Some(u64::try_from(ms).map_err(|_| Error::invalid_argument("retry", "must be a non-negative number of milliseconds"))?),
     };
     let broker = Broker::from_ini()?;
-    publish(&broker.engine, &broker.settings, &update)
+    let published = publish(&broker.engine, &broker.settings, &update);
+    crate::ffi::log_pending_warnings();
+    Ok(published?)
 }
 
 /// Adds the function to the module (its registration entry is private to this file).

@@ -1,26 +1,7 @@
-//! The Mercure hub inside the extension: `mercure_publish()` and `Sse\MercureHub`.
-//!
-//! The protocol itself (selectors, the publish form, tokens) is pure and lives in
-//! `sse_core::mercure`; this side connects it to PHP's request and to the brokers:
-//! - [`publish`]: an update into a broker, the one path `mercure_publish()` and `POST` share;
-//! - [`hub`]: one hub (broker, settings, options) and the dispatch of a request by method;
-//! - [`options`]: the hub's options array, with its defaults;
-//! - [`request`]: what the current request says (method, headers, query, body);
-//! - [`answer`]: the short answers (200 with an id, 4xx with a reason, CORS preflights);
-//! - [`token`]: who a request is (its token, verified by the draft it speaks) or its refusal;
-//! - [`subscribe`]: a `GET` or `QUERY`, as a subscribed event stream that detaches like `detach()`;
-//! - [`cursor`]: where a subscription resumes (the broker's id or a publisher's), and what its
-//!   Mercure 1.0 response header says.
-//!
-//! Updates are broker events: every machine that shares the broker (embedded on one machine,
-//! Redis on many) delivers every update to its own subscribers, each exactly once and in
-//! publish order, and a reconnecting subscriber resumes by the update's id.
+//! The Mercure hub's PHP side: the current request read from PHP ([`request`]), the hub's
+//! options read from a PHP array ([`options`]), and the hub's answers written to the response
+//! ([`reply`]). What the hub does with a request is PHP-free: `sse_server::mercure`.
 
-pub mod answer;
-pub mod cursor;
-pub mod hub;
 pub mod options;
-pub mod publish;
+pub mod reply;
 pub mod request;
-pub mod subscribe;
-pub mod token;

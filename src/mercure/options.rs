@@ -1,104 +1,62 @@
-//! The options of `new Sse\MercureHub($broker, [...])`, checked once, with their defaults. The
-//! names follow the Go hub's settings (`publisher_jwt_key` becomes `publisherJwtKey`).
+//! Reads the options of `new Sse\MercureHub($broker, [...])` into the hub's `HubOptions`
+//! (`sse_server::mercure::options`, with their defaults). The names follow the Go hub's
+//! settings (`publisher_jwt_key` becomes `publisherJwtKey`).
 
 use crate::error::{Error, Result};
 use crate::option_values as values;
 use ext_php_rs::types::{ZendHashTable, Zval};
 use sse_core::mercure::jwt::{self, Verifier, DEFAULT_ALGORITHM};
+use sse_server::mercure::options::HubOptions;
 use std::time::Duration;
-
-/// Seconds of silence before a heartbeat comment, as in the Go hub (40 s: under nginx's
-/// default `fastcgi_read_timeout` of 60 s).
-pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(40);
 
 const NAMES: &str = "publisherJwtKey, subscriberJwtKey, jwtKey, jwtAlgorithm, publisherJwtAlgorithm, subscriberJwtAlgorithm, issuer, resourceIdentifier, cookieName, anonymous, corsOrigins, publishOrigins, heartbeat and resetEvents";
 
-#[derive(Debug)]
-pub struct HubOptions {
-    /// Verifies publishers' tokens; None: the hub takes no HTTP publishes.
-    pub publisher: Option<Verifier>,
-    /// Verifies subscribers' tokens; None: subscribers cannot present one.
-    pub subscriber: Option<Verifier>,
-    /// The issuer (`iss`) the keys above are trusted for: Mercure 1.0 access tokens must name
-    /// it. None: the hub trusts no access token (draft-07 tokens only).
-    pub issuer: Option<String>,
-    /// What a 1.0 access token's `aud` must contain; None: the request's
-    /// `scheme://host/.well-known/mercure`.
-    pub resource_identifier: Option<String>,
-    /// The cookie a 1.0 browser sends its token in.
-    pub cookie_name: String,
-    /// Subscribers without a token get public updates (default false: they are refused).
-    pub anonymous: bool,
-    /// Origins whose pages may subscribe and publish with credentials (CORS); `*` any.
-    pub cors_origins: Vec<String>,
-    /// Origins a cookie-authenticated publish may come from.
-    pub publish_origins: Vec<String>,
-    pub heartbeat: Duration,
-    /// When a subscriber cannot resume (its id is older than the history or unknown), write
-    /// ext-sse's `sse-reset` event first (default false: as the draft, the stream just goes on).
-    pub reset_events: bool,
-}
-
-impl HubOptions {
-    pub fn from_array(array: Option<&ZendHashTable>) -> Result<HubOptions> {
-        let mut keys: [Option<Vec<u8>>; 3] = [None, None, None]; // publisher, subscriber, both
-        let mut algorithms: [Option<String>; 3] = [None, None, None];
-        let mut options = HubOptions {
-            publisher: None,
-            subscriber: None,
-            issuer: None,
-            resource_identifier: None,
-            cookie_name: sse_core::mercure::auth::DEFAULT_COOKIE.to_owned(),
-            anonymous: false,
-            cors_origins: Vec::new(),
-            publish_origins: Vec::new(),
-            heartbeat: DEFAULT_HEARTBEAT,
-            reset_events: false,
-        };
-        for (key, value) in array.into_iter().flatten() {
-            let name = values::name_of(key);
-            let value = value.dereference();
-            match name.as_str() {
-                "publisherJwtKey" => keys[0] = key_of(&name, value)?,
-                "subscriberJwtKey" => keys[1] = key_of(&name, value)?,
-                "jwtKey" => keys[2] = key_of(&name, value)?,
-                "publisherJwtAlgorithm" => algorithms[0] = string_of(&name, value)?,
-                "subscriberJwtAlgorithm" => algorithms[1] = string_of(&name, value)?,
-                "jwtAlgorithm" => algorithms[2] = string_of(&name, value)?,
-                "issuer" => options.issuer = issuer(&name, value)?,
-                "resourceIdentifier" => options.resource_identifier = resource(&name, value)?,
-                "cookieName" => options.cookie_name = cookie_name(&name, value)?,
-                "anonymous" => options.anonymous = values::boolean(&name, value)?,
-                "corsOrigins" => options.cors_origins = origins(&name, value)?,
-                "publishOrigins" => options.publish_origins = origins(&name, value)?,
-                "heartbeat" => options.heartbeat = seconds(&name, value)?,
-                "resetEvents" => options.reset_events = values::boolean(&name, value)?,
-                _ => return Err(values::unknown(name, NAMES)),
-            }
+/// The hub's options from the PHP array (None: every default).
+pub fn from_array(array: Option<&ZendHashTable>) -> Result<HubOptions> {
+    let mut keys: [Option<Vec<u8>>; 3] = [None, None, None]; // publisher, subscriber, both
+    let mut algorithms: [Option<String>; 3] = [None, None, None];
+    let mut options = HubOptions::default();
+    for (key, value) in array.into_iter().flatten() {
+        let name = values::name_of(key);
+        let value = value.dereference();
+        match name.as_str() {
+            "publisherJwtKey" => keys[0] = key_of(&name, value)?,
+            "subscriberJwtKey" => keys[1] = key_of(&name, value)?,
+            "jwtKey" => keys[2] = key_of(&name, value)?,
+            "publisherJwtAlgorithm" => algorithms[0] = string_of(&name, value)?,
+            "subscriberJwtAlgorithm" => algorithms[1] = string_of(&name, value)?,
+            "jwtAlgorithm" => algorithms[2] = string_of(&name, value)?,
+            "issuer" => options.issuer = issuer(&name, value)?,
+            "resourceIdentifier" => options.resource_identifier = resource(&name, value)?,
+            "cookieName" => options.cookie_name = cookie_name(&name, value)?,
+            "anonymous" => options.anonymous = values::boolean(&name, value)?,
+            "corsOrigins" => options.cors_origins = origins(&name, value)?,
+            "publishOrigins" => options.publish_origins = origins(&name, value)?,
+            "heartbeat" => options.heartbeat = seconds(&name, value)?,
+            "resetEvents" => options.reset_events = values::boolean(&name, value)?,
+            _ => return Err(values::unknown(name, NAMES)),
         }
-        let [publisher_key, subscriber_key, both_key] = keys;
-        // Every algorithm name is checked, also one without a key to use it with.
-        for (name, alg) in ["publisherJwtAlgorithm", "subscriberJwtAlgorithm", "jwtAlgorithm"].iter().zip(&algorithms) {
-            if let Some(alg) = alg.as_deref().filter(|a| !jwt::supported(a)) {
-                return Err(
-                    Error::invalid_option(*name, format!("\"{}\" is not supported; use one of {}", alg.escape_debug(), jwt::ALGORITHMS.join(", "))).into()
-                );
-            }
-        }
-        let [publisher_alg, subscriber_alg, both_alg] = algorithms;
-        let default_alg = both_alg.unwrap_or_else(|| DEFAULT_ALGORITHM.to_owned());
-        let verifier = |key: Option<Vec<u8>>, alg: Option<String>, option: &str| -> Result<Option<Verifier>> {
-            match key {
-                None => Ok(None),
-                Some(key) => Ok(Some(Verifier::new(alg.as_deref().unwrap_or(&default_alg), &key, option)?)),
-            }
-        };
-        let publisher_option = if publisher_key.is_some() { "publisherJwtKey" } else { "jwtKey" };
-        let subscriber_option = if subscriber_key.is_some() { "subscriberJwtKey" } else { "jwtKey" };
-        options.publisher = verifier(publisher_key.or_else(|| both_key.clone()), publisher_alg, publisher_option)?;
-        options.subscriber = verifier(subscriber_key.or(both_key), subscriber_alg, subscriber_option)?;
-        Ok(options)
     }
+    let [publisher_key, subscriber_key, both_key] = keys;
+    // Every algorithm name is checked, also one without a key to use it with.
+    for (name, alg) in ["publisherJwtAlgorithm", "subscriberJwtAlgorithm", "jwtAlgorithm"].iter().zip(&algorithms) {
+        if let Some(alg) = alg.as_deref().filter(|a| !jwt::supported(a)) {
+            return Err(Error::invalid_option(*name, format!("\"{}\" is not supported; use one of {}", alg.escape_debug(), jwt::ALGORITHMS.join(", "))).into());
+        }
+    }
+    let [publisher_alg, subscriber_alg, both_alg] = algorithms;
+    let default_alg = both_alg.unwrap_or_else(|| DEFAULT_ALGORITHM.to_owned());
+    let verifier = |key: Option<Vec<u8>>, alg: Option<String>, option: &str| -> Result<Option<Verifier>> {
+        match key {
+            None => Ok(None),
+            Some(key) => Ok(Some(Verifier::new(alg.as_deref().unwrap_or(&default_alg), &key, option)?)),
+        }
+    };
+    let publisher_option = if publisher_key.is_some() { "publisherJwtKey" } else { "jwtKey" };
+    let subscriber_option = if subscriber_key.is_some() { "subscriberJwtKey" } else { "jwtKey" };
+    options.publisher = verifier(publisher_key.or_else(|| both_key.clone()), publisher_alg, publisher_option)?;
+    options.subscriber = verifier(subscriber_key.or(both_key), subscriber_alg, subscriber_option)?;
+    Ok(options)
 }
 
 fn string_of(name: &str, value: &Zval) -> Result<Option<String>> {

@@ -9,9 +9,9 @@
 //! The token is verified before the hub does anything else for the request (reading the
 //! body, compiling selectors), so that a request without a valid one costs nothing.
 
-use super::answer;
 use super::hub::Hub;
 use super::request::Request;
+use super::{answer, Reply};
 use sse_core::mercure::auth::{self, Source};
 use sse_core::mercure::bearer::{self, BearerError};
 use sse_core::mercure::jwt::{self, Expected};
@@ -60,7 +60,8 @@ impl Refusal {
         Refusal { status, reason, error: Some(BearerError::InvalidRequest), modern: presented.modern }
     }
 
-    pub fn send(&self, request: &Request, headers: &[(String, String)]) {
+    /// The answer, as the request's draft asks.
+    pub fn reply(&self, request: &Request, headers: &[(String, String)]) -> Reply {
         let no_token = self.status == 401 && self.error.is_none();
         if !self.modern && no_token {
             // No token, from a client of either draft: draft-07's answer, with the pointer to
@@ -78,7 +79,7 @@ impl Refusal {
             Some(BearerError::InvalidToken) => "the token is not valid",
             Some(_) => &self.reason,
         };
-        answer::challenge(self.error, request.origin().as_deref(), body, headers);
+        answer::challenge(self.error, request.origin().as_deref(), body, headers)
     }
 }
 

@@ -3,10 +3,10 @@
 use super::answer;
 use super::options::HubOptions;
 use super::request::Request;
-use super::{publish, subscribe};
+use super::{publish, subscribe, Reply};
+use crate::broker::{Engine, Settings};
 use crate::error::Result;
 use sse_core::mercure::bearer;
-use sse_server::broker::{Engine, Settings};
 use std::sync::Arc;
 
 pub struct Hub {
@@ -16,35 +16,25 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// Handles the current request as the hub endpoint.
-    pub fn serve(&self) -> Result<()> {
-        let request = Request::current();
+    /// What the hub answers `request` with (an error: the extension's own failure, such as a
+    /// stream that could not start, not the request's).
+    pub fn serve(&self, request: &Request) -> Result<Reply> {
         // RFC 9728 puts the hub's metadata at a path of its own, which the app routes to the
         // hub's script as it routes the hub's path.
         if request.path == bearer::METADATA_PATH {
-            self.metadata(&request);
-            return Ok(());
+            return Ok(self.metadata(request));
         }
         match request.method.as_str() {
             // Not HEAD: a subscription is a stream, which a HEAD would hold open with no body.
             // QUERY (Mercure 1.0) is a GET whose parameters may also come in a form body.
-            "GET" | "QUERY" => subscribe::handle(self, &request),
-            "POST" => {
-                publish::handle(self, &request);
-                Ok(())
-            }
-            "OPTIONS" => {
-                self.preflight(&request);
-                Ok(())
-            }
-            _ => {
-                answer::refuse(
-                    405,
-                    "the hub answers GET and QUERY (subscribe), POST (publish) and OPTIONS",
-                    &[("Allow".into(), "GET, QUERY, POST, OPTIONS".into())],
-                );
-                Ok(())
-            }
+            "GET" | "QUERY" => subscribe::handle(self, request),
+            "POST" => Ok(publish::handle(self, request)),
+            "OPTIONS" => Ok(self.preflight(request)),
+            _ => Ok(answer::refuse(
+                405,
+                "the hub answers GET and QUERY (subscribe), POST (publish) and OPTIONS",
+                &[("Allow".into(), "GET, QUERY, POST, OPTIONS".into())],
+            )),
         }
     }
 
@@ -56,7 +46,7 @@ impl Hub {
     /// The RFC 9728 document (Mercure 1.0's discovery of how to get a token), for a hub that
     /// verifies tokens: its resource identifier, the header as the way to present a token, the
     /// authorization details it reads and its cookie.
-    fn metadata(&self, request: &Request) {
+    fn metadata(&self, request: &Request) -> Reply {
         let cors = self.cors(request);
         if !matches!(request.method.as_str(), "GET" | "HEAD") {
             return answer::refuse(405, "the metadata is read with GET", &[("Allow".into(), "GET, HEAD".into())]);
@@ -68,18 +58,18 @@ impl Hub {
         let Some(resource) = self.options.resource_identifier.clone().or(derived) else {
             return answer::refuse(400, "the request's Host is not a host", &cors);
         };
-        answer::json(200, &bearer::metadata_document(&resource, &self.options.cookie_name), &cors);
+        answer::json(200, &bearer::metadata_document(&resource, &self.options.cookie_name), &cors)
     }
 
     /// A CORS preflight: what a page of an allowed origin may send (nothing for another one,
     /// which the browser then refuses).
-    fn preflight(&self, request: &Request) {
+    fn preflight(&self, request: &Request) -> Reply {
         let mut headers = self.cors(request);
         if !headers.is_empty() {
             headers.push(("Access-Control-Allow-Methods".into(), "GET, QUERY, POST, OPTIONS".into()));
             headers.push(("Access-Control-Allow-Headers".into(), "Authorization, Content-Type, Last-Event-ID, Cache-Control".into()));
             headers.push(("Access-Control-Max-Age".into(), "600".into()));
         }
-        answer::text(204, "", &headers);
+        answer::text(204, "", &headers)
     }
 }

@@ -4,10 +4,10 @@
 //! the first event sent, or `earliest` when the hub cannot resume from the cursor; so it is
 //! decided once, here, before the stream starts.
 
+use crate::broker::Engine;
 use crate::error::Result;
 use sse_core::broker::{EventId, History};
 use sse_core::last_event_id;
-use sse_server::broker::Engine;
 
 /// What a cursor resolves to.
 #[derive(Clone, Debug, PartialEq, Eq)]

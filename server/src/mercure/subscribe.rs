@@ -1,6 +1,6 @@
 //! A `GET` (or Mercure 1.0's `QUERY`, whose form body adds to the query): a subscription to
-//! the hub's updates, served as an event stream (an `AttachedStream`, no PHP object) that
-//! detaches under php-fpm and is served in the worker elsewhere, as `detach()` does. Draft-07 (`topic=`) and 1.0 (`match*`) requests
+//! the hub's updates, answered with an event stream's plan ([`StreamPlan`]: settings, headers
+//! and the subscription) that the extension starts and detaches like `SseEmitter::detach()`. Draft-07 (`topic=`) and 1.0 (`match*`) requests
 //! differ in their parameters and in the resume header they get (see [`resume_header`]).
 //!
 //! The stream subscribes to the hub's broker topic (`mercure`, and `mercure.private` when the
@@ -12,24 +12,20 @@ use super::answer;
 use super::cursor::{self, Resume};
 use super::hub::Hub;
 use super::request::Request;
-use crate::attached::AttachedStream;
-use crate::error::{Error, Result};
-use crate::options::Options;
-use ext_php_rs::types::Zval;
+use super::{Reply, StreamPlan};
+use crate::error::Result;
+use crate::stream::Settings;
+use crate::subscription::{Filter, Subscription};
 use sse_core::broker::{EventId, Position};
 use sse_core::last_event_id;
 use sse_core::mercure::form::Draft;
 use sse_core::mercure::{form, update};
-use sse_server::subscription::{Filter, Subscription};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub fn handle(hub: &Hub, request: &Request) -> Result<()> {
+pub fn handle(hub: &Hub, request: &Request) -> Result<Reply> {
     let cors = hub.cors(request);
-    let refuse = |status: u16, reason: &str| {
-        answer::refuse(status, reason, &cors);
-        Ok(())
-    };
+    let refuse = |status: u16, reason: &str| Ok(answer::refuse(status, reason, &cors));
     // A QUERY's form body, read before anything else (it holds the parameters).
     let body = if request.method == "QUERY" {
         if let Some(kind) = request.content_type.as_deref() {
@@ -39,7 +35,7 @@ pub fn handle(hub: &Hub, request: &Request) -> Result<()> {
         }
         match request.body(form::MAX_BODY) {
             Ok(body) => Some(body),
-            Err(failure) => return refuse(413, &failure.0.to_string()),
+            Err(failure) => return refuse(413, &failure.to_string()),
         }
     } else {
         None
@@ -52,10 +48,7 @@ pub fn handle(hub: &Hub, request: &Request) -> Result<()> {
     };
     let claims = match super::token::authenticate(hub, request, super::token::Role::Subscriber, query.authorization.as_deref()) {
         Ok(claims) => claims.unwrap_or_default(),
-        Err(refusal) => {
-            refusal.send(request, &cors);
-            return Ok(());
-        }
+        Err(refusal) => return Ok(refusal.reply(request, &cors)),
     };
     // Within the request's budget (count, size, compile cost), else a 400 naming it.
     // Relative URL patterns resolve against the hub's URL: the configured resource identifier
@@ -77,7 +70,7 @@ pub fn handle(hub: &Hub, request: &Request) -> Result<()> {
     let resolved = match (query.draft, cursor_of(request, query.last_event_id.as_deref())) {
         (Draft::Mercure10, Some(raw)) => match cursor::resolve(&*hub.engine, &hub.settings.history, &raw) {
             Ok(resolved) => Some(resolved),
-            Err(failure) => return refuse(503, &failure.0.to_string()),
+            Err(failure) => return refuse(503, &failure.to_string()),
         },
         _ => None,
     };
@@ -96,7 +89,7 @@ pub fn handle(hub: &Hub, request: &Request) -> Result<()> {
     let resume = match (&resolved, resume) {
         (None, Some(raw)) if raw != "earliest" => match cursor::own_id(&*hub.engine, &hub.settings.history, &raw) {
             Ok(found) => Some(found.map_or(raw, |id| id.to_string())),
-            Err(failure) => return refuse(503, &failure.0.to_string()),
+            Err(failure) => return refuse(503, &failure.to_string()),
         },
         (_, other) => other,
     };
@@ -117,22 +110,16 @@ pub fn handle(hub: &Hub, request: &Request) -> Result<()> {
     }
     let resume_header = match resume_header(hub, query.draft, resolved.as_ref(), &subscription) {
         Ok(header) => header,
-        Err(failure) => return refuse(503, &failure.0.to_string()),
+        Err(failure) => return refuse(503, &failure.to_string()),
     };
-    let mut options = Options { heartbeat: hub.options.heartbeat, ..Options::default() };
+    let mut settings = Settings { heartbeat: hub.options.heartbeat, ..Settings::default() };
     if let Some(expires_at) = claims.expires_at {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-        options.max_duration = Duration::from_secs(expires_at).saturating_sub(now).max(Duration::from_millis(1));
+        settings.max_duration = Duration::from_secs(expires_at).saturating_sub(now).max(Duration::from_millis(1));
     }
-    options.headers = cors;
-    options.headers.extend(resume_header);
-    // The hub's own stream: no PHP object and no PHP callbacks (nothing for `me` to name).
-    let stream = AttachedStream::new(options);
-    stream.subscribe(subscription)?;
-    stream.detach(&Zval::new()).map(drop).map_err(|failure| match failure.0 {
-        Error::Misuse(reason) => Error::misuse(format!("Mercure hub: {reason}")).into(),
-        other => other.into(),
-    })
+    let mut headers = cors;
+    headers.extend(resume_header);
+    Ok(Reply::Stream(StreamPlan { settings, headers, subscription }))
 }
 
 /// The cursor of a 1.0 request as sent: the `Last-Event-ID` header when it has a value, else
