@@ -48,7 +48,7 @@ if [ "$(php /usr/bin/phpunit --version 2>/dev/null | sed -n 's/^PHPUnit \([0-9]*
                   --display-deprecations --display-phpunit-deprecations --display-notices --display-warnings)
 fi
 
-suite_core()        { cargo fmt --all -- --check && (cd fuzz && cargo fmt -- --check) && cargo clippy --release --all-targets -p ext-sse -p sse-core -p sse-server -- -D warnings && cargo test --release -p sse-core -p sse-server; }
+suite_core()        { scripts/import-cycles.py && cargo fmt --all -- --check && (cd fuzz && cargo fmt -- --check) && cargo clippy --release --all-targets -p ext-sse -p sse-core -p sse-server -- -D warnings && cargo test --release -p sse-core -p sse-server; }
 suite_php()         { php -d extension="$SSE_EXT" /usr/bin/phpunit -c phpunit.xml.dist "${phpunit_strict[@]}"; }
 suite_conformance() { tests/conformance/run.sh; }
 suite_package()     { tests/package/run.sh; }

@@ -85,6 +85,15 @@ impl Broker {
         let engine = broker::engine(&url)?;
         Ok(Broker { url, engine, settings: Settings::default() })
     }
+
+    /// The engine and settings of the broker a method was given, else of the `sse.broker` ini
+    /// setting's.
+    pub fn given_or_ini(broker: Option<&Broker>) -> Result<(Arc<dyn Engine>, Settings)> {
+        match broker {
+            Some(broker) => Ok((broker.engine.clone(), broker.settings)),
+            None => Broker::from_ini().map(|broker| (broker.engine, broker.settings)),
+        }
+    }
 }
 
 fn default_url() -> String {

@@ -22,15 +22,8 @@ impl MercureHub {
     /// `$broker` null: the `sse.broker` ini setting's. Options: see the stubs and the README.
     pub fn __construct(broker: Option<&Broker>, options: Option<&ZendHashTable>) -> Result<Self> {
         let options = options::from_array(options)?;
-        let default;
-        let broker = match broker {
-            Some(broker) => broker,
-            None => {
-                default = Broker::from_ini()?;
-                &default
-            }
-        };
-        Ok(MercureHub { hub: Hub { engine: broker.engine.clone(), settings: broker.settings, options } })
+        let (engine, settings) = Broker::given_or_ini(broker)?;
+        Ok(MercureHub { hub: Hub { engine, settings, options } })
     }
 
     /// Handles the current request as the hub endpoint: GET subscribes, POST publishes,

@@ -185,16 +185,9 @@ impl SseEmitter {
             return Err(Error::misuse("Cannot subscribe twice: pass every topic to one subscribe() call").into());
         }
         let topics = topics_of(topics)?;
-        let default;
-        let broker = match broker {
-            Some(broker) => broker,
-            None => {
-                default = Broker::from_ini()?;
-                &default
-            }
-        };
+        let (engine, settings) = Broker::given_or_ini(broker)?;
         let last_event_id = request_last_event_id();
-        let subscription = Subscription::start(broker.engine.clone(), topics, broker.settings.history, last_event_id.as_deref())?;
+        let subscription = Subscription::start(engine, topics, settings.history, last_event_id.as_deref())?;
         this.stream.subscribe(subscription)?;
         Ok(self_)
     }
