@@ -11,6 +11,7 @@ import select
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -117,15 +118,28 @@ class Chromium:
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
-def record(url: str, timeout: float, linger: float = 0.0) -> dict:
+def record(url: str, timeout: float, linger: float = 0.0, once_open=None) -> dict:
     """Opens url, waits until the page sets window.done (or timeout), keeps it open `linger`
-    more seconds, and returns {"timedOut": bool, "recorded": window.recorded}."""
+    more seconds, and returns {"timedOut": bool, "recorded": window.recorded}. `once_open()`
+    runs in a thread from the moment the page's EventSource is open (its log has `open`), however
+    long a busy machine takes to start Chromium; what it raises is raised here."""
     browser = Chromium()
+    thread, failures = None, []
+
+    def run():
+        try:
+            once_open()
+        except BaseException as e:  # noqa: BLE001 - raised in the caller below
+            failures.append(e)
     try:
         browser.open(url)
         deadline = time.monotonic() + timeout
         done = False
         while time.monotonic() < deadline:
+            if once_open and not thread and browser.evaluate(
+                    "(window.recorded || {log: []}).log.some((e) => e.kind === 'open')"):
+                thread = threading.Thread(target=run)
+                thread.start()
             done = browser.evaluate("window.done === true")
             if done:
                 break
@@ -133,6 +147,12 @@ def record(url: str, timeout: float, linger: float = 0.0) -> dict:
         recorded = browser.evaluate("window.recorded")
         if linger:
             time.sleep(linger)
-        return {"timedOut": not done, "recorded": recorded}
     finally:
+        if thread:
+            thread.join()
         browser.close()
+    if failures:
+        raise failures[0]
+    if once_open and not thread:
+        raise BrowserError(f"the page's EventSource never opened within {timeout}s: {recorded}")
+    return {"timedOut": not done, "recorded": recorded}

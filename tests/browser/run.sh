@@ -6,4 +6,4 @@
 #   SSE_EXT=/path/to/libsse.so tests/browser/run.sh [pytest args]
 # SSE_EXT defaults to target/release/libsse.so; CHROMIUM overrides the browser binary.
 # Exits non-zero if any test fails.
-exec "$(dirname "$0")/../lib/run-pytest.sh" "$(dirname "$0")" "$@"
+exec "$(dirname "$0")/../lib/run-pytest.sh" "$(dirname "$0")" --parallel "$@"

@@ -6,10 +6,7 @@ php-fpm reload reconnects by itself, sends its Last-Event-ID, and misses and rep
 Every update is counted on the page.
 """
 import json
-import os
 import shutil
-import signal
-import threading
 import time
 from urllib.parse import quote
 
@@ -17,6 +14,7 @@ import pytest
 
 import cdp
 from harness import client, nginx_fpm
+from harness import fpm as fpm_harness
 from harness.fixtures import checked
 from harness.stack import make_tmp
 
@@ -47,28 +45,13 @@ def subscribe_url(*selectors, last=None):
 
 
 def page(stack, src, until, timeout=30.0, during=None):
-    """Records the page until it got `until` events; `during` runs meanwhile in a thread."""
+    """Records the page until it got `until` events; `during` runs meanwhile in a thread, from
+    the moment the page's stream is open."""
     url = stack.url(f"browser/eventsource.html?src={quote(src)}&until={until}")
-    failures = []
-
-    def run():
-        try:
-            time.sleep(1.0)  # the page opens its stream meanwhile
-            during()
-        except Exception as e:  # noqa: BLE001 - reported below
-            failures.append(repr(e))
-
-    thread = threading.Thread(target=run) if during else None
-    if thread:
-        thread.start()
     try:
-        result = cdp.record(url, timeout)
+        result = cdp.record(url, timeout, once_open=during)
     except cdp.BrowserError as e:
         pytest.fail(f"browser run failed: {e}\n{stack.describe()}", pytrace=False)
-    finally:
-        if thread:
-            thread.join()
-    assert not failures, failures
     log = (result["recorded"] or {}).get("log", [])
     assert not result["timedOut"], f"the page never got {until} events; page log {log}\n{stack.describe()}"
     return log
@@ -110,8 +93,7 @@ def test_a_page_reconnects_after_a_php_fpm_reload_and_misses_nothing(hub):
 
     def publisher():
         published.extend(publish(hub, topic, 5, "before"))
-        os.kill(fpm.proc.pid, signal.SIGUSR2)  # every stream ends; the browser reconnects
-        time.sleep(1.0)
+        fpm_harness.reload(fpm)  # every stream ends; the browser reconnects
         published.extend(publish(hub, topic, 5, "after"))
 
     [start] = publish(hub, topic, 1, "start")

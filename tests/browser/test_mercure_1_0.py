@@ -7,12 +7,11 @@ reconnects with the publisher's id it last saw, and misses and repeats nothing. 
 counted on the page.
 """
 import json
-import os
-import signal
 import time
 from urllib.parse import quote
 
 from harness import client
+from harness import fpm as fpm_harness
 from test_mercure import hub, page, received  # noqa: F401 - the module's fixture, reused
 
 
@@ -65,8 +64,7 @@ def test_a_page_reconnects_after_a_php_fpm_reload_with_the_publishers_id_and_mis
 
     def publisher():
         published.extend(publish(hub, topic, 5, "before", f"urn:before:{run}:"))
-        os.kill(fpm.proc.pid, signal.SIGUSR2)  # every stream ends; the browser reconnects
-        time.sleep(1.0)
+        fpm_harness.reload(fpm)  # every stream ends; the browser reconnects
         published.extend(publish(hub, topic, 5, "after", f"urn:after:{run}:"))
 
     [start] = publish(hub, topic, 1, "start", f"urn:start:{run}:")

@@ -16,9 +16,11 @@ import time
 import pytest
 
 from harness import client, nginx_fpm
+from harness import fpm as fpm_harness
 from harness.broadcast import publish, publish_cli, take, take_all, wait_subscribed
 from harness.fixtures import checked, marks, stack, wait_for_file  # noqa: F401 - fixtures
 from harness.phpini import PHP_VERSION
+from harness.procs import wait_until_connectable
 from harness.stack import CRASH, make_tmp
 
 WORKERS = 2
@@ -275,16 +277,14 @@ def test_streams_end_when_php_fpm_reloads_or_stops_and_resume_losing_nothing(how
     try:
         def end_streams():
             # Returns once the pool answers from new workers: the old ones are gone.
-            old = set(worker_stats(stack))
             if how == "reload":
-                os.kill(fpm.proc.pid, signal.SIGUSR2)
-            else:
-                os.kill(fpm.proc.pid, signal.SIGQUIT if how == "graceful-stop" else signal.SIGTERM)
-                fpm.proc.wait(timeout=10)
-                fpm.start()
-                deadline = time.monotonic() + 10
-                while not (stack.tmp / "fpm.sock").exists() and time.monotonic() < deadline:
-                    time.sleep(0.05)
+                fpm_harness.reload(fpm)
+                return
+            old = fpm_harness.workers(fpm)
+            os.kill(fpm.proc.pid, signal.SIGQUIT if how == "graceful-stop" else signal.SIGTERM)
+            fpm.proc.wait(timeout=10)
+            fpm.start()
+            wait_until_connectable(stack.tmp / "fpm.sock", [fpm], stack.describe)
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline and any(os.path.exists(f"/proc/{pid}") for pid in old):
                 time.sleep(0.05)

@@ -3,6 +3,9 @@
 `pm = static` with a few children: each open event stream holds one child for its whole life,
 so the pool size is the number of concurrent streams (tests rely on knowing it).
 """
+import os
+import signal
+import time
 from pathlib import Path
 
 from .phpini import PHP_VERSION, scan_dir_env, write_php_ini
@@ -45,3 +48,27 @@ clear_env = no
     svc = Service("php-fpm", [f"php-fpm{PHP_VERSION}", "-F", "-R", "-y", conf, "-c", php_ini], tmp,
                   env=scan_dir_env(tmp, "fpm"))
     return svc, sock
+
+
+def workers(service) -> set:
+    """The pids of the php-fpm master's children (its workers)."""
+    pid = service.proc.pid
+    try:
+        return {int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+    except OSError:
+        return set()
+
+
+def reload(service, timeout: float = 20.0):
+    """Reloads php-fpm as `systemctl reload` does (SIGUSR2 to the master): every worker ends
+    its requests and streams and is replaced. Returns once the old workers have exited and new
+    ones are up, however long a busy machine takes."""
+    old = workers(service)
+    os.kill(service.proc.pid, signal.SIGUSR2)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        now = workers(service)
+        if not any(Path(f"/proc/{pid}").exists() for pid in old) and now and not now & old:
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"php-fpm's workers {sorted(old)} were not replaced within {timeout}s")
