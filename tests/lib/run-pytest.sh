@@ -26,7 +26,8 @@ if ! "$py" -c 'import pytest' 2>/dev/null; then
 fi
 if ((${#parallel[@]})) && ! "$py" -c 'import xdist' 2>/dev/null; then
   "$py" -m pip install --quiet pytest-xdist 2>/dev/null ||
-    apt-get install -y -qq python3-pytest-xdist >/dev/null 2>&1 || true
+    apt-get install -y -qq python3-pytest-xdist >/dev/null 2>&1 ||
+    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq python3-pytest-xdist >/dev/null 2>&1; } || true
   if ! "$py" -c 'import xdist' 2>/dev/null; then
     echo "run-pytest: pytest-xdist is not installed: the tests run one at a time" >&2
     parallel=()
