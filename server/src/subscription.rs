@@ -38,6 +38,10 @@ pub struct Subscription {
     reset_events: bool,
     /// The first catch-up replays everything kept: a gap before it is expected, not news.
     from_earliest: bool,
+    /// Kept as long as the subscription lives, wherever its stream is served (attached or
+    /// detached), and dropped when it ends: what must end with it (a Mercure active
+    /// subscription's registration).
+    kept: Vec<Box<dyn std::any::Any + Send>>,
 }
 
 impl Subscription {
@@ -52,7 +56,20 @@ impl Subscription {
             // Another broker's id, one from before the storage was wiped, or made up.
             Some(_) => (last, Some(ResetReason::UnknownId)),
         };
-        Ok(Subscription { engine, history, topics, inbox, epoch, cursor, catching_up: true, reset, filter: None, reset_events: true, from_earliest: false })
+        Ok(Subscription {
+            engine,
+            history,
+            topics,
+            inbox,
+            epoch,
+            cursor,
+            catching_up: true,
+            reset,
+            filter: None,
+            reset_events: true,
+            from_earliest: false,
+            kept: Vec::new(),
+        })
     }
 
     /// Writes only the events `filter` accepts.
@@ -66,6 +83,12 @@ impl Subscription {
         self.cursor = Position::ZERO;
         self.reset = None;
         self.from_earliest = true;
+        self
+    }
+
+    /// Keeps `value` until the subscription ends (its stream closed or its client gone).
+    pub fn keep(mut self, value: Box<dyn std::any::Any + Send>) -> Subscription {
+        self.kept.push(value);
         self
     }
 

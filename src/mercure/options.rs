@@ -9,7 +9,7 @@ use sse_core::mercure::jwt::{self, Verifier, DEFAULT_ALGORITHM};
 use sse_server::mercure::options::HubOptions;
 use std::time::Duration;
 
-const NAMES: &str = "publisherJwtKey, subscriberJwtKey, jwtKey, jwtAlgorithm, publisherJwtAlgorithm, subscriberJwtAlgorithm, issuer, resourceIdentifier, cookieName, anonymous, corsOrigins, publishOrigins, heartbeat and resetEvents";
+const NAMES: &str = "publisherJwtKey, subscriberJwtKey, jwtKey, jwtAlgorithm, publisherJwtAlgorithm, subscriberJwtAlgorithm, issuer, resourceIdentifier, cookieName, anonymous, corsOrigins, publishOrigins, heartbeat, resetEvents and subscriptions";
 
 /// The hub's options from the PHP array (None: every default).
 pub fn from_array(array: Option<&ZendHashTable>) -> Result<HubOptions> {
@@ -34,6 +34,7 @@ pub fn from_array(array: Option<&ZendHashTable>) -> Result<HubOptions> {
             "publishOrigins" => options.publish_origins = origins(&name, value)?,
             "heartbeat" => options.heartbeat = seconds(&name, value)?,
             "resetEvents" => options.reset_events = values::boolean(&name, value)?,
+            "subscriptions" => options.subscriptions = values::boolean(&name, value)?,
             _ => return Err(values::unknown(name, NAMES)),
         }
     }

@@ -9,6 +9,7 @@
 //! `form_urlencoded` crate replaces bad bytes with U+FFFD, which would silently change a topic
 //! or a payload, so each pair is checked before it is decoded.
 
+use super::matchers;
 use super::selector::{Prepared, Selectors};
 use super::update::Update;
 use crate::error::{Error, Result};
@@ -111,6 +112,9 @@ pub struct Subscribe {
     pub last_event_id: Option<String>,
     /// `authorization`: a token for clients that can set neither a header nor a cookie.
     pub authorization: Option<String>,
+    /// The matchers as given, each once, in order (draft-07's topic selectors as exact ones):
+    /// what the hub's active subscriptions list.
+    pub matchers: Vec<(matchers::Kind, String)>,
 }
 
 /// A subscribe request's query, checked but with its selectors not compiled yet: the hub
@@ -122,6 +126,7 @@ pub struct SubscribeQuery {
     pub selectors: Prepared,
     pub last_event_id: Option<String>,
     pub authorization: Option<String>,
+    pub matchers: Vec<(matchers::Kind, String)>,
 }
 
 impl SubscribeQuery {
@@ -134,7 +139,13 @@ impl SubscribeQuery {
     /// Compiles the selectors within the request's budget, URL patterns resolved against
     /// `base` (the hub's URL).
     pub fn compile_at(self, base: Option<&url::Url>) -> Result<Subscribe> {
-        Ok(Subscribe { draft: self.draft, selectors: self.selectors.compile_at(base)?, last_event_id: self.last_event_id, authorization: self.authorization })
+        Ok(Subscribe {
+            draft: self.draft,
+            selectors: self.selectors.compile_at(base)?,
+            last_event_id: self.last_event_id,
+            authorization: self.authorization,
+            matchers: self.matchers,
+        })
     }
 }
 
@@ -197,7 +208,8 @@ pub fn read_subscribe_form(query: &[u8], body: Option<&[u8]>) -> Result<Subscrib
             if topics.is_empty() {
                 return Err(Error::invalid_argument("topic", "missing \"topic\" parameter: subscribe to at least one topic selector"));
             }
-            request.selectors = Selectors::prepare(topics, "topic")?;
+            request.selectors = Selectors::prepare(topics.iter().copied(), "topic")?;
+            request.matchers = distinct(topics.into_iter().map(|topic| (matchers::Kind::Exact, topic)));
             // The last one given, as before (draft-07 names one).
             let last = |name: &str| fields.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.clone());
             request.last_event_id = last("lastEventID").or_else(|| last("Last-Event-ID"));
@@ -221,11 +233,18 @@ pub fn read_subscribe_form(query: &[u8], body: Option<&[u8]>) -> Result<Subscrib
                     "missing \"match\" subscription parameter: subscribe with match, match_exact or match_urlpattern",
                 ));
             }
+            request.matchers = distinct(given.iter().map(|(_, kind, value)| (*kind, *value)));
             request.selectors = Selectors::prepare_matchers(given)?;
             request.last_event_id = first("last_event_id").or_else(|| first("lastEventID")).or_else(|| first("Last-Event-ID"));
         }
     }
     Ok(request)
+}
+
+/// Each (kind, value) once, in the order first given.
+fn distinct<'a>(given: impl Iterator<Item = (matchers::Kind, &'a str)>) -> Vec<(matchers::Kind, String)> {
+    let mut seen = std::collections::HashSet::new();
+    given.filter(|pair| seen.insert(*pair)).map(|(kind, value)| (kind, value.to_owned())).collect()
 }
 
 /// The value of the first field `name` of a query, if it decodes.

@@ -11,10 +11,20 @@ use crate::error::{Error, Result};
 pub const MAX_LEN: usize = 4096;
 
 /// What a parameter of the namespace asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
     Exact,
     UrlPattern,
+}
+
+impl Kind {
+    /// The `match_type` of an active subscription (Mercure 1.0).
+    pub fn match_type(self) -> &'static str {
+        match self {
+            Kind::Exact => "exact",
+            Kind::UrlPattern => "urlpattern",
+        }
+    }
 }
 
 /// Whether `name` is in the `match` namespace (ASCII case-insensitive prefix).

@@ -32,6 +32,9 @@ pub struct HubOptions {
     /// When a subscriber cannot resume (its id is older than the history or unknown), write
     /// ext-sse's `sse-reset` event first (default false: as the draft, the stream just goes on).
     pub reset_events: bool,
+    /// Active subscriptions (Mercure 1.0): subscription events and the subscription API
+    /// (default false, as the Go hub's `subscriptions` setting).
+    pub subscriptions: bool,
 }
 
 impl Default for HubOptions {
@@ -47,6 +50,7 @@ impl Default for HubOptions {
             publish_origins: Vec::new(),
             heartbeat: DEFAULT_HEARTBEAT,
             reset_events: false,
+            subscriptions: false,
         }
     }
 }
