@@ -6,6 +6,8 @@ namespace Sse\Tests\Broadcast;
 
 use PHPUnit\Framework\TestCase;
 use Sse\Broker;
+use Sse\Tests\Support\Extension;
+use Sse\Tests\Support\PhpServer;
 
 /**
  * A Redis password never shows: not in Sse\Broker::url(), not in a broker's error messages,
@@ -20,11 +22,6 @@ final class BrokerUrlRedactionTest extends TestCase
     private const LOCAL = 'redis://:l0cal@pa:ss@127.0.0.1:1';
     private const LOCAL_SHOWN = 'redis://:***@127.0.0.1:1';
     private const SECRETS = ['m@ster', 's3cret', 'l0cal', 'pa:ss', '@pa'];
-
-    private static function extension(): string
-    {
-        return \Sse\Tests\Support\Extension::path();
-    }
 
     private static function assertNoSecret(string $text, string $what): void
     {
@@ -57,7 +54,7 @@ final class BrokerUrlRedactionTest extends TestCase
     {
         $code = 'ini_set("sse.broker", ' . var_export(self::LOCAL, true) . '); phpinfo(INFO_MODULES);';
         $output = [];
-        exec(implode(' ', array_map('escapeshellarg', [PHP_BINARY, '-n', '-d', 'extension=' . self::extension(), '-d', 'sse.broker=' . self::MASTER, '-r', $code])), $output, $status);
+        exec(implode(' ', array_map('escapeshellarg', Extension::php('-d', 'sse.broker=' . self::MASTER, '-r', $code))), $output, $status);
         $text = implode("\n", $output);
         self::assertSame(0, $status, $text);
         self::assertMatchesRegularExpression('/^sse\.broker => ' . preg_quote(self::LOCAL_SHOWN, '/') . ' => ' . preg_quote(self::MASTER_SHOWN, '/') . '$/m', $text);
@@ -70,27 +67,15 @@ final class BrokerUrlRedactionTest extends TestCase
         $root = sys_get_temp_dir() . '/sse-phpinfo-' . bin2hex(random_bytes(6));
         mkdir($root, 0700);
         file_put_contents("$root/index.php", '<?php ini_set("sse.broker", ' . var_export(self::LOCAL, true) . '); phpinfo(INFO_MODULES);');
-        $probe = stream_socket_server('tcp://127.0.0.1:0');
-        $port = (int) substr(strrchr(stream_socket_get_name($probe, false), ':'), 1);
-        fclose($probe);
-        $server = proc_open(
-            [PHP_BINARY, '-n', '-d', 'extension=' . self::extension(), '-d', 'sse.broker=' . self::MASTER, '-S', "127.0.0.1:$port", '-t', $root],
-            [0 => ['file', '/dev/null', 'r'], 1 => ['file', '/dev/null', 'a'], 2 => ['file', '/dev/null', 'a']],
-            $pipes,
-        );
+        $server = new PhpServer($root, ini: ['sse.broker' => self::MASTER]);
         try {
-            $html = false;
-            $deadline = microtime(true) + 5;
-            while ($html === false && microtime(true) < $deadline) {
-                usleep(50_000);
-                $html = @file_get_contents("http://127.0.0.1:$port/");
-            }
-            self::assertIsString($html, 'php -S answered');
+            $answer = $server->request('GET', '/');
+            self::assertSame(200, $answer->status(), 'php -S answered: ' . $answer->head());
+            $html = $answer->body();
             self::assertStringContainsString('<td class="e">sse.broker</td><td class="v">' . self::LOCAL_SHOWN . '</td><td class="v">' . self::MASTER_SHOWN . '</td>', $html);
             self::assertNoSecret($html, 'phpinfo()');
         } finally {
-            proc_terminate($server);
-            proc_close($server);
+            $server->stop();
             exec('rm -rf ' . escapeshellarg($root));
         }
     }

@@ -6,6 +6,7 @@ namespace Sse\Tests\Broadcast;
 
 use PHPUnit\Framework\TestCase;
 use Sse\EventStreamParser;
+use Sse\Tests\Support\Extension;
 
 /**
  * The embedded broker across processes, on the real clock: streams in their own PHP processes,
@@ -28,16 +29,9 @@ final class CrossProcessTest extends TestCase
     /** @return array{0: resource, 1: array<int, resource>} */
     private function php(string $script, string ...$args): array
     {
-        $command = [PHP_BINARY, '-n', '-d', 'extension=' . self::extension(), __DIR__ . "/scripts/$script.php", ...$args];
-        $process = proc_open($command, [1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes);
+        $process = proc_open(Extension::php(__DIR__ . "/scripts/$script.php", ...$args), [1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes);
         self::assertIsResource($process);
         return [$process, $pipes];
-    }
-
-    private static function extension(): string
-    {
-        // The test command names the build it loaded; by hand, the release build.
-        return \Sse\Tests\Support\Extension::path();
     }
 
     /** @return array<string, array{0: string}> */
@@ -125,7 +119,7 @@ final class CrossProcessTest extends TestCase
 
     public function testAProcessFollowsTheBrokerAgainAfterItsStreamsEnded(): void
     {
-        [$process, $pipes] = $this->php('twice', 'local://' . $this->dir, '1.5', self::extension());
+        [$process, $pipes] = $this->php('twice', 'local://' . $this->dir, '1.5', Extension::path());
         $events = EventStreamParser::parse(stream_get_contents($pipes[1]));
         $errors = stream_get_contents($pipes[2]);
         self::assertSame(0, proc_close($process), $errors);

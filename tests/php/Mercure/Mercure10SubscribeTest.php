@@ -7,6 +7,7 @@ namespace Sse\Tests\Mercure;
 use PHPUnit\Framework\TestCase;
 use Sse\Tests\Mercure\Support\HubServer;
 use Sse\Tests\Mercure\Support\Jwt;
+use Sse\Tests\Support\HttpStream;
 
 /**
  * Mercure 1.0 subscriptions (`match`, `match_exact`, `match_urlpattern`, `last_event_id`,
@@ -42,7 +43,7 @@ final class Mercure10SubscribeTest extends TestCase
     }
 
     /** Opens a 1.0 subscription (the hub server's helper with no `topic=`). */
-    private static function subscribe(HubServer $hub, array $pairs, array $headers = []): array
+    private static function subscribe(HubServer $hub, array $pairs, array $headers = []): HttpStream
     {
         return $hub->subscribe([], $headers, '&' . self::query($pairs));
     }
@@ -51,15 +52,15 @@ final class Mercure10SubscribeTest extends TestCase
     {
         $token = 'Bearer ' . Jwt::hs256(['mercure' => ['publish' => ['*']]], self::KEY);
         $answer = $hub->publish($fields, ['Authorization' => $token]);
-        self::assertSame(200, $answer['status'], $answer['body']);
-        return $answer['body'];
+        self::assertSame(200, $answer->status(), $answer->body());
+        return $answer->body();
     }
 
     /** The data of the events that arrive within `$seconds` (at most `$count`), stream closed. */
-    private static function read(array $stream, int $count, float $seconds = 5.0): array
+    private static function read(HttpStream $stream, int $count, float $seconds = 5.0): array
     {
-        $events = HubServer::events($stream, $count, $seconds);
-        fclose($stream['socket']);
+        $events = $stream->events($count, $seconds);
+        $stream->close();
         return array_column($events, 'data');
     }
 
@@ -67,11 +68,11 @@ final class Mercure10SubscribeTest extends TestCase
     {
         $hub = self::$open;
         $stream = self::subscribe($hub, [['match_exact', 'foo'], ['match_urlpattern', 'https://e.com/b/:id'], ['match', 'https://e.com/b/{id}']]);
-        self::assertSame(200, $stream['status'], $stream['rest']);
-        self::assertStringStartsWith('text/event-stream', $stream['headers']['content-type']);
+        self::assertSame(200, $stream->status(), $stream->body());
+        self::assertStringStartsWith('text/event-stream', $stream->headers()['content-type']);
         // Checklist 13: no cursor, no resume header of either draft.
-        self::assertArrayNotHasKey('mercure-last-event-id', $stream['headers']);
-        self::assertArrayNotHasKey('last-event-id', $stream['headers']);
+        self::assertArrayNotHasKey('mercure-last-event-id', $stream->headers());
+        self::assertArrayNotHasKey('last-event-id', $stream->headers());
         foreach ([
             ['https://e.com/b/1', 'pattern'],
             ['https://e.com/b/1/x', 'no: another segment'],
@@ -95,7 +96,7 @@ final class Mercure10SubscribeTest extends TestCase
         $hub = self::$open;
         $relative = self::subscribe($hub, [['match_urlpattern', '/books/:id(\d+)']]);
         $star = self::subscribe($hub, [['match', '*']]);
-        self::assertSame(200, $relative['status'], $relative['rest']);
+        self::assertSame(200, $relative->status(), $relative->body());
         $self = 'http://127.0.0.1:' . $hub->port;
         self::publishOk($hub, ['topic' => "$self/books/1", 'data' => 'absolute topic on the hub']);
         self::publishOk($hub, ['topic' => '/books/2', 'data' => 'relative topic']);
@@ -127,31 +128,31 @@ final class Mercure10SubscribeTest extends TestCase
         ];
         foreach ($cases as [$query, $reason]) {
             $answer = self::$open->request('GET', '/?' . $query);
-            self::assertSame(400, $answer['status'], $query);
-            self::assertStringContainsString($reason, $answer['body'], $query);
-            self::assertArrayNotHasKey('www-authenticate', $answer['headers'], $query);
+            self::assertSame(400, $answer->status(), $query);
+            self::assertStringContainsString($reason, $answer->body(), $query);
+            self::assertArrayNotHasKey('www-authenticate', $answer->headers(), $query);
         }
         $limit = self::subscribe(self::$open, [['match', 'https://e.com/' . str_repeat('a', 4096 - 14)]]);
-        fclose($limit['socket']);
-        self::assertSame(200, $limit['status'], 'a 4096-byte value is accepted');
+        $limit->close();
+        self::assertSame(200, $limit->status(), 'a 4096-byte value is accepted');
     }
 
     public function testTheQueryIsReadBeforeTheTokenAndCompiledAfter(): void
     {
         $hub = self::$closed;
         // Reading errors first: no token needed to learn of them.
-        self::assertSame(400, $hub->request('GET', '/?Match=x')['status']);
+        self::assertSame(400, $hub->request('GET', '/?Match=x')->status());
         // A pattern that does not compile is not compiled without a valid token.
         $unverified = $hub->request('GET', '/?' . self::query([['match_urlpattern', 'https://e.com/(']]));
-        self::assertSame(401, $unverified['status'], $unverified['body']);
+        self::assertSame(401, $unverified->status(), $unverified->body());
         $forged = 'Bearer ' . Jwt::hs256(['mercure' => ['subscribe' => ['*']]], 'forged');
-        self::assertSame(401, $hub->request('GET', '/?' . self::query([['match_urlpattern', 'https://e.com/(']]), ['Authorization' => $forged])['status']);
+        self::assertSame(401, $hub->request('GET', '/?' . self::query([['match_urlpattern', 'https://e.com/(']]), ['Authorization' => $forged])->status());
         // With a valid one, the request's compile budget applies to URL patterns too.
         $token = 'Bearer ' . Jwt::hs256(['mercure' => ['subscribe' => []]], self::KEY);
         $hostile = array_map(fn (int $i): array => ['match_urlpattern', "/p$i/:x((?:a{50}){50})"], range(1, 40));
         $refused = $hub->request('GET', '/?' . self::query($hostile), ['Authorization' => $token]);
-        self::assertSame(400, $refused['status']);
-        self::assertStringContainsString('exceed together the compile budget of one request (1024 KiB)', $refused['body']);
+        self::assertSame(400, $refused->status());
+        self::assertStringContainsString('exceed together the compile budget of one request (1024 KiB)', $refused->body());
     }
 
     public function testResumeWithLastEventIdAndTheMercureLastEventIdHeader(): void
@@ -163,29 +164,29 @@ final class Mercure10SubscribeTest extends TestCase
         }
         // Checklist 10: resumed after A, and the header names A; never draft-07's header.
         $afterA = self::subscribe($hub, [['match', 'resume-1.0'], ['last_event_id', $ids[0]]]);
-        self::assertSame($ids[0], $afterA['headers']['mercure-last-event-id'] ?? null);
-        self::assertArrayNotHasKey('last-event-id', $afterA['headers']);
+        self::assertSame($ids[0], $afterA->headers()['mercure-last-event-id'] ?? null);
+        self::assertArrayNotHasKey('last-event-id', $afterA->headers());
         self::assertSame(['B', 'C'], self::read($afterA, 3, 1.0));
         // Checklist 11: the Last-Event-ID header wins over the parameter.
         $headerWins = self::subscribe($hub, [['match', 'resume-1.0'], ['last_event_id', $ids[0]]], ['Last-Event-ID' => $ids[1]]);
-        self::assertSame($ids[1], $headerWins['headers']['mercure-last-event-id'] ?? null);
+        self::assertSame($ids[1], $headerWins->headers()['mercure-last-event-id'] ?? null);
         self::assertSame(['C'], self::read($headerWins, 2, 1.0));
         // Symfony's Twig helper sends draft-07's lastEventID: read in 1.0 requests too.
         $twig = self::subscribe($hub, [['match', 'resume-1.0'], ['lastEventID', $ids[1]]]);
-        self::assertSame($ids[1], $twig['headers']['mercure-last-event-id'] ?? null);
+        self::assertSame($ids[1], $twig->headers()['mercure-last-event-id'] ?? null);
         self::assertSame(['C'], self::read($twig, 2, 1.0));
         // Checklist 12: earliest replays everything kept; the header says earliest.
         $earliest = self::subscribe($hub, [['match', 'resume-1.0'], ['last_event_id', 'earliest']]);
-        self::assertSame('earliest', $earliest['headers']['mercure-last-event-id'] ?? null);
+        self::assertSame('earliest', $earliest->headers()['mercure-last-event-id'] ?? null);
         self::assertSame(['A', 'B', 'C'], self::read($earliest, 4, 1.0));
         // An unknown id (made up, or another broker's): live only, header earliest.
         foreach (['made-up', '0123456789ab:7', ''] as $unknown) {
             $stream = self::subscribe($hub, [['match', 'resume-1.0'], ['last_event_id', $unknown]]);
-            self::assertSame('earliest', $stream['headers']['mercure-last-event-id'] ?? null, "cursor \"$unknown\"");
-            self::assertArrayNotHasKey('last-event-id', $stream['headers']);
+            self::assertSame('earliest', $stream->headers()['mercure-last-event-id'] ?? null, "cursor \"$unknown\"");
+            self::assertArrayNotHasKey('last-event-id', $stream->headers());
             $live = self::publishOk($hub, ['topic' => 'resume-1.0', 'data' => "live after \"$unknown\""]);
-            $events = HubServer::events($stream, 2, 1.0);
-            fclose($stream['socket']);
+            $events = $stream->events(2, 1.0);
+            $stream->close();
             self::assertSame([["id" => $live, 'data' => "live after \"$unknown\""]], $events);
         }
     }
@@ -202,10 +203,10 @@ final class Mercure10SubscribeTest extends TestCase
                 $broker->publish('filler', ['data' => (string) $i]);
             }
             $stream = self::subscribe($hub, [['match', 'gone'], ['last_event_id', $gone]]);
-            self::assertSame('earliest', $stream['headers']['mercure-last-event-id'] ?? null);
+            self::assertSame('earliest', $stream->headers()['mercure-last-event-id'] ?? null);
             $live = self::publishOk($hub, ['topic' => 'gone', 'data' => 'live']);
-            $events = HubServer::events($stream, 2, 1.0);
-            fclose($stream['socket']);
+            $events = $stream->events(2, 1.0);
+            $stream->close();
             self::assertSame([['id' => $live, 'data' => 'live']], $events);
         } finally {
             $hub->stop();
@@ -217,14 +218,14 @@ final class Mercure10SubscribeTest extends TestCase
         $hub = self::$open;
         $old = $hub->subscribe(['https://e.com/old/{id}'], [], '&lastEventID=' . rawurlencode('made-up'));
         $new = self::subscribe($hub, [['match_urlpattern', 'https://e.com/old/:id']]);
-        self::assertSame(200, $old['status'], $old['rest']);
-        self::assertArrayHasKey('last-event-id', $old['headers'], "draft-07's response header");
-        self::assertArrayNotHasKey('mercure-last-event-id', $old['headers']);
+        self::assertSame(200, $old->status(), $old->body());
+        self::assertArrayHasKey('last-event-id', $old->headers(), "draft-07's response header");
+        self::assertArrayNotHasKey('mercure-last-event-id', $old->headers());
         $id = self::publishOk($hub, ['topic' => 'https://e.com/old/1', 'data' => 'both']);
         self::publishOk($hub, ['topic' => 'https://e.com/old/1/x', 'data' => 'neither']);
-        self::assertSame([['id' => $id, 'data' => 'both']], HubServer::events($old, 2, 1.0));
+        self::assertSame([['id' => $id, 'data' => 'both']], $old->events(2, 1.0));
         self::assertSame(['both'], self::read($new, 2, 0.2));
-        fclose($old['socket']);
+        $old->close();
     }
 
     public function testPrivateUpdatesStillFollowTheTokensClaim(): void
@@ -232,7 +233,7 @@ final class Mercure10SubscribeTest extends TestCase
         $hub = self::$closed;
         $token = 'Bearer ' . Jwt::hs256(['mercure' => ['subscribe' => ['https://example.com/users/7/{+rest}']]], self::KEY);
         $user7 = self::subscribe($hub, [['match_urlpattern', 'https://example.com/users/:id/*']], ['Authorization' => $token]);
-        self::assertSame(200, $user7['status'], $user7['rest']);
+        self::assertSame(200, $user7->status(), $user7->body());
         self::publishOk($hub, ['topic' => 'https://example.com/users/8/orders', 'data' => 'not for 7', 'private' => 'on']);
         self::publishOk($hub, ['topic' => 'https://example.com/users/7/orders', 'data' => 'for 7', 'private' => 'on']);
         self::publishOk($hub, ['topic' => 'https://example.com/users/8/profile', 'data' => 'public']);
@@ -242,14 +243,14 @@ final class Mercure10SubscribeTest extends TestCase
     public function testCorsAllowsQueryAndExposesMercureLastEventId(): void
     {
         $preflight = self::$open->request('OPTIONS', '/', ['Origin' => self::APP, 'Access-Control-Request-Method' => 'QUERY']);
-        self::assertSame(204, $preflight['status']);
-        self::assertStringContainsString('QUERY', $preflight['headers']['access-control-allow-methods']);
+        self::assertSame(204, $preflight->status());
+        self::assertStringContainsString('QUERY', $preflight->headers()['access-control-allow-methods']);
         $stream = self::subscribe(self::$open, [['match', 'x'], ['last_event_id', 'earliest']], ['Origin' => self::APP]);
-        self::assertSame(self::APP, $stream['headers']['access-control-allow-origin']);
-        self::assertStringContainsString('Mercure-Last-Event-ID', $stream['headers']['access-control-expose-headers']);
-        fclose($stream['socket']);
+        self::assertSame(self::APP, $stream->headers()['access-control-allow-origin']);
+        self::assertStringContainsString('Mercure-Last-Event-ID', $stream->headers()['access-control-expose-headers']);
+        $stream->close();
         $put = self::$open->request('PUT', '/');
-        self::assertSame(405, $put['status']);
-        self::assertSame('GET, QUERY, POST, OPTIONS', $put['headers']['allow']);
+        self::assertSame(405, $put->status());
+        self::assertSame('GET, QUERY, POST, OPTIONS', $put->headers()['allow']);
     }
 }

@@ -86,8 +86,8 @@ final class Mercure10TokenTest extends TestCase
     private static function marker(HubServer $hub): string
     {
         $answer = $hub->publish(['topic' => 'marker', 'data' => 'marker'], self::bearer(self::publisher()));
-        self::assertSame(200, $answer['status'], $answer['body']);
-        return $answer['body'];
+        self::assertSame(200, $answer->status(), $answer->body());
+        return $answer->body();
     }
 
     public function testAPublisherAccessTokenPublishes(): void
@@ -95,10 +95,10 @@ final class Mercure10TokenTest extends TestCase
         // 15 (the id is the broker's here: publisher ids are another part of the work).
         $stream = self::$hub->subscribe(['x']);
         $answer = self::$hub->publish(['topic' => 'x', 'data' => "a\n\nb"], self::bearer(self::publisher([['match' => 'x']])));
-        self::assertSame(200, $answer['status'], $answer['body']);
-        self::assertStringStartsWith('text/plain', $answer['headers']['content-type']);
-        self::assertSame([['id' => $answer['body'], 'data' => "a\n\nb"]], HubServer::events($stream, 1));
-        fclose($stream['socket']);
+        self::assertSame(200, $answer->status(), $answer->body());
+        self::assertStringStartsWith('text/plain', $answer->headers()['content-type']);
+        self::assertSame([['id' => $answer->body(), 'data' => "a\n\nb"]], $stream->events(1));
+        $stream->close();
     }
 
     /** @return iterable<string, array{string}> */
@@ -140,12 +140,12 @@ final class Mercure10TokenTest extends TestCase
         // Each is a 1.0 token by its typ or its grants, so each gets 1.0's answer (a token with
         // grants but without `typ: at+jwt` is refused, never read as a draft-07 one).
         $answer = $hub->publish(['topic' => 'x', 'data' => 'must not be published'], self::bearer($token));
-        self::assertSame(401, $answer['status'], $answer['body']);
-        self::assertSame(self::challenge($hub, 'invalid_token'), $answer['headers']['www-authenticate']);
-        self::assertSame("the token is not valid\n", $answer['body'], 'no reason disclosed');
+        self::assertSame(401, $answer->status(), $answer->body());
+        self::assertSame(self::challenge($hub, 'invalid_token'), $answer->headers()['www-authenticate']);
+        self::assertSame("the token is not valid\n", $answer->body(), 'no reason disclosed');
         $marker = self::marker($hub);
-        self::assertSame([$marker], array_column(HubServer::events($stream, 1), 'id'), 'nothing was published before the marker');
-        fclose($stream['socket']);
+        self::assertSame([$marker], array_column($stream->events(1), 'id'), 'nothing was published before the marker');
+        $stream->close();
     }
 
     public function testAcceptedVariants(): void
@@ -157,7 +157,7 @@ final class Mercure10TokenTest extends TestCase
             '24 scheme in lower case' => [['Authorization' => 'bearer ' . self::token($publish)]],
         ] as $what => [$headers]) {
             $answer = self::$hub->publish(['topic' => 'x', 'data' => 'y'], $headers);
-            self::assertSame(200, $answer['status'], "$what: " . $answer['body']);
+            self::assertSame(200, $answer->status(), "$what: " . $answer->body());
         }
     }
 
@@ -165,9 +165,9 @@ final class Mercure10TokenTest extends TestCase
     {
         // 14: the challenge names the metadata (draft-07's realm stays beside it).
         $answer = self::$hub->publish(['topic' => 'x', 'data' => 'y']);
-        self::assertSame(401, $answer['status']);
-        self::assertSame('Bearer realm="mercure", resource_metadata="http://127.0.0.1:' . self::$hub->port . self::METADATA . '"', $answer['headers']['www-authenticate']);
-        self::assertStringNotContainsString('error=', $answer['headers']['www-authenticate']);
+        self::assertSame(401, $answer->status());
+        self::assertSame('Bearer realm="mercure", resource_metadata="http://127.0.0.1:' . self::$hub->port . self::METADATA . '"', $answer->headers()['www-authenticate']);
+        self::assertStringNotContainsString('error=', $answer->headers()['www-authenticate']);
     }
 
     public function testAValidTokenWithoutTheGrantIs403InsufficientScope(): void
@@ -176,21 +176,21 @@ final class Mercure10TokenTest extends TestCase
         $stream = $hub->subscribe(['*']);
         // 20: every topic must be granted.
         $answer = $hub->publish(['topic' => ['a', 'b'], 'data' => 'no'], self::bearer(self::publisher([['match' => 'a']])));
-        self::assertSame(403, $answer['status'], $answer['body']);
-        self::assertSame(self::challenge($hub, 'insufficient_scope'), $answer['headers']['www-authenticate']);
+        self::assertSame(403, $answer->status(), $answer->body());
+        self::assertSame(self::challenge($hub, 'insufficient_scope'), $answer->headers()['www-authenticate']);
         // 21: no Mercure detail: valid, grants nothing but public updates.
         $bare = self::token(['authorization_details' => [['type' => 'other']]]);
-        self::assertSame(403, $hub->publish(['topic' => 'a', 'data' => 'no'], self::bearer($bare))['status']);
+        self::assertSame(403, $hub->publish(['topic' => 'a', 'data' => 'no'], self::bearer($bare))->status());
         // draft-07's claim means nothing in an access token.
         $claim = self::token(['mercure' => ['publish' => ['*']]]);
-        self::assertSame(403, $hub->publish(['topic' => 'a', 'data' => 'no'], self::bearer($claim))['status']);
+        self::assertSame(403, $hub->publish(['topic' => 'a', 'data' => 'no'], self::bearer($claim))->status());
         $subscriber = $hub->subscribe(['*'], self::bearer($bare));
-        self::assertSame(200, $subscriber['status'], $subscriber['rest']);
+        self::assertSame(200, $subscriber->status(), $subscriber->body());
         $marker = self::marker($hub);
-        self::assertSame([$marker], array_column(HubServer::events($stream, 1), 'id'), 'nothing was published before the marker');
-        self::assertSame([$marker], array_column(HubServer::events($subscriber, 1), 'id'));
-        fclose($stream['socket']);
-        fclose($subscriber['socket']);
+        self::assertSame([$marker], array_column($stream->events(1), 'id'), 'nothing was published before the marker');
+        self::assertSame([$marker], array_column($subscriber->events(1), 'id'));
+        $stream->close();
+        $subscriber->close();
     }
 
     public function testMalformedPresentationsOfAccessTokensAre400InvalidRequest(): void
@@ -198,16 +198,16 @@ final class Mercure10TokenTest extends TestCase
         $token = self::publisher();
         // 24: two Authorization headers (the second one written by hand).
         $two = self::$hub->publish(['topic' => 'x', 'data' => 'y'], ['Authorization' => "Bearer $token\r\nAuthorization: Bearer $token"]);
-        self::assertSame(400, $two['status'], $two['body']);
-        self::assertSame(self::challenge(self::$hub, 'invalid_request'), $two['headers']['www-authenticate']);
+        self::assertSame(400, $two->status(), $two->body());
+        self::assertSame(self::challenge(self::$hub, 'invalid_request'), $two->headers()['www-authenticate']);
         // 27: a publish authenticated by the cookie needs an allowed Origin.
         $cookie = ['Cookie' => "__Secure-mercure_access_token=$token"];
         foreach ([[], ['Origin' => 'http://evil.example.test']] as $origin) {
             $answer = self::$hub->publish(['topic' => 'x', 'data' => 'y'], $cookie + $origin);
-            self::assertSame(400, $answer['status'], $answer['body']);
-            self::assertSame(self::challenge(self::$hub, 'invalid_request'), $answer['headers']['www-authenticate']);
+            self::assertSame(400, $answer->status(), $answer->body());
+            self::assertSame(self::challenge(self::$hub, 'invalid_request'), $answer->headers()['www-authenticate']);
         }
-        self::assertSame(200, self::$hub->publish(['topic' => 'x', 'data' => 'y'], $cookie + ['Origin' => self::APP])['status']);
+        self::assertSame(200, self::$hub->publish(['topic' => 'x', 'data' => 'y'], $cookie + ['Origin' => self::APP])->status());
     }
 
     public function testTheTokenComesFromTheHeaderOrTheHubsCookieNeverFromTheUrl(): void
@@ -217,20 +217,20 @@ final class Mercure10TokenTest extends TestCase
         $subscriber = self::token(['aud' => $resource, 'authorization_details' => [self::grant(['subscribe'], [['match' => '*']])]]);
         // 25: in the URL, an access token is no token (this hub is not anonymous).
         $query = $hub->subscribe(['x'], [], '&authorization=' . $subscriber);
-        self::assertSame(401, $query['status'], $query['rest']);
+        self::assertSame(401, $query->status(), $query->body());
         // 26: the hub's cookie (named by cookieName) works; draft-07's cookie carries no access token.
         $cookie = $hub->subscribe(['x'], ['Cookie' => "app_token=$subscriber"]);
-        self::assertSame(200, $cookie['status'], $cookie['rest']);
-        fclose($cookie['socket']);
-        self::assertSame(401, $hub->subscribe(['x'], ['Cookie' => "mercureAuthorization=$subscriber"])['status']);
-        self::assertSame(401, $hub->subscribe(['x'], ['Cookie' => "__Secure-mercure_access_token=$subscriber"])['status']);
+        self::assertSame(200, $cookie->status(), $cookie->body());
+        $cookie->close();
+        self::assertSame(401, $hub->subscribe(['x'], ['Cookie' => "mercureAuthorization=$subscriber"])->status());
+        self::assertSame(401, $hub->subscribe(['x'], ['Cookie' => "__Secure-mercure_access_token=$subscriber"])->status());
         // With a header, the cookie is ignored.
         $forged = self::token(['aud' => $resource], [], 'another key');
         $both = $hub->subscribe(['x'], ['Cookie' => "app_token=$subscriber"] + self::bearer($forged));
-        self::assertSame(401, $both['status']);
-        self::assertSame(self::challenge($hub, 'invalid_token'), $both['headers']['www-authenticate']);
+        self::assertSame(401, $both->status());
+        self::assertSame(self::challenge($hub, 'invalid_token'), $both->headers()['www-authenticate']);
         // The audience defaults to the request's own hub URL.
-        self::assertSame(401, $hub->subscribe(['x'], self::bearer(self::token(['authorization_details' => []])))['status']);
+        self::assertSame(401, $hub->subscribe(['x'], self::bearer(self::token(['authorization_details' => []])))->status());
     }
 
     public function testPrivateUpdatesReachOnlyGrantedAccessTokens(): void
@@ -242,18 +242,18 @@ final class Mercure10TokenTest extends TestCase
         $alternate = $hub->subscribe(['https://example.com/users/7/orders'], self::bearer($grant([['match' => 'alternate']])));
         $other = $hub->subscribe(['*'], self::bearer($grant([['match' => 'https://example.com/users/8']])));
         $anonymous = $hub->subscribe(['*']);
-        self::assertSame([200, 200, 200, 200], [$user7['status'], $alternate['status'], $other['status'], $anonymous['status']]);
-        $publish = fn (array $fields): string => $hub->publish($fields, self::bearer(self::publisher()))['body'];
+        self::assertSame([200, 200, 200, 200], [$user7->status(), $alternate->status(), $other->status(), $anonymous->status()]);
+        $publish = fn (array $fields): string => $hub->publish($fields, self::bearer(self::publisher()))->body();
         $private = $publish(['topic' => ['https://example.com/users/7/orders', 'alternate'], 'data' => 'private', 'private' => '']);
         $deeper = $publish(['topic' => 'https://example.com/users/7/orders/1', 'data' => 'not matched by :id', 'private' => 'on']);
         $public = $publish(['topic' => 'https://example.com/users/7/orders', 'data' => 'public']);
-        self::assertSame([$private, $public], array_column(HubServer::events($user7, 2), 'id'));
-        self::assertSame([$private, $public], array_column(HubServer::events($alternate, 2), 'id'));
-        self::assertSame([$public], array_column(HubServer::events($other, 1), 'id'));
-        self::assertSame([$public], array_column(HubServer::events($anonymous, 1), 'id'));
-        self::assertNotContains($deeper, array_column(HubServer::events($user7, 3, 0.3), 'id'));
+        self::assertSame([$private, $public], array_column($user7->events(2), 'id'));
+        self::assertSame([$private, $public], array_column($alternate->events(2), 'id'));
+        self::assertSame([$public], array_column($other->events(1), 'id'));
+        self::assertSame([$public], array_column($anonymous->events(1), 'id'));
+        self::assertNotContains($deeper, array_column($user7->events(3, 0.3), 'id'));
         foreach ([$user7, $alternate, $other, $anonymous] as $stream) {
-            fclose($stream['socket']);
+            $stream->close();
         }
     }
 
@@ -263,13 +263,13 @@ final class Mercure10TokenTest extends TestCase
         $hub = self::$hub;
         $token = self::token(['exp' => time() + 2, 'authorization_details' => [self::grant(['subscribe'], [['match' => '*']])]]);
         $stream = $hub->subscribe(['x'], self::bearer($token));
-        self::assertSame(200, $stream['status'], $stream['rest']);
-        self::assertTrue(HubServer::ends($stream, 4.0), 'the stream ends at exp');
-        fclose($stream['socket']);
+        self::assertSame(200, $stream->status(), $stream->body());
+        self::assertTrue($stream->ends(4.0), 'the stream ends at exp');
+        $stream->close();
         sleep(1);
         $again = $hub->subscribe(['x'], self::bearer($token));
-        self::assertSame(401, $again['status']);
-        self::assertSame(self::challenge($hub, 'invalid_token'), $again['headers']['www-authenticate']);
+        self::assertSame(401, $again->status());
+        self::assertSame(self::challenge($hub, 'invalid_token'), $again->headers()['www-authenticate']);
     }
 
     public function testDraft07ClientsKeepWorkingOnTheSameHub(): void
@@ -277,45 +277,45 @@ final class Mercure10TokenTest extends TestCase
         $hub = self::$hub;
         $subscriber = Jwt::hs256(['mercure' => ['subscribe' => ['https://example.com/users/7/{+rest}']]], self::KEY);
         $old = $hub->subscribe(['*'], ['Cookie' => "mercureAuthorization=$subscriber"]);
-        self::assertSame(200, $old['status'], $old['rest']);
+        self::assertSame(200, $old->status(), $old->body());
         $publisher = self::bearer(Jwt::hs256(['mercure' => ['publish' => ['*']]], self::KEY));
         $private = $hub->publish(['topic' => 'https://example.com/users/7/orders', 'data' => 'old', 'private' => 'on'], $publisher);
-        self::assertSame(200, $private['status'], $private['body']);
-        self::assertSame([$private['body']], array_column(HubServer::events($old, 1), 'id'));
-        fclose($old['socket']);
+        self::assertSame(200, $private->status(), $private->body());
+        self::assertSame([$private->body()], array_column($old->events(1), 'id'));
+        $old->close();
         // draft-07's answers: the reason in the body.
         $forged = $hub->publish(['topic' => 'x'], self::bearer(Jwt::hs256(['mercure' => ['publish' => ['*']]], 'forged')));
-        self::assertSame(401, $forged['status']);
-        self::assertStringContainsString('signature is not valid', $forged['body']);
+        self::assertSame(401, $forged->status());
+        self::assertStringContainsString('signature is not valid', $forged->body());
         // The authorization parameter still carries a draft-07 token.
         $query = self::$closed->subscribe(['x'], [], '&authorization=' . $subscriber);
-        self::assertSame(200, $query['status'], $query['rest']);
-        fclose($query['socket']);
+        self::assertSame(200, $query->status(), $query->body());
+        $query->close();
     }
 
     public function testAHubWithoutAnIssuerTrustsNoAccessToken(): void
     {
         $answer = self::$legacy->publish(['topic' => 'x', 'data' => 'y'], self::bearer(self::publisher()));
-        self::assertSame(401, $answer['status']);
-        self::assertSame(self::challenge(self::$legacy, 'invalid_token'), $answer['headers']['www-authenticate']);
+        self::assertSame(401, $answer->status());
+        self::assertSame(self::challenge(self::$legacy, 'invalid_token'), $answer->headers()['www-authenticate']);
     }
 
     public function testTheMetadataDocument(): void
     {
         // 31
         $answer = self::$hub->request('GET', self::METADATA);
-        self::assertSame(200, $answer['status'], $answer['body']);
-        self::assertStringStartsWith('application/json', $answer['headers']['content-type']);
+        self::assertSame(200, $answer->status(), $answer->body());
+        self::assertStringStartsWith('application/json', $answer->headers()['content-type']);
         self::assertSame([
             'resource' => self::RESOURCE,
             'bearer_methods_supported' => ['header'],
             'authorization_details_types_supported' => [self::DETAIL],
             'mercure_cookie' => '__Secure-mercure_access_token',
-        ], json_decode($answer['body'], true));
-        $derived = json_decode(self::$closed->request('GET', self::METADATA)['body'], true);
+        ], json_decode($answer->body(), true));
+        $derived = json_decode(self::$closed->request('GET', self::METADATA)->body(), true);
         self::assertSame('http://127.0.0.1:' . self::$closed->port . '/.well-known/mercure', $derived['resource']);
         self::assertSame('app_token', $derived['mercure_cookie']);
-        self::assertSame(405, self::$hub->request('POST', self::METADATA)['status']);
+        self::assertSame(405, self::$hub->request('POST', self::METADATA)->status());
     }
 
     /** @return iterable<string, array{array, string}> */

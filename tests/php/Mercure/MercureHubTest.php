@@ -8,6 +8,7 @@ use PHPUnit\Framework\TestCase;
 use Sse\Broker;
 use Sse\Tests\Mercure\Support\HubServer;
 use Sse\Tests\Mercure\Support\Jwt;
+use Sse\Tests\Support\HttpStream;
 
 /**
  * Sse\MercureHub as a plain PHP hub served by `php -S`: subscribe, publish, authorization and
@@ -47,24 +48,24 @@ final class MercureHubTest extends TestCase
     private static function publishOk(HubServer $hub, array $fields): string
     {
         $answer = $hub->publish($fields, self::publisher());
-        self::assertSame(200, $answer['status'], $answer['body']);
-        self::assertStringStartsWith('text/plain', $answer['headers']['content-type']);
-        return $answer['body'];
+        self::assertSame(200, $answer->status(), $answer->body());
+        self::assertStringStartsWith('text/plain', $answer->headers()['content-type']);
+        return $answer->body();
     }
 
     public function testASubscriberGetsTheUpdatesItsSelectorsMatchWithTheHubsIds(): void
     {
         $hub = self::$open;
         $stream = $hub->subscribe(['https://example.com/books/{id}', 'news']);
-        self::assertSame(200, $stream['status']);
-        self::assertStringStartsWith('text/event-stream', $stream['headers']['content-type']);
-        self::assertArrayHasKey('last-event-id', $stream['headers']);
+        self::assertSame(200, $stream->status());
+        self::assertStringStartsWith('text/event-stream', $stream->headers()['content-type']);
+        self::assertArrayHasKey('last-event-id', $stream->headers());
         $first = self::publishOk($hub, ['topic' => 'https://example.com/books/1', 'data' => '{"title":"one"}', 'type' => 'book']);
         self::publishOk($hub, ['topic' => 'https://example.com/books/1/secret', 'data' => 'not matched: another segment']);
         self::publishOk($hub, ['topic' => 'https://example.com/users/1', 'data' => 'not matched']);
         $second = self::publishOk($hub, ['topic' => ['https://example.com/other', 'news'], 'data' => "two\nlines", 'retry' => '2500']);
-        $events = HubServer::events($stream, 2);
-        fclose($stream['socket']);
+        $events = $stream->events(2);
+        $stream->close();
         self::assertSame([
             ['event' => 'book', 'id' => $first, 'data' => '{"title":"one"}'],
             ['id' => $second, 'retry' => '2500', 'data' => "two\nlines"],
@@ -79,14 +80,14 @@ final class MercureHubTest extends TestCase
         $token = Jwt::hs256(['mercure' => ['subscribe' => ['https://example.com/users/7/{+rest}']]], self::KEY);
         $user7 = $hub->subscribe(['https://example.com/users/{id}/orders', 'public'], ['Authorization' => "Bearer $token"]);
         $other = $hub->subscribe(['*'], ['Cookie' => 'mercureAuthorization=' . Jwt::hs256(['mercure' => ['subscribe' => ['https://example.com/users/8/{+rest}']]], self::KEY)]);
-        self::assertSame([200, 200, 200], [$anonymous['status'], $user7['status'], $other['status']]);
+        self::assertSame([200, 200, 200], [$anonymous->status(), $user7->status(), $other->status()]);
         $private = self::publishOk($hub, ['topic' => 'https://example.com/users/7/orders', 'data' => 'for 7 only', 'private' => 'on']);
         $public = self::publishOk($hub, ['topic' => 'public', 'data' => 'for everyone']);
-        self::assertSame([$private, $public], array_column(HubServer::events($user7, 2), 'id'));
-        self::assertSame([$public], array_column(HubServer::events($anonymous, 1), 'id'));
-        self::assertSame([$public], array_column(HubServer::events($other, 1), 'id'));
+        self::assertSame([$private, $public], array_column($user7->events(2), 'id'));
+        self::assertSame([$public], array_column($anonymous->events(1), 'id'));
+        self::assertSame([$public], array_column($other->events(1), 'id'));
         foreach ([$anonymous, $user7, $other] as $stream) {
-            fclose($stream['socket']);
+            $stream->close();
         }
     }
 
@@ -119,14 +120,14 @@ final class MercureHubTest extends TestCase
         ];
         foreach ($refusals as [$status, $reason, $headers, $fields]) {
             $answer = $hub->publish($fields, $headers);
-            self::assertSame($status, $answer['status'], "$reason: {$answer['body']}");
-            self::assertStringContainsString($reason, $answer['body']);
-            self::assertStringStartsWith('text/plain', $answer['headers']['content-type'] ?? '');
+            self::assertSame($status, $answer->status(), "$reason: {$answer->body()}");
+            self::assertStringContainsString($reason, $answer->body());
+            self::assertStringStartsWith('text/plain', $answer->headers()['content-type'] ?? '');
         }
         $json = $hub->request('POST', '/', self::publisher() + ['Content-Type' => 'application/json'], '{"topic":"a"}');
-        self::assertSame(415, $json['status']);
-        self::assertSame(405, $hub->request('PUT', '/', self::publisher())['status']);
-        self::assertSame(405, $hub->request('HEAD', '/?topic=a')['status']);
+        self::assertSame(415, $json->status());
+        self::assertSame(405, $hub->request('PUT', '/', self::publisher())->status());
+        self::assertSame(405, $hub->request('HEAD', '/?topic=a')->status());
         self::assertSame($before, $broker->lastEventId(), 'nothing was published');
     }
 
@@ -142,13 +143,13 @@ final class MercureHubTest extends TestCase
         ];
         foreach ($cases as [$hub, $status, $reason, $topics, $headers]) {
             $stream = $hub->subscribe($topics, $headers);
-            fclose($stream['socket']);
-            self::assertSame($status, $stream['status'], $reason);
-            self::assertStringContainsString($reason, $stream['rest']);
+            $stream->close();
+            self::assertSame($status, $stream->status(), $reason);
+            self::assertStringContainsString($reason, $stream->body());
         }
         $none = self::$open->request('GET', '/');
-        self::assertSame(400, $none['status']);
-        self::assertStringContainsString('missing "topic" parameter', $none['body']);
+        self::assertSame(400, $none->status());
+        self::assertStringContainsString('missing "topic" parameter', $none->body());
     }
 
     public function testResumeByHeaderOrQueryParameterAndFromEarliest(): void
@@ -160,13 +161,13 @@ final class MercureHubTest extends TestCase
             $ids[] = self::publishOk($hub, ['topic' => 'resume', 'data' => $data]);
         }
         // php -S has four workers, each holding one stream: one stream at a time here.
-        $read = static function (array $stream, int $count, float $seconds = 5.0): array {
-            $events = HubServer::events($stream, $count, $seconds);
-            fclose($stream['socket']);
+        $read = static function (HttpStream $stream, int $count, float $seconds = 5.0): array {
+            $events = $stream->events($count, $seconds);
+            $stream->close();
             return array_column($events, 'data');
         };
         $afterFirst = $hub->subscribe(['resume'], $token + ['Last-Event-ID' => $ids[0]]);
-        self::assertSame($ids[2], $afterFirst['headers']['last-event-id'], 'the newest id when the subscription began');
+        self::assertSame($ids[2], $afterFirst->headers()['last-event-id'], 'the newest id when the subscription began');
         self::assertSame(['two', 'three'], $read($afterFirst, 2));
         self::assertSame(['three'], $read($hub->subscribe(['resume'], $token, '&lastEventID=' . rawurlencode($ids[1])), 1));
         $headerWins = $hub->subscribe(['resume'], $token + ['Last-Event-ID' => $ids[1]], '&lastEventID=' . rawurlencode($ids[0]));
@@ -184,8 +185,8 @@ final class MercureHubTest extends TestCase
         try {
             $stream = $hub->subscribe(['reset'], ['Last-Event-ID' => '0123456789ab:7']);
             $live = self::publishOk($hub, ['topic' => 'reset', 'data' => 'live']);
-            $events = HubServer::events($stream, 2);
-            fclose($stream['socket']);
+            $events = $stream->events(2);
+            $stream->close();
             self::assertSame('sse-reset', $events[0]['event'] ?? null);
             self::assertSame('{"reason":"unknown-id"}', $events[0]['data']);
             self::assertSame($live, $events[1]['id'] ?? null);
@@ -198,38 +199,38 @@ final class MercureHubTest extends TestCase
     {
         $token = Jwt::hs256(['mercure' => ['subscribe' => ['*']], 'exp' => time() + 2], self::KEY);
         $stream = self::$closed->subscribe(['*'], ['Authorization' => "Bearer $token"]);
-        self::assertSame(200, $stream['status']);
-        self::assertFalse(HubServer::ends($stream, 0.5), 'open before exp');
-        self::assertTrue(HubServer::ends($stream, 4.0), 'closed at exp');
-        fclose($stream['socket']);
+        self::assertSame(200, $stream->status());
+        self::assertFalse($stream->ends(0.5), 'open before exp');
+        self::assertTrue($stream->ends(4.0), 'closed at exp');
+        $stream->close();
     }
 
     public function testCorsPreflightsAnswerAllowedOriginsOnly(): void
     {
         $allowed = self::$open->request('OPTIONS', '/', ['Origin' => self::APP, 'Access-Control-Request-Method' => 'POST']);
-        self::assertSame(204, $allowed['status']);
-        self::assertSame(self::APP, $allowed['headers']['access-control-allow-origin']);
-        self::assertSame('true', $allowed['headers']['access-control-allow-credentials']);
-        self::assertStringContainsString('Authorization', $allowed['headers']['access-control-allow-headers']);
+        self::assertSame(204, $allowed->status());
+        self::assertSame(self::APP, $allowed->headers()['access-control-allow-origin']);
+        self::assertSame('true', $allowed->headers()['access-control-allow-credentials']);
+        self::assertStringContainsString('Authorization', $allowed->headers()['access-control-allow-headers']);
         $other = self::$open->request('OPTIONS', '/', ['Origin' => 'http://evil.example.test']);
-        self::assertSame(204, $other['status']);
-        self::assertArrayNotHasKey('access-control-allow-origin', $other['headers']);
+        self::assertSame(204, $other->status());
+        self::assertArrayNotHasKey('access-control-allow-origin', $other->headers());
         $stream = self::$open->subscribe(['x'], ['Origin' => self::APP]);
-        self::assertSame(self::APP, $stream['headers']['access-control-allow-origin']);
-        fclose($stream['socket']);
+        self::assertSame(self::APP, $stream->headers()['access-control-allow-origin']);
+        $stream->close();
     }
 
     public function testACookiePublishNeedsAnAllowedOriginAndTheHeaderWinsOverTheCookie(): void
     {
         $hub = self::$open;
         $cookie = ['Cookie' => 'mercureAuthorization=' . Jwt::hs256(['mercure' => ['publish' => ['*']]], self::KEY)];
-        self::assertSame(403, $hub->publish(['topic' => 'c', 'data' => 'x'], $cookie)['status']);
-        self::assertSame(403, $hub->publish(['topic' => 'c', 'data' => 'x'], $cookie + ['Origin' => 'http://evil.example.test'])['status']);
+        self::assertSame(403, $hub->publish(['topic' => 'c', 'data' => 'x'], $cookie)->status());
+        self::assertSame(403, $hub->publish(['topic' => 'c', 'data' => 'x'], $cookie + ['Origin' => 'http://evil.example.test'])->status());
         $allowed = $hub->publish(['topic' => 'c', 'data' => 'x'], $cookie + ['Origin' => self::APP]);
-        self::assertSame(200, $allowed['status'], $allowed['body']);
-        self::assertSame(self::APP, $allowed['headers']['access-control-allow-origin']);
+        self::assertSame(200, $allowed->status(), $allowed->body());
+        self::assertSame(self::APP, $allowed->headers()['access-control-allow-origin']);
         $forgedHeader = $hub->publish(['topic' => 'c', 'data' => 'x'], $cookie + ['Origin' => self::APP, 'Authorization' => 'Bearer x.y.z']);
-        self::assertSame(401, $forgedHeader['status'], 'the cookie is ignored when a header is present');
+        self::assertSame(401, $forgedHeader->status(), 'the cookie is ignored when a header is present');
     }
 
     public function testMercurePublishReachesTheHubsSubscribers(): void
@@ -243,7 +244,7 @@ final class MercureHubTest extends TestCase
         } finally {
             ini_set('sse.broker', (string) $previous);
         }
-        self::assertSame([['event' => 'direct', 'id' => $id, 'data' => 'no HTTP']], HubServer::events($stream, 1));
-        fclose($stream['socket']);
+        self::assertSame([['event' => 'direct', 'id' => $id, 'data' => 'no HTTP']], $stream->events(1));
+        $stream->close();
     }
 }

@@ -52,16 +52,16 @@ final class MercureSecurityTest extends TestCase
         $cookie = ['Cookie' => 'mercureAuthorization=' . Jwt::hs256(['mercure' => ['subscribe' => ['*']]], self::KEY)];
         $preflight = $hub->request('OPTIONS', '/', ['Origin' => self::EVIL, 'Access-Control-Request-Method' => 'GET']);
         $stream = $hub->subscribe(['x'], ['Origin' => self::EVIL] + $cookie);
-        fclose($stream['socket']);
+        $stream->close();
         $publish = $hub->publish(['topic' => 'x', 'data' => 'y'], self::publisher() + ['Origin' => self::EVIL]);
-        self::assertSame([204, 200, 200], [$preflight['status'], $stream['status'], $publish['status']]);
+        self::assertSame([204, 200, 200], [$preflight->status(), $stream->status(), $publish->status()]);
         foreach (['preflight' => $preflight, 'subscribe' => $stream, 'publish' => $publish] as $what => $answer) {
-            self::assertSame('*', $answer['headers']['access-control-allow-origin'] ?? null, $what);
-            self::assertArrayNotHasKey('access-control-allow-credentials', $answer['headers'], $what);
-            self::assertSame('Origin', $answer['headers']['vary'] ?? null, $what);
+            self::assertSame('*', $answer->headers()['access-control-allow-origin'] ?? null, $what);
+            self::assertArrayNotHasKey('access-control-allow-credentials', $answer->headers(), $what);
+            self::assertSame('Origin', $answer->headers()['vary'] ?? null, $what);
         }
         // A header token still works from any origin: it is no ambient credential.
-        self::assertStringContainsString('Authorization', $preflight['headers']['access-control-allow-headers'] ?? '');
+        self::assertStringContainsString('Authorization', $preflight->headers()['access-control-allow-headers'] ?? '');
     }
 
     public function testAListedOriginKeepsItsCredentialsBesideAStar(): void
@@ -69,33 +69,33 @@ final class MercureSecurityTest extends TestCase
         $hub = self::$open;
         $preflight = $hub->request('OPTIONS', '/', ['Origin' => self::APP, 'Access-Control-Request-Method' => 'GET']);
         $stream = $hub->subscribe(['x'], ['Origin' => self::APP]);
-        fclose($stream['socket']);
+        $stream->close();
         foreach ([$preflight, $stream] as $answer) {
-            self::assertSame(self::APP, $answer['headers']['access-control-allow-origin'] ?? null);
-            self::assertSame('true', $answer['headers']['access-control-allow-credentials'] ?? null);
+            self::assertSame(self::APP, $answer->headers()['access-control-allow-origin'] ?? null);
+            self::assertSame('true', $answer->headers()['access-control-allow-credentials'] ?? null);
         }
         $none = $hub->request('OPTIONS', '/', ['Access-Control-Request-Method' => 'GET']);
-        self::assertArrayNotHasKey('access-control-allow-origin', $none['headers'], 'no Origin, no CORS headers');
+        self::assertArrayNotHasKey('access-control-allow-origin', $none->headers(), 'no Origin, no CORS headers');
     }
 
     public function testOneRequestsSelectorsHaveOneBudgetNamedWhenExceeded(): void
     {
         $hub = self::$open;
         $hostile = $hub->subscribe(self::hostileSelectors());
-        fclose($hostile['socket']);
-        self::assertSame(400, $hostile['status'], $hostile['rest']);
-        self::assertStringContainsString('exceed together the compile budget of one request (1024 KiB)', $hostile['rest']);
+        $hostile->close();
+        self::assertSame(400, $hostile->status(), $hostile->body());
+        self::assertStringContainsString('exceed together the compile budget of one request (1024 KiB)', $hostile->body());
         $long = array_map(fn (int $i): string => sprintf('https://example.com/%03d/%s', $i, str_repeat('x', 976)), range(1, 33));
         $tooLong = $hub->subscribe($long);
-        fclose($tooLong['socket']);
-        self::assertSame(400, $tooLong['status'], $tooLong['rest']);
-        self::assertStringContainsString('size budget of one request (32768 bytes in total)', $tooLong['rest']);
+        $tooLong->close();
+        self::assertSame(400, $tooLong->status(), $tooLong->body());
+        self::assertStringContainsString('size budget of one request (32768 bytes in total)', $tooLong->body());
         // An ordinary request of 100 templates is within it, and is served.
         $ordinary = $hub->subscribe(array_map(fn (int $i): string => "https://example.com/books$i/{id}", range(1, 100)));
-        self::assertSame(200, $ordinary['status'], $ordinary['rest']);
-        $id = $hub->publish(['topic' => 'https://example.com/books42/7', 'data' => 'matched'], self::publisher())['body'];
-        self::assertSame([['id' => $id, 'data' => 'matched']], HubServer::events($ordinary, 1));
-        fclose($ordinary['socket']);
+        self::assertSame(200, $ordinary->status(), $ordinary->body());
+        $id = $hub->publish(['topic' => 'https://example.com/books42/7', 'data' => 'matched'], self::publisher())->body();
+        self::assertSame([['id' => $id, 'data' => 'matched']], $ordinary->events(1));
+        $ordinary->close();
     }
 
     public function testTheTokenIsVerifiedBeforeAnySelectorIsCompiled(): void
@@ -106,38 +106,38 @@ final class MercureSecurityTest extends TestCase
             $started = microtime(true);
             $answer = $hub->subscribe(self::hostileSelectors(), $headers);
             $elapsed = microtime(true) - $started;
-            fclose($answer['socket']);
+            $answer->close();
             // 401, not the budget's 400: the selectors were never compiled. Compiling them
             // one by one took 0.3 to 1.3 s of CPU; the refusal now takes about a millisecond.
-            self::assertSame(401, $answer['status'], $answer['rest']);
+            self::assertSame(401, $answer->status(), $answer->body());
             self::assertLessThan(0.1, $elapsed, 'a refused token costs no compiling');
         }
         // A malformed query is still a 400 at once, with or without a token.
         $malformed = $hub->subscribe(['https://example.com/{id']);
-        fclose($malformed['socket']);
-        self::assertSame(400, $malformed['status']);
-        self::assertStringContainsString('is malformed', $malformed['rest']);
+        $malformed->close();
+        self::assertSame(400, $malformed->status());
+        self::assertStringContainsString('is malformed', $malformed->body());
         // With a valid token, the same budget applies.
         $token = ['Authorization' => 'Bearer ' . Jwt::hs256(['mercure' => ['subscribe' => []]], self::KEY)];
         $budget = $hub->subscribe(self::hostileSelectors(), $token);
-        fclose($budget['socket']);
-        self::assertSame(400, $budget['status']);
-        self::assertStringContainsString('compile budget', $budget['rest']);
+        $budget->close();
+        self::assertSame(400, $budget->status());
+        self::assertStringContainsString('compile budget', $budget->body());
     }
 
     public function testAPrefixCountsAPercentEncodedCharacterAsOne(): void
     {
         $hub = self::$open;
         $stream = $hub->subscribe(['https://example.com/tags/{tag:2}']);
-        self::assertSame(200, $stream['status'], $stream['rest']);
+        self::assertSame(200, $stream->status(), $stream->body());
         $ids = [];
         foreach (['https://example.com/tags/%C3%A9t', 'https://example.com/tags/%C3%A9t%C3%A9', 'https://example.com/tags/%E6%97%A5%E6%9C%AC', 'https://example.com/tags/ab'] as $topic) {
             $answer = $hub->publish(['topic' => $topic, 'data' => $topic], self::publisher());
-            self::assertSame(200, $answer['status'], $answer['body']);
-            $ids[$topic] = $answer['body'];
+            self::assertSame(200, $answer->status(), $answer->body());
+            $ids[$topic] = $answer->body();
         }
-        $events = HubServer::events($stream, 3);
-        fclose($stream['socket']);
+        $events = $stream->events(3);
+        $stream->close();
         // "ét" and "日本" are two characters each before encoding; "été" is three.
         self::assertSame(
             ['https://example.com/tags/%C3%A9t', 'https://example.com/tags/%E6%97%A5%E6%9C%AC', 'https://example.com/tags/ab'],

@@ -5,6 +5,7 @@ declare(strict_types=1);
 namespace Sse\Tests\Stubs;
 
 use PHPUnit\Framework\TestCase;
+use Sse\Tests\Support\Extension;
 
 /**
  * stubs/sse.stub.php and stubs/mercure.stub.php must declare exactly what the extension
@@ -22,7 +23,8 @@ final class StubsMatchExtensionTest extends TestCase
     public function testStubsDescribeTheLoadedExtension(): void
     {
         $script = __DIR__ . '/describe.php';
-        $extension = $this->describe([PHP_BINARY, '-n', '-d', 'extension=' . $this->extensionPath(), $script]);
+        self::assertFileExists(Extension::path());
+        $extension = $this->describe(Extension::php($script));
         $stubs = $this->describe([PHP_BINARY, '-n', $script, self::ROOT . '/stubs/sse.stub.php', self::ROOT . '/stubs/mercure.stub.php']);
 
         self::assertSame(array_keys($extension), array_keys($stubs), 'the stubs declare other classes than the extension');
@@ -65,12 +67,5 @@ final class StubsMatchExtensionTest extends TestCase
         $errors = stream_get_contents($pipes[2]);
         self::assertSame(0, proc_close($process), $errors);
         return json_decode($json, true, 512, JSON_THROW_ON_ERROR);
-    }
-
-    private function extensionPath(): string
-    {
-        $path = \Sse\Tests\Support\Extension::path();
-        self::assertFileExists($path);
-        return $path;
     }
 }

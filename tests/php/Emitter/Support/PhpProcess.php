@@ -4,6 +4,8 @@ declare(strict_types=1);
 
 namespace Sse\Tests\Emitter\Support;
 
+use Sse\Tests\Support\Extension;
+
 /**
  * A child `php` with the sse extension loaded, running one script of tests/php/Emitter/scripts.
  *
@@ -31,7 +33,7 @@ final class PhpProcess
      */
     public static function start(string $script, array $args = [], array $ini = []): self
     {
-        $command = [PHP_BINARY, '-d', 'extension=' . self::extensionPath()];
+        $command = [PHP_BINARY, '-d', 'extension=' . Extension::path()];
         // Errors on stderr and nothing else there: the tests read fatal messages from it.
         $ini += ['display_errors' => 'stderr', 'log_errors' => '0', 'error_reporting' => '-1'];
         foreach ($ini as $name => $value) {
@@ -41,16 +43,6 @@ final class PhpProcess
         array_push($command, ...$args);
 
         return new self($command);
-    }
-
-    /** The extension file this PHPUnit process loaded, so the child tests the same build. */
-    public static function extensionPath(): string
-    {
-        $maps = (string) @file_get_contents('/proc/self/maps');
-        if (preg_match('~\s(/\S*(?:libsse|/sse)\.so)$~m', $maps, $m) === 1) {
-            return $m[1];
-        }
-        return \Sse\Tests\Support\Extension::path();
     }
 
     /** @param list<string> $command */
