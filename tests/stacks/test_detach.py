@@ -343,6 +343,11 @@ def test_no_descriptor_or_memory_leak_over_ten_rounds(pool):
     for _ in range(10):
         round_()
     pids_after, fds_after, memory_after = settled_fds_and_memory(pool)
+    # A busy machine may close the last round's descriptors after a still half second: look
+    # again for a while (a leak never goes back down).
+    deadline = time.monotonic() + 10
+    while fds_after > fds and time.monotonic() < deadline:
+        pids_after, fds_after, memory_after = settled_fds_and_memory(pool)
     assert pids_after == pids, "a worker was replaced during the test"
     # Counted at rest on both sides: a leak of even one per round would show as ten more.
     assert fds_after <= fds, f"descriptors {fds} -> {fds_after}"
