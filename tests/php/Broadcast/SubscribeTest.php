@@ -10,6 +10,7 @@ use Sse\SseEmitter;
 use Sse\SseException;
 use Sse\Testing\EventStreamRecorder;
 use Sse\Testing\RecordedStream;
+use Sse\Tests\Support\LastEventIdIsolation;
 
 /**
  * subscribe() on the virtual clock with a `memory` broker: order, ids, topics, resuming with
@@ -17,19 +18,7 @@ use Sse\Testing\RecordedStream;
  */
 final class SubscribeTest extends TestCase
 {
-    /** @var array<string, mixed> */
-    private array $server;
-
-    protected function setUp(): void
-    {
-        $this->server = $_SERVER;
-        unset($_SERVER['HTTP_LAST_EVENT_ID']);
-    }
-
-    protected function tearDown(): void
-    {
-        $_SERVER = $this->server;
-    }
+    use LastEventIdIsolation;
 
     /** A stream subscribed to $topics while $publish runs one second into it. */
     private static function stream(Broker $broker, array|string $topics, callable $publish, array $options = []): RecordedStream

@@ -9,14 +9,12 @@ use Sse\SseEmitter;
 use Sse\SseException;
 use Sse\Testing\EventStreamRecorder;
 use Sse\Tests\Emitter\Support\Output;
+use Sse\Tests\Support\LastEventIdIsolation;
 
 /** finish(): the last event of a complete stream, and the 204 for a reconnect after it. */
 final class FinishTest extends TestCase
 {
-    protected function tearDown(): void
-    {
-        unset($_SERVER['HTTP_LAST_EVENT_ID']);
-    }
+    use LastEventIdIsolation;
 
     public function testFinishSendsTheEndEventAndCloses(): void
     {

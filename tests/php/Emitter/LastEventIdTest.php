@@ -6,6 +6,7 @@ namespace Sse\Tests\Emitter;
 
 use PHPUnit\Framework\TestCase;
 use Sse\SseEmitter;
+use Sse\Tests\Support\LastEventIdIsolation;
 
 /**
  * lastEventId(): the Last-Event-ID header, else the lastEventId query parameter (polyfills
@@ -14,23 +15,7 @@ use Sse\SseEmitter;
  */
 final class LastEventIdTest extends TestCase
 {
-    /** @var array<string, mixed> */
-    private array $server;
-    /** @var array<string, mixed> */
-    private array $get;
-
-    protected function setUp(): void
-    {
-        $this->server = $_SERVER;
-        $this->get = $_GET;
-        unset($_SERVER['HTTP_LAST_EVENT_ID'], $_GET['lastEventId']);
-    }
-
-    protected function tearDown(): void
-    {
-        $_SERVER = $this->server;
-        $_GET = $this->get;
-    }
+    use LastEventIdIsolation;
 
     public function testNullWithoutEither(): void
     {

@@ -16,6 +16,7 @@ use Sse\Laravel\SseBroadcaster;
 use Sse\Laravel\SseResponse;
 use Sse\SseEmitter;
 use Sse\Testing\RecordedStream;
+use Sse\Tests\Support\LastEventIdIsolation;
 use Symfony\Component\HttpKernel\Exception\AccessDeniedHttpException;
 
 /**
@@ -25,16 +26,15 @@ use Symfony\Component\HttpKernel\Exception\AccessDeniedHttpException;
  */
 final class BroadcastingTest extends TestCase
 {
+    use LastEventIdIsolation;
+
     private TestApp $laravel;
-    private ?string $lastEventIdHeader = null;
 
     protected function setUp(): void
     {
         if (!class_exists(\Illuminate\Foundation\Application::class)) {
             self::markTestSkipped('Laravel (php-laravel-framework) is not installed');
         }
-        $this->lastEventIdHeader = $_SERVER['HTTP_LAST_EVENT_ID'] ?? null;
-        unset($_SERVER['HTTP_LAST_EVENT_ID'], $_GET['lastEventId']);
         $this->laravel = new TestApp();
         $this->laravel->kernel->bootstrap();
         $this->laravel->app['config']->set('broadcasting.connections.sse', [
@@ -51,10 +51,6 @@ final class BroadcastingTest extends TestCase
 
     protected function tearDown(): void
     {
-        unset($_SERVER['HTTP_LAST_EVENT_ID']);
-        if ($this->lastEventIdHeader !== null) {
-            $_SERVER['HTTP_LAST_EVENT_ID'] = $this->lastEventIdHeader;
-        }
         $this->laravel->destroy();
     }
 

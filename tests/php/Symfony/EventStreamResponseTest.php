@@ -12,27 +12,18 @@ use Sse\SseEmitter;
 use Sse\SseException;
 use Sse\Symfony\EventStreamResponse;
 use Sse\Testing\RecordedStream;
+use Sse\Tests\Support\LastEventIdIsolation;
 use Symfony\Component\HttpFoundation\EventStreamResponse as SymfonyEventStreamResponse;
 use Symfony\Component\HttpFoundation\ServerEvent;
 
 /** Sse\Symfony\EventStreamResponse on its own: ServerEvent on the wire, callback styles, headers, failures. */
 final class EventStreamResponseTest extends TestCase
 {
-    private ?string $lastEventIdHeader;
+    use LastEventIdIsolation;
 
     protected function setUp(): void
     {
         Symfony::require();
-        $this->lastEventIdHeader = $_SERVER['HTTP_LAST_EVENT_ID'] ?? null;
-        unset($_SERVER['HTTP_LAST_EVENT_ID'], $_GET['lastEventId']);
-    }
-
-    protected function tearDown(): void
-    {
-        unset($_SERVER['HTTP_LAST_EVENT_ID']);
-        if ($this->lastEventIdHeader !== null) {
-            $_SERVER['HTTP_LAST_EVENT_ID'] = $this->lastEventIdHeader;
-        }
     }
 
     public function testServerEventsAreFramedWithZeroValuesKeptAndEveryLineSplit(): void

@@ -8,6 +8,7 @@ use PHPUnit\Framework\TestCase;
 use Sse\Broker;
 use Sse\SseEmitter;
 use Sse\Testing\EventStreamRecorder;
+use Sse\Tests\Support\LastEventIdIsolation;
 
 /**
  * A stream subscribed to a `memory` broker, recorded on the virtual clock: the test publishes
@@ -16,21 +17,7 @@ use Sse\Testing\EventStreamRecorder;
  */
 final class BrokerRecordingTest extends TestCase
 {
-    private ?string $lastEventIdHeader = null;
-
-    protected function setUp(): void
-    {
-        $this->lastEventIdHeader = $_SERVER['HTTP_LAST_EVENT_ID'] ?? null;
-        unset($_SERVER['HTTP_LAST_EVENT_ID'], $_GET['lastEventId']);
-    }
-
-    protected function tearDown(): void
-    {
-        unset($_SERVER['HTTP_LAST_EVENT_ID']);
-        if ($this->lastEventIdHeader !== null) {
-            $_SERVER['HTTP_LAST_EVENT_ID'] = $this->lastEventIdHeader;
-        }
-    }
+    use LastEventIdIsolation;
 
     public function testEventsPublishedWhileTheStreamRunsAreWrittenInOrderWithTheBrokersIds(): void
     {
