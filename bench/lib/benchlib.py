@@ -281,6 +281,22 @@ def write_section(name: str, markdown: str):
     print(markdown)
 
 
+def run_parts(name: str, parts: dict, report) -> dict:
+    """A benchmark of several parts: runs those named on the command line (all by default), each
+    `parts[part]()` giving results by key; when only some run, the others keep their figures
+    from the last run. Saves bench/results/<name>.json and writes the section `report(results)`."""
+    chosen = sys.argv[1:] or list(parts)
+    results = {"load": load()}
+    previous = RESULTS / f"{name}.json"
+    if sys.argv[1:] and previous.exists():
+        results = {**json.loads(previous.read_text()), **results}
+    for part in chosen:
+        results.update(parts[part]())
+    save(name, results)
+    write_section(name, report(results))
+    return results
+
+
 def yes_no(ok: bool) -> str:
     return "met" if ok else "MISSED"
 

@@ -103,15 +103,9 @@ def deliveries(res, mode, client, ids, rounds):
 
 
 def measure(count):
-    broker = Path(f"/dev/shm/sse-bench-mercure-{os.getpid()}")
-    shutil.rmtree(broker, ignore_errors=True)
-    stack = B.Stack("mercure", workers=POOL, nginx_workers=2, www=HERE / "www", connections=16000,
-                    env={"SSE_BENCH_BROKER": broker}, read_timeout=300)
+    stack, broker = start_stack("mercure")
     res = {"subscribers": count, "load_before": B.load()}
     try:
-        for _ in range(3 * POOL):
-            B.get(stack.port, "/plain.php")
-        time.sleep(1)
         pids = stack.worker_pids()
         mem0 = private_kb(pids)
         client = B.NativeClient(stack.port, "/hub.php?topic=bench", count, settle_ms=SETTLE_MS)
@@ -145,7 +139,8 @@ def measure(count):
     return res
 
 
-def stack(name):
+def start_stack(name):
+    """The hub's stack, its pool warmed up, and its broker's directory."""
     broker = Path(f"/dev/shm/sse-bench-{name}-{os.getpid()}")
     shutil.rmtree(broker, ignore_errors=True)
     st = B.Stack(name, workers=POOL, nginx_workers=2, www=HERE / "www", connections=16000,
@@ -158,7 +153,7 @@ def stack(name):
 
 def measure_selectors(count):
     """Publish-to-delivery at `count` subscribers, for each kind of selector in turn."""
-    st, broker = stack("mercure-selectors")
+    st, broker = start_stack("mercure-selectors")
     res = {"subscribers": count, "load_before": B.load()}
     try:
         for kind, query in SELECTORS.items():
@@ -209,7 +204,7 @@ def form(name, values):
 
 
 def measure_subscribe():
-    st, broker = stack("mercure-subscribe")
+    st, broker = start_stack("mercure-subscribe")
     res = {"load_before": B.load(), "requests": SUBSCRIBE_REQUESTS}
     try:
         # The largest K the hub accepts for 100 patterns.

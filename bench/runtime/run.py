@@ -201,22 +201,11 @@ def report(r):
 
 
 def main():
-    parts = sys.argv[1:] or ["timers", "ticks", "fpm"]
-    r = {"load": B.load()}
-    previous = B.RESULTS / "runtime.json"
-    if sys.argv[1:] and previous.exists():
-        # Only some parts: keep the others' last figures in the section.
-        r = {**json.loads(previous.read_text()), **r}
-    if "timers" in parts:
-        r["timers"] = timers()
-        r["timer_syscalls"] = timer_syscalls()
-    if "ticks" in parts:
-        r["ticks"] = ticks_rss()
-    if "fpm" in parts:
-        r["fpm"] = fpm()
-    B.save("runtime", r)
-    B.write_section("runtime", report(r))
-
+    B.run_parts("runtime", {
+        "timers": lambda: {"timers": timers(), "timer_syscalls": timer_syscalls()},
+        "ticks": lambda: {"ticks": ticks_rss()},
+        "fpm": lambda: {"fpm": fpm()},
+    }, report)
 
 if __name__ == "__main__":
     main()

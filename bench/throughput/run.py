@@ -201,21 +201,11 @@ def main():
     if sys.argv[1:] == ["--report"]:  # rewrite the section from the last results
         B.write_section("throughput", report(json.loads((B.RESULTS / "throughput.json").read_text())))
         return
-    parts = sys.argv[1:] or ["throughput", "syscalls", "hangup"]
-    r = {"load": B.load()}
-    previous = B.RESULTS / "throughput.json"
-    if sys.argv[1:] and previous.exists():
-        # Only some parts: keep the others' last figures in the section.
-        r = {**json.loads(previous.read_text()), **r}
-    if "throughput" in parts:
-        r["throughput"] = throughput()
-    if "syscalls" in parts:
-        r["syscalls"] = syscalls()
-    if "hangup" in parts:
-        r["hangup"] = hangup()
-    B.save("throughput", r)
-    B.write_section("throughput", report(r))
-
+    B.run_parts("throughput", {
+        "throughput": lambda: {"throughput": throughput()},
+        "syscalls": lambda: {"syscalls": syscalls()},
+        "hangup": lambda: {"hangup": hangup()},
+    }, report)
 
 if __name__ == "__main__":
     main()
