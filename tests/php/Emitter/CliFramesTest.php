@@ -10,7 +10,7 @@ use Sse\InvalidEventException;
 use Sse\ServerSentEvents;
 use Sse\SseEmitter;
 use Sse\SseException;
-use Sse\Tests\Emitter\Support\Output;
+use Sse\Tests\Support\Output;
 
 /** Under the CLI SAPI the frames go through PHP's output layer, so ob_start() captures them. */
 final class CliFramesTest extends TestCase

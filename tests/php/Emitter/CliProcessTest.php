@@ -5,7 +5,7 @@ declare(strict_types=1);
 namespace Sse\Tests\Emitter;
 
 use PHPUnit\Framework\TestCase;
-use Sse\Tests\Emitter\Support\PhpProcess;
+use Sse\Tests\Support\PhpProcess;
 
 /**
  * The CLI behaviour seen from a fresh `php -d extension=...` process, where nothing else has

@@ -8,8 +8,8 @@ use PHPUnit\Framework\TestCase;
 use Sse\SseEmitter;
 use Sse\SseException;
 use Sse\Testing\EventStreamRecorder;
-use Sse\Tests\Emitter\Support\Output;
 use Sse\Tests\Support\LastEventIdIsolation;
+use Sse\Tests\Support\Output;
 
 /** finish(): the last event of a complete stream, and the 204 for a reconnect after it. */
 final class FinishTest extends TestCase

@@ -6,7 +6,7 @@ namespace Sse\Tests\Emitter;
 
 use PHPUnit\Framework\TestCase;
 use Sse\SseEmitter;
-use Sse\Tests\Emitter\Support\Output;
+use Sse\Tests\Support\Output;
 
 /** A heartbeat is a comment frame written only after `heartbeat` seconds without any write. */
 final class HeartbeatTest extends TestCase

@@ -6,7 +6,7 @@ namespace Sse\Tests\Emitter;
 
 use PHPUnit\Framework\TestCase;
 use Sse\SseEmitter;
-use Sse\Tests\Emitter\Support\Output;
+use Sse\Tests\Support\Output;
 
 /** How a stream ends: close(), maxDuration or a callback that throws; onClose runs once. */
 final class LifecycleTest extends TestCase

@@ -6,7 +6,7 @@ namespace Sse\Tests\Emitter;
 
 use PHPUnit\Framework\TestCase;
 use Sse\SseEmitter;
-use Sse\Tests\Emitter\Support\Output;
+use Sse\Tests\Support\Output;
 
 /**
  * Callbacks call back into the emitter that runs them. None of this may trip the extension's

@@ -6,7 +6,7 @@ namespace Sse\Tests\Emitter;
 
 use PHPUnit\Framework\TestCase;
 use Sse\SseEmitter;
-use Sse\Tests\Emitter\Support\Output;
+use Sse\Tests\Support\Output;
 
 /**
  * every(), after() and cancel() on the virtual clock, where a schedule runs in no time and

@@ -7,7 +7,7 @@ namespace Sse\Tests\Emitter;
 use PHPUnit\Framework\TestCase;
 use Sse\EventStreamParser;
 use Sse\SseEmitter;
-use Sse\Tests\Emitter\Support\Output;
+use Sse\Tests\Support\Output;
 
 /**
  * The virtual clock jumps straight to the next deadline, so long schedules run in no time and

@@ -5,9 +5,9 @@ declare(strict_types=1);
 namespace Sse\Tests\Mercure;
 
 use PHPUnit\Framework\TestCase;
-use Sse\Tests\Mercure\Support\HubServer;
-use Sse\Tests\Mercure\Support\Jwt;
 use Sse\Tests\Support\HttpStream;
+use Sse\Tests\Support\HubServer;
+use Sse\Tests\Support\Jwt;
 
 /**
  * Mercure 1.0 subscriptions (`match`, `match_exact`, `match_urlpattern`, `last_event_id`,

@@ -5,8 +5,8 @@ declare(strict_types=1);
 namespace Sse\Tests\Mercure;
 
 use PHPUnit\Framework\TestCase;
-use Sse\Tests\Mercure\Support\HubServer;
-use Sse\Tests\Mercure\Support\Jwt;
+use Sse\Tests\Support\HubServer;
+use Sse\Tests\Support\Jwt;
 
 /**
  * Mercure 1.0 tokens (RFC 9068 access tokens with RFC 9396 grants) on a hub that serves

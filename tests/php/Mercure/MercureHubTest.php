@@ -6,9 +6,9 @@ namespace Sse\Tests\Mercure;
 
 use PHPUnit\Framework\TestCase;
 use Sse\Broker;
-use Sse\Tests\Mercure\Support\HubServer;
-use Sse\Tests\Mercure\Support\Jwt;
 use Sse\Tests\Support\HttpStream;
+use Sse\Tests\Support\HubServer;
+use Sse\Tests\Support\Jwt;
 
 /**
  * Sse\MercureHub as a plain PHP hub served by `php -S`: subscribe, publish, authorization and

@@ -5,8 +5,8 @@ declare(strict_types=1);
 namespace Sse\Tests\Mercure;
 
 use PHPUnit\Framework\TestCase;
-use Sse\Tests\Mercure\Support\HubServer;
-use Sse\Tests\Mercure\Support\Jwt;
+use Sse\Tests\Support\HubServer;
+use Sse\Tests\Support\Jwt;
 
 /**
  * The hub's answers to hostile or careless requests, over real HTTP (`php -S`): CORS never

@@ -5,8 +5,8 @@ declare(strict_types=1);
 namespace Sse\Tests\Emitter\RealClock;
 
 use PHPUnit\Framework\TestCase;
-use Sse\Tests\Emitter\Support\PhpProcess;
-use Sse\Tests\Emitter\Support\ProcessResult;
+use Sse\Tests\Support\PhpProcess;
+use Sse\Tests\Support\ProcessResult;
 
 /**
  * Fatal errors inside a callback unwind through the extension's frames (a longjmp): the

@@ -5,7 +5,7 @@ declare(strict_types=1);
 namespace Sse\Tests\Emitter\RealClock;
 
 use PHPUnit\Framework\TestCase;
-use Sse\Tests\Emitter\Support\PhpProcess;
+use Sse\Tests\Support\PhpProcess;
 
 /**
  * Threads do not survive fork (php-fpm forks its workers; CLI workers use pcntl_fork): a

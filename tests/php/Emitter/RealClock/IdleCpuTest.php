@@ -5,7 +5,7 @@ declare(strict_types=1);
 namespace Sse\Tests\Emitter\RealClock;
 
 use PHPUnit\Framework\TestCase;
-use Sse\Tests\Emitter\Support\PhpProcess;
+use Sse\Tests\Support\PhpProcess;
 
 /** An idle stream sleeps: no busy loop, in the PHP thread or in the runtime thread. */
 final class IdleCpuTest extends TestCase

@@ -5,7 +5,7 @@ declare(strict_types=1);
 namespace Sse\Tests\Emitter\RealClock;
 
 use PHPUnit\Framework\TestCase;
-use Sse\Tests\Emitter\Support\PhpProcess;
+use Sse\Tests\Support\PhpProcess;
 
 /**
  * One background thread per process, started lazily by the first real wait (never by module

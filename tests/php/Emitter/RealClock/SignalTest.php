@@ -5,7 +5,7 @@ declare(strict_types=1);
 namespace Sse\Tests\Emitter\RealClock;
 
 use PHPUnit\Framework\TestCase;
-use Sse\Tests\Emitter\Support\PhpProcess;
+use Sse\Tests\Support\PhpProcess;
 
 /**
  * A native wait must let pcntl_async_signals handlers run promptly: php-fpm and supervisors

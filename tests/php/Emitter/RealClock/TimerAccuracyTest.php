@@ -5,7 +5,7 @@ declare(strict_types=1);
 namespace Sse\Tests\Emitter\RealClock;
 
 use PHPUnit\Framework\TestCase;
-use Sse\Tests\Emitter\Support\PhpProcess;
+use Sse\Tests\Support\PhpProcess;
 
 /**
  * On the real clock a timer fires on time: no tick early, none much late, and no drift.

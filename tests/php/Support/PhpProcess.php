@@ -2,9 +2,7 @@
 
 declare(strict_types=1);
 
-namespace Sse\Tests\Emitter\Support;
-
-use Sse\Tests\Support\Extension;
+namespace Sse\Tests\Support;
 
 /**
  * A child `php` with the sse extension loaded, running one script of tests/php/Emitter/scripts.
@@ -39,7 +37,7 @@ final class PhpProcess
         foreach ($ini as $name => $value) {
             array_push($command, '-d', $name . '=' . $value);
         }
-        $command[] = __DIR__ . '/../scripts/' . $script;
+        $command[] = dirname(__DIR__) . '/Emitter/scripts/' . $script;
         array_push($command, ...$args);
 
         return new self($command);

@@ -2,10 +2,7 @@
 
 declare(strict_types=1);
 
-namespace Sse\Tests\Mercure\Support;
-
-use Sse\Tests\Support\HttpStream;
-use Sse\Tests\Support\PhpServer;
+namespace Sse\Tests\Support;
 
 /**
  * tests/php/Mercure/www/hub.php served for real by `php -S` (four workers, so that streams
@@ -22,7 +19,7 @@ final class HubServer
     {
         $this->directory = sys_get_temp_dir() . '/sse-mercure-' . bin2hex(random_bytes(6));
         mkdir($this->directory, 0700, true);
-        $www = dirname(__DIR__) . '/www';
+        $www = dirname(__DIR__) . '/Mercure/www';
         $env += ['MERCURE_BROKER' => 'local://' . $this->directory . '/broker', 'PHP_CLI_SERVER_WORKERS' => '4'];
         try {
             $this->server = new PhpServer($www, "$www/hub.php", $env, log: $this->directory . '/server.log');

@@ -2,7 +2,7 @@
 
 declare(strict_types=1);
 
-namespace Sse\Tests\Emitter\Support;
+namespace Sse\Tests\Support;
 
 /** How a child php ended: its exit code (-1 when it had to be killed), output and duration. */
 final class ProcessResult

@@ -2,7 +2,7 @@
 
 declare(strict_types=1);
 
-namespace Sse\Tests\Emitter\Support;
+namespace Sse\Tests\Support;
 
 /**
  * Captures what an emitter writes under the CLI SAPI, where frames go through PHP's output

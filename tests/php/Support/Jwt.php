@@ -2,7 +2,7 @@
 
 declare(strict_types=1);
 
-namespace Sse\Tests\Mercure\Support;
+namespace Sse\Tests\Support;
 
 /** Tokens signed here, as a publisher's or subscriber's app would sign them (and some forged). */
 final class Jwt
