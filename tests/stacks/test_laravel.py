@@ -9,6 +9,7 @@ failures, hang-ups, finish(), the boot check) is test_frameworks.py.
 import pytest
 
 from harness import client, laravel
+from harness.resume import rotate
 from harness.hangup import hang_up_all
 
 
@@ -48,18 +49,7 @@ def test_hang_up_frees_the_workers(stack):
 
 def test_max_duration_rotation_loses_and_repeats_nothing(stack):
     """/rotate: four connections of ~1 s (three reconnects), each with the last id received."""
-    ids, retry, last = [], None, None
-    for connection in range(4):
-        headers = {"Last-Event-ID": last} if last else None
-        with client.Stream(stack, "rotate", headers) as s:
-            events = s.events_until_end(timeout=5)
-        assert s.status == 200, s.body
-        assert s.ended and s.transport.complete, f"connection {connection} was not ended by the server"
-        assert len(events) >= 5, f"connection {connection}: {s.body!r}"
-        ids += [int(e.id) for e in events]
-        assert [e.data for e in events] == [f"n={e.id}" for e in events]
-        retry = s.parser.retry
-        last = s.parser.last_id
+    ids, retry = rotate(stack, "rotate", clean=True)
     assert ids == list(range(1, len(ids) + 1)), f"ids across reconnects: {ids}"
     assert retry == 100
 

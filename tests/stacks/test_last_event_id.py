@@ -2,6 +2,7 @@
 import pytest
 
 from harness import client
+from harness.resume import rotate
 
 
 def resume(stack, path, headers=None):
@@ -40,16 +41,6 @@ def test_unacceptable_last_event_id_is_ignored(stack, path, headers):
 
 def test_max_duration_rotation_loses_and_repeats_nothing(stack):
     """Four connections of ~1 s each, reconnecting the way EventSource does."""
-    ids, retry, last = [], None, None
-    for connection in range(4):
-        headers = {"Last-Event-ID": last} if last else None
-        with client.Stream(stack, "rotate.php", headers) as s:
-            events = s.events_until_end(timeout=5)
-        assert s.ended, f"connection {connection} was not ended by the server"
-        assert len(events) >= 5, f"connection {connection}: {s.body!r}"
-        ids += [int(e.id) for e in events]
-        assert [e.data for e in events] == [f"n={e.id}" for e in events]
-        retry = s.parser.retry
-        last = s.parser.last_id
+    ids, retry = rotate(stack, "rotate.php")
     assert ids == list(range(1, len(ids) + 1)), f"ids across reconnects: {ids}"
     assert retry == 100
