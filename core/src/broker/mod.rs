@@ -9,10 +9,12 @@
 //! - [`stored`]: one published event, and its record format on disk (checksummed);
 //! - [`local_log`]: the embedded broker's log, a directory shared by the processes of a machine;
 //! - [`memory_log`]: the same log in one process's memory, for unit tests.
+//! - [`leases`]: presence leases (a process's active subscriptions) of the embedded and memory brokers;
 //! - [`url`]: which broker a URL names.
 
 pub mod event_id;
 pub mod history;
+pub mod leases;
 pub mod local_log;
 pub mod memory_log;
 pub mod stored;

@@ -12,7 +12,8 @@
 //! - [`claims`], [`jwt`]: the tokens of publishers and subscribers, in either draft;
 //! - [`details`], [`grant_pattern`]: a 1.0 token's `authorization_details` and their URL patterns;
 //! - [`auth`]: where a token comes from, and the origin check of cookie publishes;
-//! - [`bearer`]: 1.0's challenges and its RFC 9728 metadata document.
+//! - [`bearer`]: 1.0's challenges and its RFC 9728 metadata document;
+//! - [`subscriptions`]: 1.0's active subscriptions (their topic, document, events, API paths).
 
 pub mod auth;
 pub mod bearer;
@@ -24,6 +25,7 @@ pub mod jwt;
 pub mod matchers;
 pub mod rules;
 pub mod selector;
+pub mod subscriptions;
 pub mod template;
 pub mod topic;
 pub mod update;
