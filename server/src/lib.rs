@@ -8,12 +8,14 @@
 //! - [`broker`]: the engines (embedded log, Redis, memory) and the per-process [`broker::hub`];
 //! - [`runtime`], [`doorbell`]: the background thread and what the PHP thread waits on;
 //! - [`fastcgi`]: frames written straight to php-fpm's socket;
+//! - [`presence`]: Mercure's active subscriptions across processes and machines (leases);
 //! - [`warnings`]: what the middle found wrong, for the PHP thread to log.
 
 pub mod broker;
 pub mod doorbell;
 pub mod fastcgi;
 pub mod mercure;
+pub mod presence;
 pub mod runtime;
 pub mod stream;
 pub mod subscription;

@@ -11,6 +11,7 @@ use crate::runtime;
 use futures_util::StreamExt;
 use inotify::{Inotify, WatchMask};
 use parking_lot::Mutex;
+use sse_core::broker::leases::{Lease, LeaseDir};
 use sse_core::broker::local_log::LocalLog;
 use sse_core::broker::{Batch, Epoch, EventId, History, Position};
 use std::path::Path;
@@ -20,6 +21,8 @@ use std::time::Duration;
 pub struct LocalEngine {
     name: String,
     shared: Arc<Shared>,
+    /// Presence leases, in `presence/` (see `sse_core::broker::leases`).
+    leases: LeaseDir,
 }
 
 struct Shared {
@@ -72,6 +75,7 @@ impl LocalEngine {
         Ok(LocalEngine {
             name: format!("local://{}", dir.display()),
             shared: Arc::new(Shared { log, hub: Hub::default(), following: Mutex::new(false), damage: Mutex::default() }),
+            leases: LeaseDir::new(dir),
         })
     }
 
@@ -196,5 +200,21 @@ impl Engine for LocalEngine {
 
     fn hub(&self) -> &Hub {
         &self.shared.hub
+    }
+
+    fn write_lease(&self, identity: &str, body: &[u8], now_ms: u64, ttl: Duration) -> Result<bool> {
+        self.leases.write(identity, now_ms.saturating_add(ttl.as_millis() as u64), body)
+    }
+
+    fn remove_lease(&self, identity: &str) -> Result<()> {
+        self.leases.remove(identity)
+    }
+
+    fn live_leases(&self, now_ms: u64) -> Result<Vec<Lease>> {
+        self.leases.live(now_ms)
+    }
+
+    fn claim_expired_leases(&self, now_ms: u64, claimer: &str) -> Result<Vec<Lease>> {
+        self.leases.claim_expired(now_ms, claimer)
     }
 }

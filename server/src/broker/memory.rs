@@ -5,19 +5,22 @@
 use super::hub::{Hub, Inbox};
 use super::{Engine, Settings};
 use crate::error::{Error, Result};
+use sse_core::broker::leases::{Lease, MemoryLeases};
 use sse_core::broker::memory_log::MemoryLog;
 use sse_core::broker::{Batch, Epoch, EventId, History, Position};
 use std::sync::Arc;
+use std::time::Duration;
 
 pub struct MemoryEngine {
     log: MemoryLog,
     hub: Hub,
+    leases: MemoryLeases,
 }
 
 impl MemoryEngine {
     pub fn new() -> Result<MemoryEngine> {
         let epoch = Epoch::generate().map_err(|e| Error::unavailable("memory", format!("no random epoch: {e}")))?;
-        Ok(MemoryEngine { log: MemoryLog::new(epoch), hub: Hub::default() })
+        Ok(MemoryEngine { log: MemoryLog::new(epoch), hub: Hub::default(), leases: MemoryLeases::default() })
     }
 }
 
@@ -53,5 +56,21 @@ impl Engine for MemoryEngine {
 
     fn hub(&self) -> &Hub {
         &self.hub
+    }
+
+    fn write_lease(&self, identity: &str, body: &[u8], now_ms: u64, ttl: Duration) -> Result<bool> {
+        self.leases.write(identity, now_ms.saturating_add(ttl.as_millis() as u64), body)
+    }
+
+    fn remove_lease(&self, identity: &str) -> Result<()> {
+        self.leases.remove(identity)
+    }
+
+    fn live_leases(&self, now_ms: u64) -> Result<Vec<Lease>> {
+        self.leases.live(now_ms)
+    }
+
+    fn claim_expired_leases(&self, now_ms: u64, _claimer: &str) -> Result<Vec<Lease>> {
+        self.leases.claim_expired(now_ms)
     }
 }

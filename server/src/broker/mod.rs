@@ -96,6 +96,41 @@ pub trait Engine: Send + Sync {
 
     /// The hub of this process (for counters).
     fn hub(&self) -> &Hub;
+
+    /// Presence (see `crate::presence`): writes the lease of the process `identity`, holding
+    /// `body`, valid for `ttl` from `now_ms` (milliseconds since the Unix epoch; the Redis
+    /// engine counts the time-to-live on Redis's clock instead). True when no lease of that
+    /// identity was there: its first write, or it had been claimed as expired.
+    fn write_lease(&self, identity: &str, body: &[u8], now_ms: u64, ttl: Duration) -> Result<bool> {
+        let _ = (identity, body, now_ms, ttl);
+        Err(no_leases(self.name()))
+    }
+
+    /// Removes the lease of `identity` (its process ended its subscriptions itself).
+    fn remove_lease(&self, identity: &str) -> Result<()> {
+        let _ = identity;
+        Err(no_leases(self.name()))
+    }
+
+    /// Every lease valid at `now_ms`, at most `sse_core::broker::leases::MAX_LEASES`.
+    fn live_leases(&self, now_ms: u64) -> Result<Vec<Lease>> {
+        let _ = now_ms;
+        Err(no_leases(self.name()))
+    }
+
+    /// Claims the leases expired at `now_ms` for the process `claimer`: each expired lease is
+    /// returned to exactly one claimer of all the processes that ask, which announces the end
+    /// of its subscriptions.
+    fn claim_expired_leases(&self, now_ms: u64, claimer: &str) -> Result<Vec<Lease>> {
+        let _ = (now_ms, claimer);
+        Err(no_leases(self.name()))
+    }
+}
+
+pub use sse_core::broker::leases::Lease;
+
+fn no_leases(name: &str) -> Error {
+    Error::misuse(format!("the broker {name} keeps no presence leases"))
 }
 
 struct Registry {

@@ -15,10 +15,13 @@ pub struct Keys {
     pub events: &'static str,
     pub epoch: &'static str,
     pub last: &'static str,
+    /// Presence: the set of the processes holding a lease; `<presence>:<identity>` is a
+    /// lease's body and `<presence>:<identity>:live` says it is valid (see `mod.rs`).
+    pub presence: &'static str,
 }
 
-const SERVER_KEYS: Keys = Keys { events: "sse:events", epoch: "sse:epoch", last: "sse:last" };
-const CLUSTER_KEYS: Keys = Keys { events: "{sse}:events", epoch: "{sse}:epoch", last: "{sse}:last" };
+const SERVER_KEYS: Keys = Keys { events: "sse:events", epoch: "sse:epoch", last: "sse:last", presence: "sse:presence" };
+const CLUSTER_KEYS: Keys = Keys { events: "{sse}:events", epoch: "{sse}:epoch", last: "{sse}:last", presence: "{sse}:presence" };
 
 /// What the engine connects to.
 pub enum Target {
