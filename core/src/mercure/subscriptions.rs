@@ -23,6 +23,8 @@ use super::update::{Update, PRIVATE, TOPIC_PREFIX};
 use crate::error::{Error, Result};
 use crate::Event;
 use serde::{Deserialize, Serialize};
+/// The JSON of payloads (a token's claims hold them as `serde_json::Value` too).
+pub use serde_json;
 
 /// The path of the subscription API, and the prefix of every subscription topic.
 pub const PREFIX: &str = "/.well-known/mercure/subscriptions";
