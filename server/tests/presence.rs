@@ -252,3 +252,30 @@ fn the_runtime_task_publishes_ends_and_stops_when_nothing_is_left() {
     }
     assert_eq!((count(&*engine, true), count(&*engine, false)), (1, 1));
 }
+
+#[test]
+fn a_connection_registers_each_matcher_under_one_subscriber() {
+    use sse_core::mercure::matchers::Kind;
+    use sse_core::mercure::subscriptions::{answer, parse_path, ApiPath};
+    let engine: Arc<dyn Engine> = Arc::new(MemoryEngine::new().unwrap());
+    let (_, clock) = clock(1_000_000);
+    let presence = presence(&engine, "a", &clock);
+    let matchers = vec![(Kind::Exact, "foo".to_owned()), (Kind::UrlPattern, "/books/:id".to_owned())];
+    let payload = serde_json::json!({"name": "Ann"});
+    let (connection, errors) = presence.register_connection("urn:uuid:1", &matchers, Some(&payload));
+    assert!(errors.is_empty());
+    assert_eq!(count(&*engine, true), 2);
+    // The API: every subscription, one matcher's, one subscriber's, an unknown one (404).
+    let path = "/.well-known/mercure/subscriptions";
+    let all = parse_path(path).unwrap().unwrap();
+    assert_eq!(presence.query(&all).unwrap().len(), 2);
+    let topic = presence.local()[1].topic();
+    let one = parse_path(&topic).unwrap().unwrap();
+    let found = presence.query(&one).unwrap();
+    assert_eq!(answer(&topic, &one, &found).unwrap(), found[0].document(true));
+    let unknown = ApiPath::One { match_type: MatchType::Exact, matched: "foo".into(), subscriber: "urn:uuid:2".into() };
+    assert_eq!(answer(path, &unknown, &presence.query(&unknown).unwrap()), None);
+    drop(connection);
+    presence.renew().unwrap();
+    assert_eq!(count(&*engine, false), 2);
+}

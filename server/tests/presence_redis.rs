@@ -10,10 +10,11 @@ use sse_core::broker::{Epoch, History, Position};
 use sse_core::mercure::subscriptions::{serde_json, MatchType, Subscription};
 use sse_server::broker::redis::RedisEngine;
 use sse_server::broker::{Engine, Settings};
-use sse_server::presence::{Config, Presence};
+use sse_server::presence::{Clock, Config, Presence, RENEW_EVERY};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -98,8 +99,13 @@ fn subscription(subscriber: &str, matched: &str) -> Subscription {
     Subscription { subscriber: subscriber.into(), matched: matched.into(), match_type: MatchType::UrlPattern, payload: None }
 }
 
+/// The clock of the renewal schedule (the leases' time-to-live counts on Redis's): moved by
+/// the test, a renewal period at a time.
+static NOW: AtomicU64 = AtomicU64::new(1_000_000);
+
 fn presence(engine: &Arc<dyn Engine>, identity: &str, ttl: Duration) -> Presence {
-    let config = Config { identity: Some(identity.into()), background: false, ttl, ..Config::default() };
+    let clock: Clock = Arc::new(|| NOW.load(Ordering::SeqCst));
+    let config = Config { identity: Some(identity.into()), background: false, ttl, clock: Some(clock), ..Config::default() };
     Presence::new(Arc::clone(engine), Settings::default(), config).unwrap()
 }
 
@@ -136,6 +142,7 @@ fn machines_see_each_other_and_a_dead_one_is_reaped_once() {
     assert_eq!(server.command("DEL sse:presence:dead:live"), ":1\r\n");
     assert_eq!(subscribers(&b.list().unwrap()), ["urn:uuid:b", "urn:uuid:c"]);
     for _ in 0..3 {
+        NOW.fetch_add(RENEW_EVERY.as_millis() as u64, Ordering::SeqCst);
         b.renew().unwrap();
         c.renew().unwrap();
     }

@@ -174,6 +174,16 @@ pub fn collection(path: &str, subscriptions: &[Subscription]) -> String {
     serde_json::to_string(&Collection { id: path, kind: "subscriptions", subscriptions: documents }).unwrap_or_default()
 }
 
+/// The body of the API's answer for `path` (the request's path, as the `id`) and what it
+/// asks for, from the subscriptions it selects: the collection, or for one subscriber its
+/// document; None for a subscriber that has none (a 404).
+pub fn answer(path: &str, asked: &ApiPath, selected: &[Subscription]) -> Option<String> {
+    match asked {
+        ApiPath::One { .. } => selected.first().map(|s| s.document(true)),
+        _ => Some(collection(path, selected)),
+    }
+}
+
 /// What an API path asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ApiPath {
@@ -198,8 +208,8 @@ impl ApiPath {
     }
 
     /// The subscriptions of `all` the path asks for, in the order given.
-    pub fn select<'a>(&self, all: &'a [Subscription]) -> Vec<&'a Subscription> {
-        all.iter().filter(|s| self.selects(s)).collect()
+    pub fn select(&self, all: Vec<Subscription>) -> Vec<Subscription> {
+        all.into_iter().filter(|s| self.selects(s)).collect()
     }
 }
 
@@ -374,8 +384,14 @@ mod tests {
             assert!(parse_path(bad).is_err(), "{bad}");
         }
         assert!(parse_path(&format!("{PREFIX}/exact/{}", "a".repeat(MAX_PATH))).is_err());
-        let all = [foo(), Subscription { matched: "bar".into(), ..foo() }];
-        assert_eq!(ApiPath::Match { match_type: MatchType::Exact, matched: "bar".into() }.select(&all), [&all[1]]);
+        let all = vec![foo(), Subscription { matched: "bar".into(), ..foo() }];
+        let bar = ApiPath::Match { match_type: MatchType::Exact, matched: "bar".into() };
+        assert_eq!(bar.select(all.clone()), [all[1].clone()]);
+        let one = ApiPath::One { match_type: MatchType::Exact, matched: "bar".into(), subscriber: all[1].subscriber.clone() };
+        assert_eq!(answer("/p", &one, &one.select(all.clone())), Some(all[1].document(true)));
+        let none = ApiPath::One { match_type: MatchType::Exact, matched: "baz".into(), subscriber: all[1].subscriber.clone() };
+        assert_eq!(answer("/p", &none, &none.select(all.clone())), None);
+        assert!(answer("/p", &bar, &[]).is_some_and(|body| body.ends_with("\"subscriptions\":[]}")));
     }
 
     #[test]

@@ -39,7 +39,8 @@ use crate::runtime;
 use parking_lot::Mutex;
 use sse_core::broker::stored::MAX_FRAME;
 use sse_core::broker::EventId;
-use sse_core::mercure::subscriptions::{self, Subscription};
+use sse_core::mercure::matchers::Kind;
+use sse_core::mercure::subscriptions::{self, serde_json, ApiPath, Subscription};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
@@ -149,6 +150,10 @@ impl Drop for Registration {
     }
 }
 
+/// The registrations of one connection's matchers (see [`Presence::register_connection`]);
+/// dropping it ends them all.
+pub struct Registrations(pub Vec<Registration>);
+
 impl Registration {
     /// The subscription kept.
     pub fn subscription(&self) -> Option<Subscription> {
@@ -239,6 +244,29 @@ impl Presence {
         self.inner.wake.notify_one();
         let published = publish_event(&*self.inner.engine, &self.inner.settings, &subscription, true);
         (Registration { inner: Arc::clone(&self.inner), key }, published)
+    }
+
+    /// Registers each matcher of one connection (its subscriber id shared, the token grant's
+    /// `payload` with each) and publishes their `active: true` events; what failed to publish
+    /// is in the errors. Keep the registrations for as long as the connection lasts.
+    pub fn register_connection(&self, subscriber: &str, matchers: &[(Kind, String)], payload: Option<&serde_json::Value>) -> (Registrations, Vec<Error>) {
+        let mut kept = Vec::with_capacity(matchers.len());
+        let mut errors = Vec::new();
+        for (kind, matched) in matchers {
+            let subscription =
+                Subscription { subscriber: subscriber.to_owned(), matched: matched.clone(), match_type: (*kind).into(), payload: payload.cloned() };
+            let (registration, published) = self.register(subscription);
+            kept.push(registration);
+            if let Err(e) = published {
+                errors.push(e);
+            }
+        }
+        (Registrations(kept), errors)
+    }
+
+    /// The active subscriptions an API path asks for (see [`Presence::list`]).
+    pub fn query(&self, asked: &ApiPath) -> Result<Vec<Subscription>> {
+        Ok(asked.select(self.list()?))
     }
 
     /// This process's subscriptions, in the order they were registered.
