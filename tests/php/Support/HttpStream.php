@@ -6,8 +6,9 @@ namespace Sse\Tests\Support;
 
 /**
  * One HTTP request on a raw socket and its response, read as it arrives: each chunk is kept
- * with the time it arrived (counted from the request), the body is dechunked (php -S chunks
- * streamed responses under HTTP/1.1), and an event stream's events are read field by field.
+ * with the time it arrived (counted from the request), the body is dechunked when the response
+ * says `Transfer-Encoding: chunked` (php -S does not chunk: it ends a response by closing the
+ * connection), and an event stream's events are read field by field.
  */
 final class HttpStream
 {
