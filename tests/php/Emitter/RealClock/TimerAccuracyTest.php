@@ -8,10 +8,12 @@ use PHPUnit\Framework\TestCase;
 use Sse\Tests\Support\PhpProcess;
 
 /**
- * On the real clock a timer fires on time: no tick early, none much late, and no drift.
- * "Late" is counted beyond what a plain usleep() oversleeps on this machine at the same time,
- * so that a saturated machine (other suites building on both cores) does not fail the test
- * while a timer that waits in 100 ms slices, or drifts, still does.
+ * On the real clock a timer fires on time: no tick early, and no drift. Earliness is the
+ * extension's alone and is checked for every tick. Lateness is partly the machine's (a busy
+ * core delays any wake-up), so it is judged by the median tick, beyond what a plain usleep()
+ * oversleeps on this machine at the same time: a few ticks delayed by a saturated machine do
+ * not fail the test, while a timer that waits in 100 ms slices, or drifts (each tick later
+ * than the last), still does.
  */
 final class TimerAccuracyTest extends TestCase
 {
@@ -43,7 +45,14 @@ final class TimerAccuracyTest extends TestCase
         foreach ($ticks as $i => $at) {
             $due = ($i + 1) * self::INTERVAL_NS;
             self::assertGreaterThanOrEqual($due - self::EARLY_NS, $at, "tick $i came early; $summary");
-            self::assertLessThanOrEqual($due + $late, $at, "tick $i came late; $summary");
         }
+        $lateness = array_map(static fn (int $i, int $at): int => $at - ($i + 1) * self::INTERVAL_NS, array_keys($ticks), $ticks);
+        sort($lateness);
+        $median = $lateness[intdiv(count($lateness), 2)];
+        self::assertLessThanOrEqual($late, $median, "the median tick came late; $summary");
+        // Drift: the last ticks are no later than the first ones (within the same allowance).
+        $firstFive = array_slice(array_map(static fn (float $ms): float => $ms * 1e6, $offsets), 0, 5);
+        $lastFive = array_slice(array_map(static fn (float $ms): float => $ms * 1e6, $offsets), -5);
+        self::assertLessThanOrEqual(min($firstFive) + $late, min($lastFive), "the ticks drift later; $summary");
     }
 }
