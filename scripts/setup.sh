@@ -12,7 +12,7 @@ APT_PACKAGES=(
   phpunit composer php-laravel-framework       # PHP tests and the package
   nginx apache2 libapache2-mod-php8.2 ssl-cert # the real stacks
   redis-server                                 # the broker across machines (tests start their own)
-  chromium curl strace valgrind python3-pytest python3-matplotlib  # browser, tools, bench
+  chromium curl strace valgrind python3-pytest python3-pytest-xdist python3-matplotlib  # browser, tools, bench
 )
 if [ "${1:-}" = --packages ]; then
   printf '%s\n' "${APT_PACKAGES[@]}"
