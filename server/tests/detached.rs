@@ -114,6 +114,26 @@ async fn events_are_written_in_order_as_they_are_published() {
 }
 
 #[tokio::test]
+async fn a_backlog_of_live_events_is_written_batch_after_batch() {
+    let (engine, mut subscription) = subscribed(&["t"]);
+    // Caught up: what follows waits in the inbox, more than one delivery batch of it.
+    let mut nothing = Vec::new();
+    assert_eq!(subscription.take_frames(&mut nothing, 1000).unwrap(), 0);
+    for i in 0..1000 {
+        publish(engine.as_ref(), &["t"], &format!("e{i}"));
+    }
+    assert!(!subscription.needs_log(), "the inbox holds them all");
+    let (detached, peer) = pair(ID, Some(subscription), None, None, None);
+    let served = tokio::spawn(serve(detached));
+    let mut bytes = Vec::new();
+    // No event comes after these: the stream must not wait for one to write the rest.
+    read_until(&peer, &mut bytes, |b| data_of(&body(b)).len() >= 1000).await;
+    drop(peer);
+    assert_eq!(served.await.unwrap(), End::HungUp);
+    assert_eq!(data_of(&body(&bytes)), (0..1000).map(|i| format!("e{i}")).collect::<Vec<_>>());
+}
+
+#[tokio::test]
 async fn a_client_that_does_not_read_is_closed_at_the_queue_limit() {
     let (engine, subscription) = subscribed(&["big"]);
     let data = "x".repeat(8 * 1024);
