@@ -131,6 +131,8 @@ extern "C" fn request_startup(_kind: i32, _module_number: i32) -> i32 {
 extern "C" fn module_shutdown(_kind: i32, _module_number: i32) -> i32 {
     // Detached streams end properly (retry, end of response) while the runtime still runs.
     sse_server::stream::detached::end_all(std::time::Duration::from_secs(2));
+    // Active subscriptions: the ends still queued are published and this process's lease goes.
+    sse_server::presence::shut_down_all();
     sse_server::runtime::shutdown();
     0
 }

@@ -351,7 +351,7 @@ final class MercureHub
      *   publisherJwtAlgorithm?: string, subscriberJwtAlgorithm?: string, issuer?: string,
      *   resourceIdentifier?: string, cookieName?: string, anonymous?: bool,
      *   corsOrigins?: string[]|string, publishOrigins?: string[]|string, heartbeat?: int|float,
-     *   resetEvents?: bool} $options
+     *   resetEvents?: bool, subscriptions?: bool} $options
      *   publisherJwtKey / subscriberJwtKey: the HMAC secret, or the PEM public key for RS*, PS*
      *   and ES* (jwtKey: both); no publisher key: no publishes over HTTP;
      *   jwtAlgorithm: HS256 (default), HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512,
@@ -367,7 +367,10 @@ final class MercureHub
      *   corsOrigins: origins whose pages may subscribe and publish with credentials ('*': any);
      *   publishOrigins: origins a cookie-authenticated publish may come from;
      *   heartbeat: seconds of silence before a heartbeat comment (default 40, 0: none);
-     *   resetEvents: an `sse-reset` event first when a subscriber cannot resume (default false).
+     *   resetEvents: an `sse-reset` event first when a subscriber cannot resume (default false);
+     *   subscriptions: Mercure 1.0's active subscriptions: subscription events and the
+     *   subscription API under /.well-known/mercure/subscriptions, across every worker and
+     *   every machine on the broker (default false).
      * @throws \InvalidArgumentException a bad option, named in the message
      */
     public function __construct(?Broker $broker = null, ?array $options = null) {}

@@ -86,7 +86,7 @@ fn matched_of(list: &[Subscription]) -> Vec<String> {
 #[test]
 fn each_start_and_each_end_is_one_event() {
     let engine: Arc<dyn Engine> = Arc::new(MemoryEngine::new().unwrap());
-    let (_, clock) = clock(1_000_000);
+    let (now, clock) = clock(1_000_000);
     let presence = presence(&engine, "a", &clock);
     let (one, published) = presence.register(subscription("urn:uuid:1", "foo"));
     published.unwrap();
@@ -101,9 +101,13 @@ fn each_start_and_each_end_is_one_event() {
         ["bar", "foo", "foo"]
     );
 
-    // The end is queued by the drop, and published by the next round (or a flush).
+    // The end is queued by the drop, and published by the next round that may write the
+    // lease (at least MIN_WRITE_GAP after the last write), once the lease no longer lists it.
     drop(two);
     assert_eq!(count(&*engine, false), 0);
+    presence.renew().unwrap();
+    assert_eq!(count(&*engine, false), 0, "published while the lease still lists it");
+    now.fetch_add(sse_server::presence::MIN_WRITE_GAP.as_millis() as u64, Ordering::SeqCst);
     presence.renew().unwrap();
     assert_eq!(events(&*engine).last().unwrap(), &Seen { subscriber: "urn:uuid:1".into(), matched: "bar".into(), active: false });
     assert_eq!(matched_of(&presence.list().unwrap()), ["foo", "foo"]);

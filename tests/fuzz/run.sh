@@ -17,6 +17,8 @@
 #                      malformed grants never make a valid token
 #   subscribe_query    the Mercure subscribe query of either draft (and a QUERY's form body),
 #                      URL patterns compiled: no panic, the limits kept, `*` matches every topic
+#   subscriptions      the subscription API's paths and presence leases read back from a
+#                      broker: no panic, a subscription's topic parses back to it
 #   url_pattern        URL patterns compiled within a budget and matched against topics: no
 #                      panic, a pattern matches the same topics alone and in a list
 #
@@ -46,7 +48,7 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 cargo "$toolchain" fuzz build -O -s none
-targets=(encode_roundtrip parse_incremental log_record log_damage mercure_publish_form mercure_selectors broker_url fastcgi_record token_claims subscribe_query url_pattern)
+targets=(encode_roundtrip parse_incremental log_record log_damage mercure_publish_form mercure_selectors broker_url fastcgi_record token_claims subscribe_query url_pattern subscriptions)
 parallel=${FUZZ_JOBS:-$(nproc)}
 ((parallel > 4)) && parallel=4
 results=$(mktemp -d)

@@ -82,7 +82,7 @@ pub fn origin(https: bool, host: &str) -> Option<String> {
 
 /// The RFC 9728 document: the hub's resource identifier, how tokens are presented, the
 /// authorization details it reads and the name of its cookie.
-pub fn metadata_document(resource: &str, cookie_name: &str) -> String {
+pub fn metadata_document(resource: &str, cookie_name: &str, subscriptions: bool) -> String {
     // A struct, so that the fields keep the order RFC 9728 lists them in.
     #[derive(serde::Serialize)]
     struct Metadata<'a> {
@@ -90,9 +90,17 @@ pub fn metadata_document(resource: &str, cookie_name: &str) -> String {
         bearer_methods_supported: [&'a str; 1],
         authorization_details_types_supported: [&'a str; 1],
         mercure_cookie: &'a str,
+        /// The hub offers active subscriptions (events and the API); left out when it does not.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        mercure_subscriptions: bool,
     }
-    let document =
-        Metadata { resource, bearer_methods_supported: ["header"], authorization_details_types_supported: [DETAIL_TYPE], mercure_cookie: cookie_name };
+    let document = Metadata {
+        resource,
+        bearer_methods_supported: ["header"],
+        authorization_details_types_supported: [DETAIL_TYPE],
+        mercure_cookie: cookie_name,
+        mercure_subscriptions: subscriptions,
+    };
     serde_json::to_string(&document).unwrap_or_default()
 }
 
@@ -138,7 +146,7 @@ mod tests {
 
     #[test]
     fn the_metadata_names_resource_methods_types_and_cookie() {
-        let doc: serde_json::Value = serde_json::from_str(&metadata_document("https://h/.well-known/mercure", "c")).unwrap_or_default();
+        let doc: serde_json::Value = serde_json::from_str(&metadata_document("https://h/.well-known/mercure", "c", false)).unwrap_or_default();
         assert_eq!(doc["resource"], "https://h/.well-known/mercure");
         assert_eq!(doc["bearer_methods_supported"], json!(["header"]));
         assert_eq!(doc["authorization_details_types_supported"], json!(["https://mercure.rocks/authorization-detail"]));

@@ -3,7 +3,7 @@
 use super::answer;
 use super::options::HubOptions;
 use super::request::Request;
-use super::{publish, subscribe, Reply};
+use super::{publish, subscribe, subscriptions, Reply};
 use crate::broker::{Engine, Settings};
 use crate::error::Result;
 use sse_core::mercure::bearer;
@@ -23,6 +23,9 @@ impl Hub {
         // hub's script as it routes the hub's path.
         if request.path == bearer::METADATA_PATH {
             return Ok(self.metadata(request));
+        }
+        if subscriptions::is_api(request) {
+            return subscriptions::api(self, request);
         }
         match request.method.as_str() {
             // Not HEAD: a subscription is a stream, which a HEAD would hold open with no body.
@@ -58,7 +61,7 @@ impl Hub {
         let Some(resource) = self.options.resource_identifier.clone().or(derived) else {
             return answer::refuse(400, "the request's Host is not a host", &cors);
         };
-        answer::json(200, &bearer::metadata_document(&resource, &self.options.cookie_name), &cors)
+        answer::json(200, &bearer::metadata_document(&resource, &self.options.cookie_name, self.options.subscriptions), &cors)
     }
 
     /// A CORS preflight: what a page of an allowed origin may send (nothing for another one,

@@ -10,6 +10,7 @@
 //! - [`answer`]: the short answers (200 with an id, 4xx with a reason, CORS preflights);
 //! - [`token`]: who a request is (its token, verified by the draft it speaks) or its refusal;
 //! - [`subscribe`]: a `GET` or `QUERY`, as a subscribed event stream;
+//! - [`subscriptions`]: active subscriptions (subscription events and the subscription API);
 //! - [`cursor`]: where a subscription resumes (the broker's id or a publisher's), and what its
 //!   Mercure 1.0 response header says.
 //!
@@ -24,6 +25,7 @@ pub mod options;
 pub mod publish;
 pub mod request;
 pub mod subscribe;
+pub mod subscriptions;
 pub mod token;
 
 use crate::stream::Settings;

@@ -79,6 +79,7 @@ pub fn handle(hub: &Hub, request: &Request) -> Result<Reply> {
         topics.push(update::PRIVATE.to_owned());
     }
     let selectors = query.selectors;
+    let matchers = query.matchers;
     let private = claims.subscribe.clone();
     let filter: Filter = Arc::new(move |event| {
         selectors.matches_any(update::topics_of(event))
@@ -107,6 +108,14 @@ pub fn handle(hub: &Hub, request: &Request) -> Result<Reply> {
     };
     if !hub.options.reset_events {
         subscription = subscription.without_reset_events();
+    }
+    if hub.options.subscriptions {
+        // Registered once the subscription stands: `active: true` now, `active: false` when the
+        // stream ends (attached or detached), from whichever thread drops the subscription.
+        match super::subscriptions::register(hub, &matchers, &claims) {
+            Ok(registered) => subscription = subscription.keep(Box::new(registered)),
+            Err(failure) => return refuse(503, &failure.to_string()),
+        }
     }
     let resume_header = match resume_header(hub, query.draft, resolved.as_ref(), &subscription) {
         Ok(header) => header,

@@ -242,6 +242,11 @@ impl Presence {
             key
         };
         self.inner.wake.notify_one();
+        // The lease first, on this thread: whoever sees the `active: true` event finds the
+        // subscription in the API. A failure is the renewal task's to retry.
+        if let Err(e) = self.inner.write_lease_now(&subscription) {
+            crate::warnings::push(format!("ext-sse: presence: {e}"));
+        }
         let published = publish_event(&*self.inner.engine, &self.inner.settings, &subscription, true);
         (Registration { inner: Arc::clone(&self.inner), key }, published)
     }
@@ -321,6 +326,41 @@ impl Presence {
 }
 
 impl Inner {
+    /// Writes this process's lease now with every registered subscription (a registration
+    /// that must be listed before its event goes out).
+    fn write_lease_now(&self, registering: &Subscription) -> Result<()> {
+        let mut round = self.round.lock();
+        let now = (self.clock)();
+        let list: Vec<Subscription> = {
+            let mut state = self.state.lock();
+            state.changed = false;
+            state.entries.values().cloned().collect()
+        };
+        if list.is_empty() {
+            return Ok(());
+        }
+        match self.engine.write_lease(&self.identity, &subscriptions::encode_list(&list), now, self.ttl) {
+            Ok(created) => {
+                if created && round.lease_written {
+                    // Claimed as expired meanwhile (this process stalled), and its ends
+                    // announced: the others are active still (the caller announces its own).
+                    for subscription in list.iter().filter(|s| *s != registering) {
+                        if let Err(e) = publish_event(&*self.engine, &self.settings, subscription, true) {
+                            crate::warnings::push(format!("ext-sse: presence: {e}"));
+                        }
+                    }
+                }
+                round.lease_written = true;
+                round.last_write_ms = Some(now);
+                Ok(())
+            }
+            Err(e) => {
+                self.state.lock().changed = true;
+                Err(e)
+            }
+        }
+    }
+
     /// Publishes the queued ends, oldest first; one that fails stays queued with the rest.
     fn publish_ended(&self) -> Result<()> {
         loop {
@@ -340,7 +380,7 @@ impl Inner {
     /// One round (see `Presence::renew`); how long until the next one is due.
     fn round(&self) -> Result<Duration> {
         let mut round = self.round.lock();
-        let mut first_error = self.publish_ended().err();
+        let mut first_error = None;
         let now = (self.clock)();
         let snapshot = {
             let mut state = self.state.lock();
@@ -386,6 +426,14 @@ impl Inner {
                 }
             },
             _ => {}
+        }
+        // The ends once the lease no longer lists them (it may wait for the next round): whoever
+        // sees an `active: false` event finds the API agree.
+        let listed_still = self.state.lock().changed;
+        if !listed_still {
+            if let Err(e) = self.publish_ended() {
+                first_error.get_or_insert(e);
+            }
         }
         if now >= round.next_reap_ms && round.lease_written {
             round.next_reap_ms = now.saturating_add(self.renew_every.as_millis() as u64);
