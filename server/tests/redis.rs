@@ -151,24 +151,32 @@ fn a_subscription_joins_catch_up_and_live_events_each_once() {
     let Some(server) = Server::start() else { return };
     let engine = server.engine();
     let first = publish(engine.as_ref(), &["t"], "e0");
-    for i in 1..100 {
+    // More than one catch-up read (512 events): the catch-up is under way when live events come.
+    for i in 1..1000 {
         publish(engine.as_ref(), &["t"], &format!("e{i}"));
     }
     let mut subscription = Subscription::start(Arc::clone(&engine), vec!["t".into()], History::default(), Some(&first.to_string())).unwrap();
     let mut out = Vec::new();
     subscription.take_frames(&mut out, 40).unwrap();
-    for i in 100..150 {
+    assert!(subscription.needs_log(), "still catching up");
+    for i in 1000..1050 {
         publish(engine.as_ref(), &["t"], &format!("e{i}"));
     }
-    let bell = Arc::clone(subscription.doorbell());
+    // The live copies reach the inbox while the catch-up still has them to read from the log.
+    let inbox = subscription.inbox();
     let give_up = Instant::now() + PATIENCE;
-    while data_of(&out).len() < 149 && Instant::now() < give_up {
+    while inbox.receiver.len() < 50 {
+        assert!(Instant::now() < give_up, "the live events never reached the inbox");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let bell = Arc::clone(subscription.doorbell());
+    while data_of(&out).len() < 1049 && Instant::now() < give_up {
         subscription.take_frames(&mut out, 40).unwrap();
         bell.wait(Duration::from_millis(50));
     }
     // Whatever else was coming has come by now: nothing twice.
     subscription.take_frames(&mut out, 1000).unwrap();
-    assert_eq!(data_of(&out), (1..150).map(|i| format!("e{i}")).collect::<Vec<_>>());
+    assert_eq!(data_of(&out), (1..1050).map(|i| format!("e{i}")).collect::<Vec<_>>());
 }
 
 #[test]
