@@ -158,8 +158,8 @@ pub async fn serve(stream: Detached) -> End {
     let Ok(socket) = (unsafe { AsyncFd::register_with_interest(Socket(socket), Interest::READABLE) }) else { return End::Failed };
     let mut queue: Vec<u8> = Vec::new();
     let mut backlog: Option<Backlog> = None;
-    let mut last_write = Instant::now();
-    let mut last_progress = Instant::now();
+    let mut last_write = now();
+    let mut last_progress = now();
     let mut counted = 0;
     let inbox = subscription.as_ref().map(Subscription::inbox);
     // Events wait in the inbox (or the log): delivered while the queue has room.
@@ -172,7 +172,7 @@ pub async fn serve(stream: Detached) -> End {
     let timer = tokio::time::sleep_until(never().into());
     tokio::pin!(timer);
     let end = loop {
-        let now = Instant::now();
+        let now = now();
         let stall_at = (!queue.is_empty()).then(|| last_progress + STALL_TIMEOUT);
         if ends_at.is_some_and(|at| at <= now) {
             break End::MaxDuration;
@@ -195,7 +195,7 @@ pub async fn serve(stream: Detached) -> End {
             match write_some(&socket, &mut queue) {
                 Ok(0) => {}
                 Ok(_) => {
-                    last_write = Instant::now();
+                    last_write = self::now();
                     last_progress = last_write;
                 }
                 Err(()) => break End::Failed,
@@ -366,9 +366,15 @@ async fn room(backlog: Option<&Backlog>) {
     }
 }
 
+/// The time on tokio's clock (the real time, but for tests that pause it): the serve loop's
+/// deadlines and its timer then agree.
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
 /// A time no stream reaches: the timer's rest position.
 fn never() -> Instant {
-    Instant::now() + Duration::from_secs(365 * 24 * 3600)
+    now() + Duration::from_secs(365 * 24 * 3600)
 }
 
 fn set_nonblocking(socket: &OwnedFd) -> std::io::Result<()> {
