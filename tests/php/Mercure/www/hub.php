@@ -18,5 +18,8 @@ foreach (['MERCURE_ISSUER' => 'issuer', 'MERCURE_RESOURCE' => 'resourceIdentifie
 if (getenv('MERCURE_RESET_EVENTS') === '1') {
     $options['resetEvents'] = true;
 }
+if (getenv('MERCURE_SUBSCRIPTIONS') === '1') {
+    $options['subscriptions'] = true;
+}
 $broker = new Sse\Broker(getenv('MERCURE_BROKER') ?: null);
 (new Sse\MercureHub($broker, $options))->serve();
