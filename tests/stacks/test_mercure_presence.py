@@ -1,8 +1,8 @@
 """Issue 25: Mercure's active subscriptions across workers and machines.
 
 A hub with `subscriptions` on (www/presence/index.php, the front controller of nginx +
-php-fpm) on two "machines": two stacks sharing the embedded broker's directory, or sharing one
-redis-server. A watcher on machine A subscribes to every subscription event; subscribers with
+php-fpm) on two "machines": two stacks sharing the embedded broker's directory, sharing one
+redis-server, or sharing a 3-master Redis Cluster. A watcher on machine A subscribes to every subscription event; subscribers with
 tokens carrying a payload join on machine B (spread over its workers); every `active: true` and
 `active: false` event is counted, and the subscription API on A lists exactly who is there,
 with its cursor in a `Link` header. Machine B's workers are then SIGKILLed while subscribed:
@@ -39,11 +39,14 @@ def start(name, broker):
     return nginx_fpm.start(name=name, ini={"sse.broker": broker}, children=4, root=ROOT, front_controller=True)
 
 
-@pytest.fixture(scope="module", params=["local", "redis"])
+@pytest.fixture(scope="module", params=["local", "redis", "redis-cluster"])
 def machines(request):
     server = None
     if request.param == "redis":
         server = redis_harness.start()
+        broker = server.url
+    elif request.param == "redis-cluster":
+        server = redis_harness.start_cluster()
         broker = server.url
     else:
         broker = f"local://{make_tmp('presence-broker') / 'broker'}"
