@@ -5,78 +5,16 @@
 
 mod common;
 
+use common::redis_server::Server;
+
 use common::peer::PATIENCE;
 use sse_core::broker::{Epoch, History, Position};
 use sse_core::mercure::subscriptions::{serde_json, MatchType, Subscription};
-use sse_server::broker::redis::RedisEngine;
 use sse_server::broker::{Engine, Settings};
 use sse_server::presence::{Clock, Config, Presence, RENEW_EVERY};
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-const BINARY: &str = "/usr/bin/redis-server";
-
-/// A `redis-server` of this test's own, stopped when dropped (as in `redis.rs`).
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Server {
-    fn start() -> Option<Server> {
-        if !std::path::Path::new(BINARY).exists() {
-            eprintln!("note: {BINARY} is absent: the Redis presence tests are skipped");
-            return None;
-        }
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(BINARY)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server");
-        let server = Server { child, port };
-        let give_up = Instant::now() + PATIENCE;
-        while server.command("PING") != "+PONG\r\n" {
-            assert!(Instant::now() < give_up, "redis-server did not answer on port {port}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Some(server)
-    }
-
-    fn engine(&self) -> Arc<dyn Engine> {
-        Arc::new(RedisEngine::open(&format!("redis://127.0.0.1:{}", self.port)).unwrap())
-    }
-
-    /// One inline command; the first line of the reply.
-    fn command(&self, command: &str) -> String {
-        let Ok(mut connection) = TcpStream::connect(("127.0.0.1", self.port)) else { return String::new() };
-        connection.set_read_timeout(Some(PATIENCE)).unwrap();
-        if connection.write_all(format!("{command}\r\n").as_bytes()).is_err() {
-            return String::new();
-        }
-        let mut reply = Vec::new();
-        let mut byte = [0u8; 1];
-        while !reply.ends_with(b"\r\n") {
-            match connection.read(&mut byte) {
-                Ok(1) => reply.push(byte[0]),
-                _ => return String::new(),
-            }
-        }
-        String::from_utf8_lossy(&reply).into_owned()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// (subscriber, active) of every subscription event in the log, in order.
 fn events(engine: &dyn Engine) -> Vec<(String, bool)> {
@@ -117,7 +55,7 @@ fn subscribers(list: &[Subscription]) -> Vec<String> {
 
 #[test]
 fn machines_see_each_other_and_a_dead_one_is_reaped_once() {
-    let Some(server) = Server::start() else { return };
+    let Some(server) = Server::start("the Redis presence tests") else { return };
     let engines: Vec<Arc<dyn Engine>> = (0..3).map(|_| server.engine()).collect();
     let long = Duration::from_secs(60);
     let dead = presence(&engines[0], "dead", long);
@@ -154,7 +92,7 @@ fn machines_see_each_other_and_a_dead_one_is_reaped_once() {
 
 #[test]
 fn a_lease_expires_on_redis_clock_and_a_clean_end_leaves_nothing() {
-    let Some(server) = Server::start() else { return };
+    let Some(server) = Server::start("the Redis presence tests") else { return };
     let engine = server.engine();
     let short = presence(&engine, "short", Duration::from_millis(50));
     let (kept, _) = short.register(subscription("urn:uuid:s", "/a"));

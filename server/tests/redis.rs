@@ -4,84 +4,16 @@
 
 mod common;
 
+use common::redis_server::Server;
+
 use common::peer::PATIENCE;
 use common::{data_of, parse, publish, publish_with};
 use sse_core::broker::{EventId, History, Position};
 use sse_server::broker::redis::RedisEngine;
 use sse_server::broker::{Engine, Settings};
 use sse_server::subscription::Subscription;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-const BINARY: &str = "/usr/bin/redis-server";
-
-/// A `redis-server` of this test's own, stopped when dropped.
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Server {
-    /// None (and a note) when there is no Redis to test against.
-    fn start() -> Option<Server> {
-        if !std::path::Path::new(BINARY).exists() {
-            eprintln!("note: {BINARY} is absent: the Redis engine's tests are skipped");
-            return None;
-        }
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(BINARY)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"])
-            // Small stream nodes: approximate trimming (MAXLEN ~) then trims close to the limit.
-            .args(["--stream-node-max-entries", "2"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server");
-        let server = Server { child, port };
-        let give_up = Instant::now() + PATIENCE;
-        while server.command("PING") != "+PONG\r\n" {
-            assert!(Instant::now() < give_up, "redis-server did not answer on port {port}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Some(server)
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    fn engine(&self) -> Arc<dyn Engine> {
-        Arc::new(RedisEngine::open(&self.url()).unwrap())
-    }
-
-    /// One inline command; the first line of the reply, or "" when Redis is not there.
-    fn command(&self, command: &str) -> String {
-        let Ok(mut connection) = TcpStream::connect(("127.0.0.1", self.port)) else { return String::new() };
-        connection.set_read_timeout(Some(PATIENCE)).unwrap();
-        if connection.write_all(format!("{command}\r\n").as_bytes()).is_err() {
-            return String::new();
-        }
-        let mut reply = Vec::new();
-        let mut byte = [0u8; 1];
-        while !reply.ends_with(b"\r\n") {
-            match connection.read(&mut byte) {
-                Ok(1) => reply.push(byte[0]),
-                _ => return String::new(),
-            }
-        }
-        String::from_utf8_lossy(&reply).into_owned()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn data(event: &sse_core::broker::StoredEvent) -> String {
     let mut out = Vec::new();
@@ -91,7 +23,7 @@ fn data(event: &sse_core::broker::StoredEvent) -> String {
 
 #[test]
 fn publishes_get_ordered_ids_that_read_after_gives_back() {
-    let Some(server) = Server::start() else { return };
+    let Some(server) = Server::start("the Redis engine's tests") else { return };
     let engine = server.engine();
     let ids: Vec<EventId> = (0..30).map(|i| publish(engine.as_ref(), &["t", "u"], &format!("e{i}"))).collect();
     assert!(ids.windows(2).all(|w| w[0].position < w[1].position), "{ids:?}");
@@ -113,7 +45,7 @@ fn publishes_get_ordered_ids_that_read_after_gives_back() {
 
 #[test]
 fn subscribers_get_live_events_in_order() {
-    let Some(server) = Server::start() else { return };
+    let Some(server) = Server::start("the Redis engine's tests") else { return };
     let reader = server.engine();
     let publisher = server.engine();
     let inbox = reader.subscribe(vec!["t".into()]).unwrap();
@@ -131,7 +63,7 @@ fn subscribers_get_live_events_in_order() {
 
 #[test]
 fn a_new_subscriber_right_after_the_last_one_left_still_gets_events() {
-    let Some(server) = Server::start() else { return };
+    let Some(server) = Server::start("the Redis engine's tests") else { return };
     let reader = server.engine();
     let publisher = server.engine();
     for round in 0..15 {
@@ -148,7 +80,7 @@ fn a_new_subscriber_right_after_the_last_one_left_still_gets_events() {
 
 #[test]
 fn a_subscription_joins_catch_up_and_live_events_each_once() {
-    let Some(server) = Server::start() else { return };
+    let Some(server) = Server::start("the Redis engine's tests") else { return };
     let engine = server.engine();
     let first = publish(engine.as_ref(), &["t"], "e0");
     // More than one catch-up read (512 events): the catch-up is under way when live events come.
@@ -181,7 +113,7 @@ fn a_subscription_joins_catch_up_and_live_events_each_once() {
 
 #[test]
 fn a_trimmed_id_gets_history_lost() {
-    let Some(server) = Server::start() else { return };
+    let Some(server) = Server::start("the Redis engine's tests") else { return };
     let engine = server.engine();
     let small = History { max_events: 5, max_age: Duration::from_secs(3600) };
     let settings = Settings { history: small, ..Settings::default() };
@@ -206,7 +138,7 @@ fn a_trimmed_id_gets_history_lost() {
 
 #[test]
 fn a_flushed_redis_is_a_new_epoch_and_old_ids_get_unknown_id() {
-    let Some(server) = Server::start() else { return };
+    let Some(server) = Server::start("the Redis engine's tests") else { return };
     let engine = server.engine();
     let before = publish(engine.as_ref(), &["t"], "before");
     assert_eq!(server.command("FLUSHALL"), "+OK\r\n");
@@ -223,7 +155,7 @@ fn a_flushed_redis_is_a_new_epoch_and_old_ids_get_unknown_id() {
 
 #[test]
 fn an_unreachable_redis_is_an_error_not_a_hang() {
-    let Some(server) = Server::start() else { return };
+    let Some(server) = Server::start("the Redis engine's tests") else { return };
     let url = server.url();
     drop(server);
     let engine = RedisEngine::open(&url).unwrap();

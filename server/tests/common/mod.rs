@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod peer;
+pub mod redis_server;
 
 use sse_core::broker::EventId;
 use sse_core::{Event, ParsedEvent, Parser};
