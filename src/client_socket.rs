@@ -14,7 +14,7 @@
 //! When neither finds a socket, disconnects are noticed at the next write (a heartbeat).
 
 use crate::ffi;
-use sse_core::fastcgi_record::{Checked, RequestRecord};
+use sse_core::fastcgi_record::{Checked, Mismatch, RequestRecord};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
@@ -51,6 +51,9 @@ pub fn fastcgi_request() -> Option<Checked> {
     let ints = ffi::fastcgi_record_ints(record_skip())?;
     match RequestRecord::from_ints(ints).check() {
         Ok(checked) => Some(checked),
+        // php-fpm closes a worker's listening socket when it is told to stop (a graceful stop
+        // or a reload): the record is as expected, the request is just the worker's last.
+        Err(Mismatch::ListenSocket(fd)) if is_closed(fd) => None,
         Err(mismatch) => {
             static LOGGED: AtomicBool = AtomicBool::new(false);
             if !LOGGED.swap(true, Ordering::Relaxed) {
@@ -62,6 +65,13 @@ pub fn fastcgi_request() -> Option<Checked> {
             None
         }
     }
+}
+
+/// Whether `fd` is no open descriptor of this process.
+fn is_closed(fd: i32) -> bool {
+    // SAFETY: F_GETFD only reads the descriptor's flags; an unused number gives EBADF.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+    flags < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EBADF)
 }
 
 /// How many ints off the record is read: 0, except when a test sets
