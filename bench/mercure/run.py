@@ -38,6 +38,7 @@ php-fpm workers' CPU time per request (all threads, /proc/PID/task/*/schedstat, 
 after each block of requests, kinds interleaved in blocks).
 Writes bench/results/mercure.md and mercure.json.
 """
+import contextlib
 import json
 import os
 import re
@@ -122,14 +123,9 @@ def measure(count):
         finally:
             client.quit()
         time.sleep(3)
-        client = B.NativeClient(stack.port, "/stream.php", count, settle_ms=SETTLE_MS)
-        try:
-            client.line(timeout=300)
-            time.sleep(3)
+        with subscribers(stack.port, "/stream.php", count) as client:
             res["baseline_open"] = client.ask("stats")["open"]
             deliveries(res, "broker", client, publish("broker", stack.port, broker), 1)
-        finally:
-            client.quit()
         res["load_after"] = B.load()
         res["errors"] = stack.errors()
     finally:
@@ -137,6 +133,18 @@ def measure(count):
         shutil.rmtree(broker, ignore_errors=True)
     print(json.dumps(res), flush=True)
     return res
+
+
+@contextlib.contextmanager
+def subscribers(port, path, count):
+    """`count` subscribers of `path` (the native client), open and settled; closed after."""
+    client = B.NativeClient(port, path, count, settle_ms=SETTLE_MS)
+    try:
+        client.line(timeout=300)
+        time.sleep(3)
+        yield client
+    finally:
+        client.quit()
 
 
 def start_stack(name):
@@ -157,15 +165,10 @@ def measure_selectors(count):
     res = {"subscribers": count, "load_before": B.load()}
     try:
         for kind, query in SELECTORS.items():
-            client = B.NativeClient(st.port, f"/hub.php?{query}", count, settle_ms=SETTLE_MS)
-            try:
-                client.line(timeout=300)
-                time.sleep(3)
+            with subscribers(st.port, f"/hub.php?{query}", count) as client:
                 res[f"{kind}_open"] = client.ask("stats")["open"]
                 res[f"{kind}_load"] = B.load()
                 deliveries(res, kind, client, publish("function", st.port, broker, TOPIC), 1)
-            finally:
-                client.quit()
             time.sleep(3)
         res["load_after"] = B.load()
         res["errors"] = st.errors()
