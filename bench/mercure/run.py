@@ -104,9 +104,8 @@ def deliveries(res, mode, client, ids, rounds):
 
 
 def measure(count):
-    stack, broker = start_stack("mercure")
-    res = {"subscribers": count, "load_before": B.load()}
-    try:
+    res = {"subscribers": count}
+    with hub_stack("mercure", res) as (stack, broker):
         pids = stack.worker_pids()
         mem0 = private_kb(pids)
         client = B.NativeClient(stack.port, "/hub.php?topic=bench", count, settle_ms=SETTLE_MS)
@@ -126,11 +125,6 @@ def measure(count):
         with subscribers(stack.port, "/stream.php", count) as client:
             res["baseline_open"] = client.ask("stats")["open"]
             deliveries(res, "broker", client, publish("broker", stack.port, broker), 1)
-        res["load_after"] = B.load()
-        res["errors"] = stack.errors()
-    finally:
-        stack.stop()
-        shutil.rmtree(broker, ignore_errors=True)
     print(json.dumps(res), flush=True)
     return res
 
@@ -147,6 +141,21 @@ def subscribers(port, path, count):
         client.quit()
 
 
+@contextlib.contextmanager
+def hub_stack(name, res):
+    """The hub's stack for one measurement: the load before and after and the stack's errors
+    go into `res`; the stack is stopped and its broker removed after."""
+    stack, broker = start_stack(name)
+    res["load_before"] = B.load()
+    try:
+        yield stack, broker
+        res["load_after"] = B.load()
+        res["errors"] = stack.errors()
+    finally:
+        stack.stop()
+        shutil.rmtree(broker, ignore_errors=True)
+
+
 def start_stack(name):
     """The hub's stack, its pool warmed up, and its broker's directory."""
     broker = Path(f"/dev/shm/sse-bench-{name}-{os.getpid()}")
@@ -161,20 +170,14 @@ def start_stack(name):
 
 def measure_selectors(count):
     """Publish-to-delivery at `count` subscribers, for each kind of selector in turn."""
-    st, broker = start_stack("mercure-selectors")
-    res = {"subscribers": count, "load_before": B.load()}
-    try:
+    res = {"subscribers": count}
+    with hub_stack("mercure-selectors", res) as (st, broker):
         for kind, query in SELECTORS.items():
             with subscribers(st.port, f"/hub.php?{query}", count) as client:
                 res[f"{kind}_open"] = client.ask("stats")["open"]
                 res[f"{kind}_load"] = B.load()
                 deliveries(res, kind, client, publish("function", st.port, broker, TOPIC), 1)
             time.sleep(3)
-        res["load_after"] = B.load()
-        res["errors"] = st.errors()
-    finally:
-        st.stop()
-        shutil.rmtree(broker, ignore_errors=True)
     print(json.dumps(res), flush=True)
     return res
 

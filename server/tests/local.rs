@@ -5,19 +5,13 @@
 mod common;
 
 use common::peer::PATIENCE;
-use common::{data_of, parse, publish, publish_with, TempDir};
+use common::{data, data_of, parse, publish, publish_with, TempDir};
 use sse_core::broker::{History, Position};
 use sse_server::broker::local::LocalEngine;
 use sse_server::broker::{Engine, Settings};
 use sse_server::subscription::Subscription;
 use std::sync::Arc;
 use std::time::Duration;
-
-fn data(event: &sse_core::broker::StoredEvent) -> String {
-    let mut out = Vec::new();
-    event.write_frame(&sse_core::broker::Epoch::parse("000000000000").unwrap(), &mut out);
-    data_of(&out).concat()
-}
 
 #[test]
 fn two_engines_on_one_directory_share_one_log() {

@@ -7,19 +7,13 @@ mod common;
 use common::redis_server::Server;
 
 use common::peer::PATIENCE;
-use common::{data_of, parse, publish, publish_with};
+use common::{data, data_of, parse, publish, publish_with};
 use sse_core::broker::{EventId, History, Position};
 use sse_server::broker::redis::RedisEngine;
 use sse_server::broker::{Engine, Settings};
 use sse_server::subscription::Subscription;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn data(event: &sse_core::broker::StoredEvent) -> String {
-    let mut out = Vec::new();
-    event.write_frame(&sse_core::broker::Epoch::parse("000000000000").unwrap(), &mut out);
-    data_of(&out).concat()
-}
 
 #[test]
 fn publishes_get_ordered_ids_that_read_after_gives_back() {

@@ -37,6 +37,13 @@ pub fn data_of(bytes: &[u8]) -> Vec<String> {
     parse(bytes).into_iter().filter(|e| e.event == "message").map(|e| e.data).collect()
 }
 
+/// The data of a stored event, as a stream would write it.
+pub fn data(event: &sse_core::broker::StoredEvent) -> String {
+    let mut out = Vec::new();
+    event.write_frame(&sse_core::broker::Epoch::parse("000000000000").unwrap(), &mut out);
+    data_of(&out).concat()
+}
+
 /// One FastCGI record as the web server reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
