@@ -21,7 +21,7 @@ import pytest
 
 from harness import client, nginx_fpm
 from harness import redis as redis_harness
-from harness.broadcast import no_crash
+from harness.broadcast import no_crash, take
 from harness.stack import CRASH
 from harness.stack import WWW, make_tmp
 from test_mercure import token
@@ -90,18 +90,10 @@ def api(stack, path=API, jwt=EVERYTHING):
 
 
 def subscription_events(stream, count, timeout):
-    """The next `count` subscription events (type `mercure`), as documents."""
-    found, deadline = [], time.monotonic() + timeout
-    while len(found) < count and time.monotonic() < deadline:
-        try:
-            event = stream.next_event(timeout=max(0.01, deadline - time.monotonic()))
-        except TimeoutError:
-            break
-        if event is None:
-            break
-        if event.type == "mercure":
-            found.append(json.loads(event.data))
-    return found
+    """The next `count` events, as documents: the watcher's are subscription events only."""
+    events = take(stream, count, timeout)
+    assert all(event.type == "mercure" for event in events), [event.type for event in events]
+    return [json.loads(event.data) for event in events]
 
 
 def listed(stack):

@@ -58,11 +58,11 @@ pub fn api(hub: &Hub, request: &Request) -> Result<Reply> {
     if !hub.options.subscriptions {
         return Ok(answer::refuse(404, "this hub has no subscription API (the subscriptions option is off)", &cors));
     }
-    let asked = match documents::parse_path(&request.path) {
-        Ok(Some(asked)) => asked,
-        Ok(None) => return Ok(answer::refuse(404, "not a path of the subscription API", &cors)),
-        Err(error) => return Ok(answer::refuse(400, &error.to_string(), &cors)),
-    };
+    if request.path.len() > documents::MAX_PATH {
+        return Ok(answer::refuse(400, &format!("the path is {} bytes long; the limit is {}", request.path.len(), documents::MAX_PATH), &cors));
+    }
+    // The token before anything else is read of the request (its path is matched against the
+    // token's grants, within the length above).
     if hub.options.subscriber.is_some() {
         let query_token = sse_core::mercure::form::query_param(&request.query, "authorization");
         let claims = match token::authenticate(hub, request, Role::Subscriber, query_token.as_deref()) {
@@ -74,6 +74,11 @@ pub fn api(hub: &Hub, request: &Request) -> Result<Reply> {
             return Ok(answer::refuse(403, "the token does not grant subscribe on this path of the subscription API", &cors));
         }
     }
+    let asked = match documents::parse_path(&request.path) {
+        Ok(Some(asked)) => asked,
+        Ok(None) => return Ok(answer::refuse(404, "not a path of the subscription API", &cors)),
+        Err(error) => return Ok(answer::refuse(400, &error.to_string(), &cors)),
+    };
     // The cursor first: a client that subscribes from it misses no change after the listing.
     let cursor = match hub.engine.last_position() {
         Ok(Position::ZERO) => "earliest".to_owned(),
