@@ -100,10 +100,13 @@ impl Hub {
         self.inboxes.lock().iter().any(|w| w.strong_count() > 0)
     }
 
-    /// Tells every stream to catch up from the log (the reader fell behind it).
+    /// Tells every stream to catch up from the log (the reader fell behind it), waking each:
+    /// a stream that waits for its next event learns now what it missed.
     pub fn overflow_all(&self) {
         for inbox in self.inboxes.lock().iter().filter_map(Weak::upgrade) {
             inbox.overflowed.store(true, Ordering::Release);
+            inbox.notify.notify_one();
+            inbox.bell.ring();
         }
     }
 
