@@ -27,7 +27,7 @@
 //! relaying process dies.
 
 use super::live::{self, Live};
-use super::locks::RelayLock;
+use super::locks::{self, RelayLock};
 use super::log::{entries, text};
 use super::relay_interest::RelayInterest;
 use super::{covers, Shared, BLOCK_MS};
@@ -36,6 +36,7 @@ use crate::runtime;
 use futures_util::StreamExt;
 use inotify::{Inotify, WatchMask};
 use sse_core::broker::local_log::{create_shared_dir, LocalLog};
+use sse_core::broker::partition::PARTITIONS;
 use sse_core::broker::relayed::{self, Relayed};
 use sse_core::broker::{History, Position, StoredEvent};
 use std::path::{Path, PathBuf};
@@ -97,6 +98,24 @@ impl Relay {
 
     fn append_gap(&self, position: Position) -> Result<()> {
         self.append(&[], &relayed::encode_gap(position), 0)
+    }
+
+    /// For `phpinfo()`: where the relay is and who relays.
+    pub fn describe(&self, partitions: u32) -> String {
+        // The pid in the file counts only while its process holds the lock (a killed relay
+        // leaves its pid behind).
+        let holder = locks::open_file(&self.lock_path)
+            .ok()
+            .filter(locks::is_locked)
+            .and_then(|_| std::fs::read_to_string(&self.lock_path).ok())
+            .map(|pid| pid.trim().to_owned())
+            .filter(|pid| !pid.is_empty());
+        let who = match (self.relaying.load(Ordering::Acquire), holder) {
+            (true, _) => "this process relays".to_owned(),
+            (false, Some(pid)) => format!("relayed by process {pid}"),
+            (false, None) => "nobody relays now".to_owned(),
+        };
+        format!("through the relay in {} ({who}; this process's streams read {partitions} of {PARTITIONS} partitions)", self.dir().display())
     }
 
     /// The position in Redis that the log's last record stands for: where a relay taking
