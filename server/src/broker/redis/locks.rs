@@ -9,7 +9,7 @@ use parking_lot::Mutex;
 use std::fs::{File, OpenOptions};
 use std::io::ErrorKind;
 use std::os::fd::{AsRawFd, RawFd};
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::{FileExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 /// The exclusive lock on `relay.lock`, held by the relaying process; released when dropped
@@ -83,7 +83,15 @@ pub fn close_inherited_locks() {
 
 /// A lock file of the relay, never through a symbolic link.
 pub fn open_file(path: &Path) -> std::io::Result<File> {
-    OpenOptions::new().read(true).write(true).create(true).mode(0o660).custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC).open(path)
+    let file = OpenOptions::new().read(true).write(true).create(true).mode(0o660).custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC).open(path)?;
+    // Created by this process: `0660` exactly, whatever the umask, so that pools of other users
+    // in the directory's group can take the locks too.
+    let metadata = file.metadata()?;
+    // SAFETY: geteuid has no preconditions.
+    if std::os::unix::fs::MetadataExt::uid(&metadata) == unsafe { libc::geteuid() } && metadata.permissions().mode() & 0o777 != 0o660 {
+        let _ = file.set_permissions(std::fs::Permissions::from_mode(0o660));
+    }
+    Ok(file)
 }
 
 /// A file with a shared lock that says its process lives (forget its descriptor with

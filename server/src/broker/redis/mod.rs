@@ -67,8 +67,11 @@ struct Shared {
     following: Mutex<bool>,
     publish: redis::Script,
     read: redis::Script,
-    /// The machine's relay (see `relay.rs`); None: this process reads Redis itself.
-    relay: Option<relay::Relay>,
+    /// Where the machine's relay lives (see `relay.rs`); None: this process reads Redis itself.
+    relay_root: Option<std::path::PathBuf>,
+    /// The relay, opened by the first subscription (a process that only publishes leaves no
+    /// relay directory behind).
+    relay: std::sync::OnceLock<relay::Relay>,
 }
 
 impl RedisEngine {
@@ -84,7 +87,6 @@ impl RedisEngine {
         let target = target.map_err(|e| Error::invalid_argument("url", format!("\"{name}\" is not a valid Redis URL: {e}")))?;
         let keys = target.keys();
         let partitions = (0..PARTITIONS).map(|k| (format!("{}:{k}", keys.partitions), format!("{}:{k}:last", keys.partitions))).collect();
-        let relay = relay_root.map(|root| relay::Relay::open(root, &name)).transpose()?;
         let shared = Shared {
             name,
             target,
@@ -96,7 +98,8 @@ impl RedisEngine {
             following: Mutex::new(false),
             publish: redis::Script::new(PUBLISH),
             read: redis::Script::new(READ),
-            relay,
+            relay_root: relay_root.map(Path::to_path_buf),
+            relay: std::sync::OnceLock::new(),
         };
         Ok(RedisEngine { shared: Arc::new(shared) })
     }
@@ -140,6 +143,16 @@ impl Shared {
             *slot = None;
         }
         result.map_err(Attempt::Command)
+    }
+
+    /// The relay, opened on first use; None when this process reads Redis itself.
+    fn open_relay(&self) -> Result<Option<&relay::Relay>> {
+        let Some(root) = self.relay_root.as_deref() else { return Ok(None) };
+        if self.relay.get().is_none() {
+            // Only the PHP thread opens it; a lost race would leave the first one in place.
+            let _ = self.relay.set(relay::Relay::open(root, &self.name)?);
+        }
+        Ok(self.relay.get())
     }
 
     /// A partition's stream and newest-id keys.
@@ -262,7 +275,7 @@ impl Engine for RedisEngine {
 
     fn subscribe(&self, topics: Vec<String>) -> Result<Arc<Inbox>> {
         let inbox = self.shared.hub.register(topics);
-        if let Some(relay) = self.shared.relay.as_ref() {
+        if let Some(relay) = self.shared.open_relay()? {
             relay::subscribe(&self.shared, relay)?;
             return Ok(inbox);
         }
@@ -293,9 +306,10 @@ impl Engine for RedisEngine {
 
     fn reading(&self) -> Option<String> {
         let partitions = self.shared.hub.interest.mask().count_ones();
-        Some(match self.shared.relay.as_ref() {
-            Some(relay) => relay.describe(partitions),
-            None => format!("reads Redis itself ({partitions} of {PARTITIONS} partitions)"),
+        Some(match (self.shared.relay.get(), &self.shared.relay_root) {
+            (Some(relay), _) => relay.describe(partitions),
+            (None, Some(root)) => format!("through a relay in {} once a stream subscribes", root.display()),
+            (None, None) => format!("reads Redis itself ({partitions} of {PARTITIONS} partitions)"),
         })
     }
 

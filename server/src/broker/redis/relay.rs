@@ -189,7 +189,7 @@ fn watch(head: &Path) -> std::io::Result<Inotify> {
 /// events to the hub; and, while another process relays, tries to take over every
 /// [`TAKE_OVER_EVERY`] (the try fails at once while the relaying process lives).
 async fn follow(shared: Arc<Shared>, inotify: Inotify, start: Position) {
-    let Some(relay) = shared.relay.as_ref() else { return };
+    let Some(relay) = shared.relay.get() else { return };
     let mut reader = relay.log.follow(start);
     let Ok(mut changes) = inotify.into_event_stream([0u8; 1024]) else {
         *shared.following.lock() = false;
@@ -203,20 +203,24 @@ async fn follow(shared: Arc<Shared>, inotify: Inotify, start: Position) {
                 break;
             };
             let full = batch.events.len() == BATCH || batch.truncated;
-            // Lost relay records: this process's streams catch up from Redis.
-            let mut gap = batch.gap;
+            // Lost relay records (damage): this process's streams catch up from Redis. Told
+            // before the events that follow are handed out, as at a gap record: a stream that
+            // took those events first would move past the hole and never learn of it.
+            if batch.gap {
+                shared.hub.overflow_all();
+            }
             let mut events = Vec::with_capacity(batch.events.len());
             for record in &batch.events {
                 match relayed::decode(record) {
                     Some(Relayed::Event(event)) => events.push(Arc::new(event)),
-                    Some(Relayed::Gap(_)) => gap = true,
+                    Some(Relayed::Gap(_)) => {
+                        shared.hub.dispatch(&std::mem::take(&mut events));
+                        shared.hub.overflow_all();
+                    }
                     None => {}
                 }
             }
             shared.hub.dispatch(&events);
-            if gap {
-                shared.hub.overflow_all();
-            }
             if !full {
                 break;
             }
@@ -256,21 +260,21 @@ async fn follow(shared: Arc<Shared>, inotify: Inotify, start: Position) {
 /// Takes over from where the log says the last relay got to, or (when it says nothing) from
 /// what Redis has now, after a gap record that makes every stream catch up.
 fn start_relaying(shared: &Arc<Shared>, lock: RelayLock, from: Option<Position>) -> Result<()> {
-    let Some(relay) = shared.relay.as_ref() else { return Ok(()) };
+    let Some(relay) = shared.relay.get() else { return Ok(()) };
     relay.relaying.store(true, Ordering::Release);
     let task = Arc::clone(shared);
     let spawned = match from {
         Some(from) => runtime::spawn(relay_redis(task, lock, from)),
         None => runtime::spawn(async move {
             let Some(from) = newest_async(&task).await else {
-                if let Some(relay) = task.relay.as_ref() {
+                if let Some(relay) = task.relay.get() {
                     relay.relaying.store(false, Ordering::Release);
                 }
                 return;
             };
-            if task.relay.as_ref().is_some_and(|relay| relay.append_gap(from).is_ok()) {
+            if task.relay.get().is_some_and(|relay| relay.append_gap(from).is_ok()) {
                 relay_redis(task, lock, from).await;
-            } else if let Some(relay) = task.relay.as_ref() {
+            } else if let Some(relay) = task.relay.get() {
                 relay.relaying.store(false, Ordering::Release);
             }
         }),
@@ -300,7 +304,7 @@ async fn newest_async(shared: &Shared) -> Option<Position> {
 /// over. A read that comes back while the machine came to want more partitions is made again
 /// with them (see `relay_interest.rs`).
 async fn relay_redis(shared: Arc<Shared>, lock: RelayLock, mut cursor: Position) {
-    let Some(relay) = shared.relay.as_ref() else { return };
+    let Some(relay) = shared.relay.get() else { return };
     let mut backoff = Duration::from_millis(100);
     let mut changes = watch(&relay.interest.changed_path()).ok().and_then(|inotify| inotify.into_event_stream([0u8; 256]).ok());
     let mut known = (relay.interest.version(), relay.interest.machine());
