@@ -1,0 +1,280 @@
+"""One Redis reader per machine (`sse.relay_dir`): "machines" are nginx + php-fpm stacks (pm =
+static, 4 workers) on one redis-server (then one valkey-server where installed), each with its
+own relay directory in a temp dir. On each machine, streams are spread over every worker: three
+attached streams hold three workers, three detached ones are served by the fourth. Every event
+is counted on every stream:
+
+- every event once and in order everywhere, and `CLIENT LIST` shows one reader per machine
+  (`ext-sse-relay-<pid>`, the pid relay.lock names), not one per worker;
+- a burst larger than any small log still reaches every stream whole;
+- the relaying worker SIGKILLed while a publisher publishes: the other workers' streams go on
+  without a gap, another worker relays, and the streams of the killed worker resume exactly
+  with Last-Event-ID;
+- the relaying worker's streams ending while other workers still have theirs: the others go on;
+- the relay's Redis connection killed (CLIENT KILL ID): nothing lost;
+- `sse.relay_dir` empty: each worker with streams reads Redis itself (`ext-sse-follow-<pid>`),
+  the layout before the relay, as the baseline.
+Waits are deadlines (generous: a busy 2-CPU machine), never timing asserts.
+"""
+from pathlib import Path
+
+import pytest
+
+from harness import redis as redis_harness
+from harness import relay as R
+from harness.broadcast import take, take_all
+
+CHILDREN = 4
+ATTACHED = CHILDREN - 1  # each holds a worker; the detached streams then all go to the last one
+DETACHED = 3
+DEFAULT_RELAY_DIR = Path("/dev/shm/ext-sse-relay")
+
+
+@pytest.fixture(scope="module", params=redis_harness.servers())
+def server(request):
+    server = redis_harness.start(request.param)
+    yield server
+    server.remove()
+
+
+def machines_on(server, names, relay):
+    machines = []
+    try:
+        for name in names:
+            machines.append(R.start_machine(name, server.url, relay=relay, children=CHILDREN))
+        yield machines
+        for machine in machines:
+            found = R.crashes(machine)
+            assert not found, f"{machine.name}: " + "\n".join(found)
+    finally:
+        for machine in machines:
+            R.stop_machine(machine)
+
+
+@pytest.fixture(scope="module")
+def relayed(server):
+    """Two machines with the relay on."""
+    yield from machines_on(server, ["relay-a", "relay-b"], relay=True)
+
+
+@pytest.fixture(scope="module")
+def direct(server):
+    """One machine with `sse.relay_dir` empty."""
+    yield from machines_on(server, ["relay-off"], relay=False)
+
+
+def spread(machine, topics):
+    """ATTACHED attached streams (one worker each) then DETACHED detached ones (on the worker
+    left), topics taken in turn from `topics`; every worker holds a stream."""
+    streams = []
+    try:
+        for i in range(ATTACHED + DETACHED):
+            streams.append(R.open_stream(machine, topics[i % len(topics)], detach=i >= ATTACHED))
+    except BaseException:
+        close(streams)
+        raise
+    pids = {s.pid for s in streams}
+    assert len(pids) == CHILDREN and pids <= R.workers(machine), \
+        f"{machine.name}: streams on workers {[s.pid for s in streams]}, the pool is {R.workers(machine)}"
+    return streams
+
+
+def close(streams):
+    for s in streams:
+        s.close()
+
+
+def ids_of(events):
+    return [e.id for e in events]
+
+
+def one_relay_per_machine(server, machines):
+    """A check for R.wait_for: each machine has exactly one live reader on Redis, named
+    `ext-sse-relay-<pid>` with the pid its relay.lock holds, and no `ext-sse-follow-` reader;
+    no reader on Redis is unnamed."""
+    def check():
+        seen = {}
+        ok = True
+        for machine in machines:
+            mine, lock = R.relay_readers(server.port, machine), R.lock_pid(machine)
+            seen[machine.name] = {**mine, "lock": lock, "dirs": [d.name for d in R.url_dirs(machine)]}
+            ok &= mine == {"relay": [lock], "follow": []} and lock is not None
+            ok &= len(R.url_dirs(machine)) == 1 and bool(R.URL_DIR.match(R.url_dirs(machine)[0].name))
+        unnamed = [c for c in R.readers(server.port) if R.reader_pid(c) is None]
+        seen["unnamed readers"] = R.brief(unnamed)
+        return ok and not unnamed, seen
+    return check
+
+
+def assert_one_relay_per_machine(server, machines, timeout=20.0):
+    ok, seen = R.wait_for(one_relay_per_machine(server, machines), timeout)
+    assert ok, f"not one relay reader per machine within {timeout}s: {seen}\nCLIENT LIST:\n{R.brief(R.clients(server.port))}"
+    return seen
+
+
+def expected_for(topics, published):
+    """The ids a stream subscribed to `topics` (comma-separated) should get, in order, from
+    [(topic, ids)] published one after the other."""
+    wanted = set(topics.split(","))
+    return [i for topic, ids in published for i in ids if topic in wanted]
+
+
+@pytest.mark.time_limit(150)
+def test_every_event_once_in_order_on_every_stream_and_one_redis_reader_per_machine(server, relayed):
+    streams = [s for machine in relayed for s in spread(machine, ["fleet", "fleet,side"])]
+    try:
+        published = []
+        for topic, n in [("fleet", 30), ("side", 10), ("fleet", 30)]:
+            published.append((topic, R.Publisher(server.url, topic, n, prefix=f"{topic}-").ids()))
+        for s in streams:
+            events = take_all(s, len(expected_for(s.topics, published)), timeout=30)
+            assert ids_of(events) == expected_for(s.topics, published), \
+                f"{s.machine.name} worker {s.pid} ({s.topics}, detached {s.detached}): {[e.data for e in events]}"
+            assert not s.ended
+        seen = assert_one_relay_per_machine(server, relayed)
+        # The relaying worker is one of those holding streams (the others follow its log).
+        for machine in relayed:
+            assert seen[machine.name]["lock"] in {s.pid for s in streams if s.machine is machine}, seen
+    finally:
+        close(streams)
+
+
+@pytest.mark.time_limit(150)
+def test_a_burst_larger_than_a_small_log_reaches_every_stream_whole(server, relayed):
+    """1,000 events of 1 KiB published as fast as one publisher can (about 1 MiB): every
+    follower gets every one, in order, whatever the relay's log keeps."""
+    streams = [s for machine in relayed for s in spread(machine, ["burst"])]
+    try:
+        ids = R.Publisher(server.url, "burst", 1000, prefix="b", size=1024).ids()
+        for s in streams:
+            events = take_all(s, len(ids), timeout=60)
+            assert ids_of(events) == ids, f"{s.machine.name} worker {s.pid}: {len(events)} of {len(ids)} events"
+            assert [e.data[1024:] for e in events] == [f"b{i}" for i in range(len(ids))]
+    finally:
+        close(streams)
+
+
+def read_through(stream, count, timeout):
+    """Events of `stream` until `count` or its end (the worker behind it killed)."""
+    return take(stream, count, timeout=timeout)
+
+
+@pytest.mark.time_limit(180)
+def test_the_relaying_worker_killed_mid_stream_loses_and_repeats_nothing(server, relayed):
+    a, b = relayed
+    streams = [s for machine in relayed for s in spread(machine, ["killed"])]
+    resumed = []
+    publisher = None
+    try:
+        ok, relay = R.wait_for(lambda: (R.lock_pid(a) is not None, R.lock_pid(a)), timeout=10)
+        assert ok, f"{a.name}: no relay.lock naming a pid in {a.relay_dir}"
+        assert relay in {s.pid for s in streams if s.machine is a}, (relay, [(s.machine.name, s.pid) for s in streams])
+        publisher = R.Publisher(server.url, "killed", 200, gap=0.02, prefix="k")
+        got = {id(s): take(s, 20, timeout=30) for s in streams}
+        assert all(len(events) == 20 for events in got.values()), {s.pid: len(got[id(s)]) for s in streams}
+        R.kill(a, relay)
+        ids = publisher.ids()
+        for s in streams:
+            got[id(s)] += read_through(s, len(ids) - len(got[id(s)]), timeout=60)
+            if s.machine is a and s.pid == relay:
+                # Its worker is gone: the response ended; the browser reconnects with the last id.
+                assert s.ended, f"a stream of the killed worker {relay} did not end"
+                again = R.open_stream(a, "killed", detach=s.detached, headers={"Last-Event-ID": got[id(s)][-1].id})
+                resumed.append(again)
+                got[id(s)] += take_all(again, len(ids) - len(got[id(s)]), timeout=30)
+            else:
+                assert take(s, 1, timeout=0.3) == [], f"{s.machine.name} worker {s.pid}: an event more"
+                assert not s.ended, f"{s.machine.name} worker {s.pid}: the stream ended"
+            assert ids_of(got[id(s)]) == ids, \
+                f"{s.machine.name} worker {s.pid} (killed: {s.machine is a and s.pid == relay}): {[e.data for e in got[id(s)]]}"
+        # Another worker of the machine (one with streams) relays now.
+        ok, now = R.wait_for(lambda: (R.lock_pid(a) not in (None, relay), R.lock_pid(a)), timeout=20)
+        assert ok, f"{a.name}: relay.lock still names {now} (the killed worker was {relay})"
+        assert now in R.workers(a), (now, R.workers(a))
+        assert_one_relay_per_machine(server, relayed)
+    finally:
+        if publisher:
+            publisher.stop()
+        close(streams + resumed)
+
+
+@pytest.mark.time_limit(150)
+def test_the_relaying_worker_losing_its_last_stream_leaves_the_others_served(server, relayed):
+    """The streams of the relaying worker end (their clients leave) while the other workers
+    keep theirs: those get every event published after, once, in order."""
+    a, _ = relayed
+    streams = spread(a, ["handover"])
+    try:
+        ok, relay = R.wait_for(lambda: (R.lock_pid(a) is not None, R.lock_pid(a)), timeout=10)
+        assert ok, f"{a.name}: no relay.lock"
+        before = R.Publisher(server.url, "handover", 10, prefix="before-").ids()
+        for s in streams:
+            assert ids_of(take(s, 10, timeout=30)) == before, f"worker {s.pid}"
+        leaving = [s for s in streams if s.pid == relay]
+        staying = [s for s in streams if s.pid != relay]
+        assert leaving and staying, (relay, [s.pid for s in streams])
+        close(leaving)
+        after = R.Publisher(server.url, "handover", 40, gap=0.05, prefix="after-").ids()
+        for s in staying:
+            events = take_all(s, len(after), timeout=30)
+            assert ids_of(events) == after, f"worker {s.pid}: {[e.data for e in events]}"
+        ok, seen = R.wait_for(one_relay_per_machine(server, [a]), timeout=20)
+        assert ok, seen
+        assert seen[a.name]["lock"] in {s.pid for s in staying} | {relay}, seen
+    finally:
+        close(streams)
+
+
+@pytest.mark.time_limit(150)
+def test_the_relays_redis_connection_killed_loses_nothing(server, relayed):
+    streams = [s for machine in relayed for s in spread(machine, ["cut"])]
+    publisher = None
+    try:
+        seen = assert_one_relay_per_machine(server, relayed)
+        publisher = R.Publisher(server.url, "cut", 150, gap=0.02, prefix="c")
+        got = {id(s): take(s, 20, timeout=30) for s in streams}
+        killed = []
+        for conn in R.clients(server.port):
+            if conn.get("name") in {f"{R.RELAY}{seen[m.name]['lock']}" for m in relayed}:
+                assert R.call(server.port, "CLIENT", "KILL", "ID", conn["id"]) == 1, conn
+                killed.append(conn["id"])
+        assert len(killed) == len(relayed), (killed, seen)
+        ids = publisher.ids()
+        for s in streams:
+            got[id(s)] += take_all(s, len(ids) - len(got[id(s)]), timeout=60)
+            assert ids_of(got[id(s)]) == ids, f"{s.machine.name} worker {s.pid}: {[e.data for e in got[id(s)]]}"
+            assert not s.ended
+        assert_one_relay_per_machine(server, relayed)
+        live = {c["id"] for c in R.readers(server.port)}
+        assert not live & set(killed), (live, killed)
+    finally:
+        if publisher:
+            publisher.stop()
+        close(streams)
+
+
+@pytest.mark.time_limit(150)
+def test_with_the_relay_off_each_worker_with_streams_reads_redis_itself(server, direct):
+    (machine,) = direct
+    streams = spread(machine, ["direct", "direct,side"])
+    try:
+        published = []
+        for topic, n in [("direct", 30), ("side", 10), ("direct", 30)]:
+            published.append((topic, R.Publisher(server.url, topic, n, prefix=f"{topic}-").ids()))
+        for s in streams:
+            events = take_all(s, len(expected_for(s.topics, published)), timeout=30)
+            assert ids_of(events) == expected_for(s.topics, published), f"worker {s.pid}: {[e.data for e in events]}"
+        holding = sorted({s.pid for s in streams})
+
+        def one_reader_per_worker():
+            mine = R.relay_readers(server.port, machine)
+            return {"relay": mine["relay"], "follow": sorted(mine["follow"])} == {"relay": [], "follow": holding}, mine
+        ok, mine = R.wait_for(one_reader_per_worker, timeout=20)
+        assert ok, f"expected an ext-sse-follow- reader for each of {holding}: {mine}\nCLIENT LIST:\n{R.brief(R.clients(server.port))}"
+        # No relay directory was made, nor a lock taken in the default one, by this machine.
+        if DEFAULT_RELAY_DIR.is_dir():
+            for lock in DEFAULT_RELAY_DIR.glob("*/relay.lock"):
+                text = lock.read_text(errors="replace").strip()
+                assert not (text.isdigit() and int(text) in R.workers(machine)), f"{lock} names {text}, a worker of {machine.name}"
+    finally:
+        close(streams)
