@@ -63,8 +63,13 @@ extern "C" fn module_info(module: *mut ModuleEntry) {
 
 /// `sse.broker`: the broker of `new Sse\Broker()` and `subscribe()` without one. phpinfo()
 /// shows its Local and Master Values through [`display_broker`], which hides a password.
-static INI: IniEntryDefs<2> = IniEntryDefs::new([
+///
+/// `sse.relay_dir`: where the php-fpm workers (and other processes) of a machine share one
+/// Redis reader; empty: each process reads Redis itself. A machine's setting: php.ini or a
+/// pool's `php_admin_value`.
+static INI: IniEntryDefs<3> = IniEntryDefs::new([
     IniEntryDef { displayer: Some(display_broker), ..IniEntryDef::new(c"sse.broker", c"local", IniEntryPermission::All) },
+    IniEntryDef::new(c"sse.relay_dir", c"/dev/shm/ext-sse-relay", IniEntryPermission::System),
     IniEntryDef::end(),
 ]);
 

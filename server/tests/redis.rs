@@ -152,7 +152,7 @@ fn an_unreachable_redis_is_an_error_not_a_hang() {
     let Some(server) = Server::start("the Redis engine's tests") else { return };
     let url = server.url();
     drop(server);
-    let engine = RedisEngine::open(&url).unwrap();
+    let engine = RedisEngine::open(&url, None).unwrap();
     let settings = Settings { publish_timeout: Duration::from_secs(2), ..Settings::default() };
     let mut event = sse_core::Event::new();
     event.set_data_str("lost");

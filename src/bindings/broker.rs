@@ -38,7 +38,7 @@ impl Broker {
             Some(url) => BrokerUrl::parse(&url)?,
             None => BrokerUrl::parse(&default_url())?,
         };
-        let engine = broker::engine(&url)?;
+        let engine = open_engine(&url)?;
         Ok(Broker { url, engine, settings })
     }
 
@@ -82,7 +82,7 @@ impl Broker {
     /// The broker of `subscribe()` without one: the ini setting's, with default options.
     pub fn from_ini() -> Result<Broker> {
         let url = BrokerUrl::parse(&default_url())?;
-        let engine = broker::engine(&url)?;
+        let engine = open_engine(&url)?;
         Ok(Broker { url, engine, settings: Settings::default() })
     }
 
@@ -94,6 +94,19 @@ impl Broker {
             None => Broker::from_ini().map(|broker| (broker.engine, broker.settings)),
         }
     }
+}
+
+/// The engine of `url` in this process; a Redis one relays as `sse.relay_dir` says.
+fn open_engine(url: &BrokerUrl) -> Result<Arc<dyn Engine>> {
+    if !matches!(url, BrokerUrl::Redis(_) | BrokerUrl::RedisCluster(_)) {
+        return Ok(broker::engine(url)?);
+    }
+    let relay_dir = ffi::ini_string(c"sse.relay_dir").filter(|dir| !dir.is_empty());
+    if let Some(dir) = relay_dir.as_deref().filter(|dir| !dir.starts_with('/')) {
+        return Err(Error::misuse(format!("sse.relay_dir must be an absolute directory (or empty: no relay), got \"{dir}\"")).into());
+    }
+    broker::set_relay_root(relay_dir.map(std::path::PathBuf::from));
+    Ok(broker::engine(url)?)
 }
 
 fn default_url() -> String {

@@ -3,7 +3,8 @@
 #   encode_roundtrip   Event setters + encode, then Parser::parse gives the same event back
 #   parse_incremental  arbitrary bytes cut at arbitrary points parse as the whole stream does
 #   log_record         the broker log's record format from arbitrary bytes: no panic, no
-#                      allocation sized by a length field, what is accepted encodes back
+#                      allocation sized by a length field, what is accepted encodes back (and
+#                      so does what a relay log's envelope in it says)
 #   log_damage         appends, reads and damage (flipped bytes, deleted and truncated segments,
 #                      arbitrary and forged heads) on a real log directory: every read returns
 #                      (-timeout), allocates within -malloc_limit_mb, and a reader never goes back

@@ -133,6 +133,15 @@ fn no_leases(name: &str) -> Error {
     Error::misuse(format!("the broker {name} keeps no presence leases"))
 }
 
+/// Where the machine's Redis relays live (`sse.relay_dir`; see `redis/relay.rs`), or None:
+/// each process reads Redis itself. Read when a Redis engine is opened.
+static RELAY_ROOT: Mutex<Option<std::path::PathBuf>> = Mutex::new(None);
+
+/// Sets where Redis engines opened from now on keep their relay (None: no relay).
+pub fn set_relay_root(root: Option<std::path::PathBuf>) {
+    *RELAY_ROOT.lock() = root;
+}
+
 struct Registry {
     pid: u32,
     engines: HashMap<BrokerUrl, Arc<dyn Engine>>,
@@ -148,6 +157,7 @@ pub fn engine(url: &BrokerUrl) -> Result<Arc<dyn Engine>> {
         if let Some(inherited) = slot.take() {
             // From the parent, through fork: its reader tasks and connections live there.
             std::mem::forget(inherited);
+            redis::relay::close_inherited_locks();
         }
         *slot = Some(Registry { pid, engines: HashMap::new() });
     }
@@ -158,7 +168,7 @@ pub fn engine(url: &BrokerUrl) -> Result<Arc<dyn Engine>> {
     let engine: Arc<dyn Engine> = match url {
         BrokerUrl::Local(dir) => Arc::new(local::LocalEngine::open(dir)?),
         BrokerUrl::Memory => Arc::new(memory::MemoryEngine::new()?),
-        BrokerUrl::Redis(text) | BrokerUrl::RedisCluster(text) => Arc::new(redis::RedisEngine::open(text)?),
+        BrokerUrl::Redis(text) | BrokerUrl::RedisCluster(text) => Arc::new(redis::RedisEngine::open(text, RELAY_ROOT.lock().as_deref())?),
     };
     registry.engines.insert(url.clone(), Arc::clone(&engine));
     Ok(engine)

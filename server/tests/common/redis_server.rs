@@ -48,7 +48,13 @@ impl Server {
 
     /// An engine on this server (another one stands for another process or machine).
     pub fn engine(&self) -> Arc<dyn Engine> {
-        Arc::new(RedisEngine::open(&self.url()).unwrap())
+        Arc::new(RedisEngine::open(&self.url(), None).unwrap())
+    }
+
+    /// An engine that reads Redis through the relay under `root` (engines with the same root
+    /// stand for the processes of one machine).
+    pub fn relayed_engine(&self, root: &std::path::Path) -> Arc<dyn Engine> {
+        Arc::new(RedisEngine::open(&self.url(), Some(root)).unwrap())
     }
 
     /// One inline command; the first line of the reply, or "" when Redis is not there.

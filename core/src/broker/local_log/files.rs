@@ -130,7 +130,9 @@ pub(super) fn check_not_foreign(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn create_dir(dir: &Path) -> std::io::Result<()> {
+/// Creates `dir` (and its parents) for the processes of a machine to share: `02770` when
+/// this process creates it, whatever the umask; an error when it cannot be written.
+pub fn create_dir(dir: &Path) -> std::io::Result<()> {
     fs::DirBuilder::new().recursive(true).mode(DIR_MODE).create(dir)?;
     if !dir.is_dir() {
         return Err(std::io::Error::other("not a directory"));

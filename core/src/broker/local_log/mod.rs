@@ -38,6 +38,7 @@ use super::history::History;
 use super::stored::{now_ms, StoredEvent};
 use super::{Batch, Epoch, Position};
 use crate::error::{Error, Result};
+pub use files::create_dir as create_shared_dir;
 use files::{check_not_foreign, create_dir, create_segment, list_segments, open_file, open_regular, read_or_create_epoch, scan, segment_name};
 pub use reader::Reader;
 use std::fs::{self, File};

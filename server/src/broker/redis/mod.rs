@@ -24,6 +24,7 @@
 //! the maintained Rust client with tokio support and both blocking and async connections.
 
 mod connection;
+pub mod relay;
 
 use super::hub::{Hub, Inbox};
 use super::{Engine, Settings};
@@ -36,6 +37,7 @@ use sse_core::broker::leases::{valid_identity, Lease, MAX_LEASES};
 use sse_core::broker::stored::now_ms;
 use sse_core::broker::url::redact;
 use sse_core::broker::{Batch, Epoch, EventId, History, Position, StoredEvent};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -112,14 +114,18 @@ struct Shared {
     /// is never proposed twice (a flushed Redis must get a new one).
     candidate: Mutex<Option<Epoch>>,
     hub: Hub,
-    /// Whether this process's reader task runs.
+    /// Whether this process's reader task runs (the relay log's follower, with a relay).
     following: Mutex<bool>,
     publish: redis::Script,
+    /// The machine's relay (see `relay.rs`); None: this process reads Redis itself.
+    relay: Option<relay::Relay>,
 }
 
 impl RedisEngine {
-    /// One Redis server (`redis://`), or a cluster (`redis-cluster://`, its seed nodes).
-    pub fn open(url: &str) -> Result<RedisEngine> {
+    /// One Redis server (`redis://`), or a cluster (`redis-cluster://`, its seed nodes). With
+    /// `relay_root`, the processes of the machine that share it read Redis through one of them
+    /// (see `relay.rs`).
+    pub fn open(url: &str, relay_root: Option<&Path>) -> Result<RedisEngine> {
         let name = redact(url);
         let target = match url.starts_with("redis-cluster://") {
             true => Target::cluster(sse_core::broker::url::cluster_nodes(url)?, Duration::from_millis(BLOCK_MS)),
@@ -127,6 +133,7 @@ impl RedisEngine {
         };
         let target = target.map_err(|e| Error::invalid_argument("url", format!("\"{name}\" is not a valid Redis URL: {e}")))?;
         let keys = target.keys();
+        let relay = relay_root.map(|root| relay::Relay::open(root, &name)).transpose()?;
         let shared = Shared {
             name,
             target,
@@ -136,6 +143,7 @@ impl RedisEngine {
             hub: Hub::default(),
             following: Mutex::new(false),
             publish: redis::Script::new(PUBLISH),
+            relay,
         };
         Ok(RedisEngine { shared: Arc::new(shared) })
     }
@@ -179,6 +187,29 @@ impl Shared {
             *slot = None;
         }
         result.map_err(Attempt::Command)
+    }
+
+    /// The newest id published (`sse:last`), even when trimming left the stream empty; from
+    /// the stream itself for a Redis of the layout before `sse:last`.
+    fn newest_position(&self) -> Result<Position> {
+        let last: Option<String> =
+            self.with_connection(Settings::DEFAULT_PUBLISH_TIMEOUT, "cannot read the last id", |c| redis::cmd("GET").arg(self.keys.last).query(c))?;
+        if let Some(last) = last.as_deref().and_then(Position::parse) {
+            return Ok(last);
+        }
+        let reply: Value = self.with_connection(Settings::DEFAULT_PUBLISH_TIMEOUT, "cannot read the last id", |c| {
+            redis::cmd("XREVRANGE").arg(self.keys.events).arg("+").arg("-").arg("COUNT").arg(1).query(c)
+        })?;
+        Ok(entries(reply).last().map_or(Position::ZERO, |entry| entry.event.position))
+    }
+
+    /// Names a reading connection after its job and this process (`ext-sse-relay-<pid>`,
+    /// `ext-sse-follow-<pid>`), so that `CLIENT LIST` shows who reads. Best effort: a cluster
+    /// connection may not pass the command on.
+    async fn name_connection(&self, connection: &mut connection::Async, job: &str) {
+        if let connection::Async::Server(_) = connection {
+            let _ = connection.query(redis::cmd("CLIENT").arg("SETNAME").arg(format!("ext-sse-{job}-{}", std::process::id()))).await;
+        }
     }
 
     /// The log's epoch, created by whoever comes first (a flushed Redis gets a new one).
@@ -385,19 +416,8 @@ impl Engine for RedisEngine {
         Ok(EventId { epoch, position })
     }
 
-    /// The newest id published (`sse:last`), even when trimming left the stream empty; from
-    /// the stream itself for a Redis of the layout before `sse:last`.
     fn last_position(&self) -> Result<Position> {
-        let last: Option<String> = self
-            .shared
-            .with_connection(Settings::DEFAULT_PUBLISH_TIMEOUT, "cannot read the last id", |c| redis::cmd("GET").arg(self.shared.keys.last).query(c))?;
-        if let Some(last) = last.as_deref().and_then(Position::parse) {
-            return Ok(last);
-        }
-        let reply: Value = self.shared.with_connection(Settings::DEFAULT_PUBLISH_TIMEOUT, "cannot read the last id", |c| {
-            redis::cmd("XREVRANGE").arg(self.shared.keys.events).arg("+").arg("-").arg("COUNT").arg(1).query(c)
-        })?;
-        Ok(entries(reply).last().map_or(Position::ZERO, |entry| entry.event.position))
+        self.shared.newest_position()
     }
 
     fn read_after(&self, after: Position, max: usize, history: &History) -> Result<Batch> {
@@ -427,6 +447,10 @@ impl Engine for RedisEngine {
 
     fn subscribe(&self, topics: Vec<String>) -> Result<Arc<Inbox>> {
         let inbox = self.shared.hub.register(topics);
+        if let Some(relay) = self.shared.relay.as_ref() {
+            relay::subscribe(&self.shared, relay)?;
+            return Ok(inbox);
+        }
         if *self.shared.following.lock() {
             return Ok(inbox);
         }
@@ -506,6 +530,7 @@ async fn follow(shared: Arc<Shared>, mut cursor: Position) {
                 continue;
             }
         };
+        shared.name_connection(&mut connection, "follow").await;
         loop {
             let mut command = redis::cmd("XREAD");
             command.arg("COUNT").arg(512).arg("BLOCK").arg(BLOCK_MS).arg("STREAMS").arg(shared.keys.events).arg(format!("{}-{}", cursor.major, cursor.minor));

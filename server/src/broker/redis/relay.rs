@@ -1,0 +1,380 @@
+//! One Redis reader per machine: the relay.
+//!
+//! Without it, every process with a subscribed stream runs its own `XREAD` on the log, so
+//! Redis sends each event once per such process: 32 php-fpm workers on 20 machines make 640
+//! copies of every event. With it, the processes of a machine that share a relay directory
+//! (`sse.relay_dir`, in shared memory by default) elect one of them, by an exclusive lock on
+//! `relay.lock`, to read Redis and append what it reads to a log of the embedded kind in that
+//! directory (see `sse_core::broker::relayed` for its records); every process follows that
+//! log with inotify, as it follows the embedded broker's. Redis then sends each event once per
+//! machine.
+//!
+//! Nothing is lost or repeated when the relaying process dies, even by SIGKILL: the kernel
+//! drops its lock, another process that follows the log takes it (each tries every
+//! [`TAKE_OVER_EVERY`]) and reads Redis on from the position of the log's last record. When
+//! Redis no longer has what followed it (trimmed meanwhile), the relay says so with a gap
+//! record and every stream of the machine catches up from Redis itself, which tells each one
+//! exactly what it missed (`sse-reset`, `history-lost`, only where something was).
+//!
+//! Why a subscriber cannot miss an event between its catch-up and the relay: its inbox is
+//! registered first; then either a relay already holds the lock (it reads Redis from a
+//! position no later than now, so whatever is published from now on reaches the log), or this
+//! process takes the lock and fixes the position it reads from before `subscribe` returns. An
+//! event already in the log when this process starts following it was in Redis before the
+//! stream's catch-up read Redis, so the catch-up has it.
+//!
+//! The lock is an open file description lock (`F_OFD_SETLK`): it is released when the
+//! process dies, and two engines of one process (tests) exclude each other as two processes
+//! do. A process forked from the relaying one shares the lock's description; it closes its
+//! copy (see [`close_inherited_locks`]), so that the lock still goes when the relay dies.
+
+use super::{entries, xread_entries, Entry, Shared, BLOCK_MS};
+use crate::error::{Error, Result};
+use crate::runtime;
+use futures_util::StreamExt;
+use inotify::{Inotify, WatchMask};
+use parking_lot::Mutex;
+use sse_core::broker::local_log::{create_shared_dir, LocalLog};
+use sse_core::broker::relayed::{self, Relayed};
+use sse_core::broker::{History, Position, StoredEvent};
+use std::fs::File;
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often a process that follows the relay log tries to take over the relaying.
+pub const TAKE_OVER_EVERY: Duration = Duration::from_millis(250);
+
+/// What the relay log keeps: enough for a follower that was busy for a while, little memory.
+const LOG_HISTORY: History = History { max_events: 16_384, max_age: Duration::from_secs(600) };
+
+/// A follower reads whatever is in the log (history limits are for catch-ups).
+const LIVE: History = History { max_events: u64::MAX, max_age: Duration::from_secs(100 * 365 * 24 * 3600) };
+
+/// Records read from the relay log at once.
+const BATCH: usize = 256;
+
+pub struct Relay {
+    log: LocalLog,
+    lock_path: PathBuf,
+    /// Whether this process relays (its relaying task holds the lock).
+    relaying: AtomicBool,
+}
+
+impl Relay {
+    /// The relay of the Redis log `name` (the URL, password hidden) under `root`: a directory
+    /// of its own, named after the URL, so that two Redis logs never share one.
+    pub fn open(root: &Path, name: &str) -> Result<Relay> {
+        let fail = |what: &str, e: &dyn std::fmt::Display| Error::unavailable(name, format!("{what}: {e}"));
+        // The root too is shared: the pools of a machine may run as different users of one group.
+        create_shared_dir(root).map_err(|e| fail(&format!("cannot create the relay directory {}", root.display()), &e))?;
+        let dir = root.join(dir_name(name));
+        let log = LocalLog::open(&dir).map_err(|e| fail("cannot open its relay directory", &e))?;
+        Ok(Relay { log, lock_path: dir.join("relay.lock"), relaying: AtomicBool::new(false) })
+    }
+
+    pub fn dir(&self) -> PathBuf {
+        self.lock_path.parent().map(Path::to_path_buf).unwrap_or_default()
+    }
+
+    /// Appends one record, logging nothing: a failure is the caller's to retry.
+    fn append(&self, topics: &[String], frame: &[u8], id_slot: usize) -> Result<()> {
+        self.log.append(topics, frame, id_slot, &LOG_HISTORY).map(|_| ())
+    }
+
+    fn append_event(&self, event: &StoredEvent) -> Result<()> {
+        let (frame, slot) = relayed::encode_event(event);
+        self.append(&event.topics, &frame, slot)
+    }
+
+    fn append_gap(&self, position: Position) -> Result<()> {
+        self.append(&[], &relayed::encode_gap(position), 0)
+    }
+
+    /// The position in Redis that the log's last record stands for: where a relay taking
+    /// over reads on from. None when the log is empty or its last record unreadable.
+    fn relayed_up_to(&self) -> Option<Position> {
+        let last = self.log.last_position().ok()?;
+        if last == Position::ZERO {
+            return None;
+        }
+        let batch = self.log.read_after(Position::seq(last.major - 1), 1, &LIVE).ok()?;
+        match relayed::decode(batch.events.first()?)? {
+            Relayed::Event(event) => Some(event.position),
+            Relayed::Gap(position) => Some(position),
+        }
+    }
+}
+
+/// `relay-` and 16 hex digits of the URL (FNV-1a): stable across processes and releases.
+fn dir_name(name: &str) -> String {
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3));
+    format!("relay-{hash:016x}")
+}
+
+/// Makes sure that this process's streams get Redis's events through the relay log: that
+/// someone relays (this process, if the lock is free) and that this process follows the log.
+/// On the PHP thread, after the subscriber's inbox is registered.
+pub(super) fn subscribe(shared: &Arc<Shared>, relay: &Relay) -> Result<()> {
+    if !relay.relaying.load(Ordering::Acquire) {
+        if let Some(lock) =
+            RelayLock::try_take(&relay.lock_path).map_err(|e| Error::unavailable(&shared.name, format!("cannot open {}: {e}", relay.lock_path.display())))?
+        {
+            // Where to read from is fixed now, before the subscriber's catch-up reads Redis.
+            let from = match relay.relayed_up_to() {
+                Some(position) => position,
+                None => {
+                    let newest = shared.newest_position()?;
+                    relay.append_gap(newest)?;
+                    newest
+                }
+            };
+            start_relaying(shared, lock, Some(from))?;
+        }
+    }
+    let mut following = shared.following.lock();
+    if !*following {
+        let head = relay.log.head_path();
+        let inotify = watch(&head).map_err(|e| Error::unavailable(&shared.name, format!("cannot watch {}: {e}", head.display())))?;
+        let start = relay.log.last_position()?;
+        let task = Arc::clone(shared);
+        runtime::spawn(follow(task, inotify, start)).map_err(|e| Error::unavailable(&shared.name, format!("cannot start the runtime: {e}")))?;
+        *following = true;
+    }
+    Ok(())
+}
+
+fn watch(head: &Path) -> std::io::Result<Inotify> {
+    let inotify = Inotify::init()?;
+    inotify.watches().add(head, WatchMask::MODIFY)?;
+    Ok(inotify)
+}
+
+/// Follows the relay log for as long as a stream of this process is subscribed, handing its
+/// events to the hub; and, while another process relays, tries to take over every
+/// [`TAKE_OVER_EVERY`] (the try fails at once while the relaying process lives).
+async fn follow(shared: Arc<Shared>, inotify: Inotify, start: Position) {
+    let Some(relay) = shared.relay.as_ref() else { return };
+    let mut reader = relay.log.follow(start);
+    let Ok(mut changes) = inotify.into_event_stream([0u8; 1024]) else {
+        *shared.following.lock() = false;
+        return;
+    };
+    loop {
+        loop {
+            let Ok(batch) = reader.read(BATCH, &LIVE) else {
+                // The directory is being replaced or is unreadable for now: try again soon.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                break;
+            };
+            let full = batch.events.len() == BATCH || batch.truncated;
+            // Lost relay records: this process's streams catch up from Redis.
+            let mut gap = batch.gap;
+            let mut events = Vec::with_capacity(batch.events.len());
+            for record in &batch.events {
+                match relayed::decode(record) {
+                    Some(Relayed::Event(event)) => events.push(Arc::new(event)),
+                    Some(Relayed::Gap(_)) => gap = true,
+                    None => {}
+                }
+            }
+            shared.hub.dispatch(&events);
+            if gap {
+                shared.hub.overflow_all();
+            }
+            if !full {
+                break;
+            }
+        }
+        {
+            // Decided under the lock `subscribe` takes: either a new subscriber is seen here,
+            // or it sees that no follower runs and starts one.
+            let mut following = shared.following.lock();
+            if !shared.hub.has_subscribers() {
+                *following = false;
+                return;
+            }
+        }
+        if !relay.relaying.load(Ordering::Acquire) {
+            if let Ok(Some(lock)) = RelayLock::try_take(&relay.lock_path) {
+                let _ = start_relaying(&shared, lock, relay.relayed_up_to());
+            }
+        }
+        let relaying = relay.relaying.load(Ordering::Acquire);
+        tokio::select! {
+            change = changes.next() => {
+                if change.is_none() {
+                    *shared.following.lock() = false;
+                    return;
+                }
+            }
+            () = shared.hub.subscriber_left() => {}
+            () = tokio::time::sleep(TAKE_OVER_EVERY), if !relaying => {}
+        }
+    }
+}
+
+/// Takes over from where the log says the last relay got to, or (when it says nothing) from
+/// what Redis has now, after a gap record that makes every stream catch up.
+fn start_relaying(shared: &Arc<Shared>, lock: RelayLock, from: Option<Position>) -> Result<()> {
+    let Some(relay) = shared.relay.as_ref() else { return Ok(()) };
+    relay.relaying.store(true, Ordering::Release);
+    let task = Arc::clone(shared);
+    let spawned = match from {
+        Some(from) => runtime::spawn(relay_redis(task, lock, from)),
+        None => runtime::spawn(async move {
+            let Some(from) = newest_async(&task).await else {
+                if let Some(relay) = task.relay.as_ref() {
+                    relay.relaying.store(false, Ordering::Release);
+                }
+                return;
+            };
+            if task.relay.as_ref().is_some_and(|relay| relay.append_gap(from).is_ok()) {
+                relay_redis(task, lock, from).await;
+            } else if let Some(relay) = task.relay.as_ref() {
+                relay.relaying.store(false, Ordering::Release);
+            }
+        }),
+    };
+    spawned.map_err(|e| {
+        relay.relaying.store(false, Ordering::Release);
+        Error::unavailable(&shared.name, format!("cannot start the runtime: {e}"))
+    })
+}
+
+/// The newest position in Redis, asked on a connection of the runtime; None if Redis cannot
+/// be reached now (the next try to take over asks again).
+async fn newest_async(shared: &Shared) -> Option<Position> {
+    let mut connection = shared.target.connect_async(Duration::from_millis(BLOCK_MS)).await.ok()?;
+    let last = connection.query(redis::cmd("GET").arg(shared.keys.last)).await.ok()?;
+    if let Some(position) = super::text(&last).as_deref().and_then(Position::parse) {
+        return Some(position);
+    }
+    let newest = connection.query(redis::cmd("XREVRANGE").arg(shared.keys.events).arg("+").arg("-").arg("COUNT").arg(1)).await.ok()?;
+    Some(entries(newest).last().map_or(Position::ZERO, |entry| entry.event.position))
+}
+
+/// The relaying: `XREAD BLOCK` from `cursor`, each event appended to the relay log, for as
+/// long as a stream of this process is subscribed; reconnecting with back-off (0.1 s doubling
+/// to 5 s) and reading on from the last event relayed. Ends by releasing the lock, so that a
+/// process that still has streams takes over.
+async fn relay_redis(shared: Arc<Shared>, lock: RelayLock, mut cursor: Position) {
+    let Some(relay) = shared.relay.as_ref() else { return };
+    let mut backoff = Duration::from_millis(100);
+    'connect: while shared.hub.has_subscribers() {
+        let Ok(mut connection) = shared.target.connect_async(Duration::from_millis(BLOCK_MS)).await else {
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+            continue;
+        };
+        shared.name_connection(&mut connection, "relay").await;
+        loop {
+            let mut command = redis::cmd("XREAD");
+            command.arg("COUNT").arg(512).arg("BLOCK").arg(BLOCK_MS).arg("STREAMS").arg(shared.keys.events).arg(cursor.to_string());
+            let xread = connection.query(&command);
+            tokio::pin!(xread);
+            let read = loop {
+                tokio::select! {
+                    read = &mut xread => break read,
+                    () = shared.hub.subscriber_left() => {
+                        if !shared.hub.has_subscribers() {
+                            break 'connect;
+                        }
+                    }
+                }
+            };
+            let Ok(reply) = read else { break };
+            backoff = Duration::from_millis(100);
+            for entry in xread_entries(reply) {
+                if !append_entry(relay, &entry, cursor).await {
+                    // The log cannot be written: the relaying goes to another process.
+                    break 'connect;
+                }
+                cursor = entry.event.position;
+            }
+            if !shared.hub.has_subscribers() {
+                break 'connect;
+            }
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+    relay.relaying.store(false, Ordering::Release);
+    drop(lock);
+}
+
+/// Appends one entry read after `cursor`, with a gap record first when Redis trimmed entries
+/// between them. Retries a failed append a few times; false when the log cannot be written.
+async fn append_entry(relay: &Relay, entry: &Entry, cursor: Position) -> bool {
+    for attempt in 0..5u32 {
+        let lost = entry.previous.is_some_and(|previous| previous > cursor);
+        let appended = (!lost || relay.append_gap(cursor).is_ok()) && relay.append_event(&entry.event).is_ok();
+        if appended {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+    }
+    crate::warnings::push(format!("ext-sse: cannot write the relay log in {}; another process takes over the relaying", relay.dir().display()));
+    false
+}
+
+/// The exclusive lock on `relay.lock`, held by the relaying process; released when dropped
+/// or when the process dies. The file says which process holds it (for people and tests).
+struct RelayLock {
+    file: File,
+}
+
+/// The lock descriptors this process opened, with its pid then: a forked child closes those
+/// of its parent (see [`close_inherited_locks`]).
+static OPENED: Mutex<Vec<(u32, RawFd)>> = Mutex::new(Vec::new());
+
+impl RelayLock {
+    /// The lock if no other process (or engine) holds it.
+    fn try_take(path: &Path) -> std::io::Result<Option<RelayLock>> {
+        let file = std::fs::OpenOptions::new().read(true).write(true).create(true).mode(0o660).custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC).open(path)?;
+        // SAFETY: `flock` is plain data; all-zero is a valid value before the fields are set.
+        let mut whole: libc::flock = unsafe { std::mem::zeroed() };
+        whole.l_type = libc::F_WRLCK as libc::c_short;
+        whole.l_whence = libc::SEEK_SET as libc::c_short;
+        // SAFETY: an open descriptor this `File` owns and a valid `flock` for the call.
+        if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_SETLK, &whole) } != 0 {
+            let error = std::io::Error::last_os_error();
+            return match error.raw_os_error() {
+                Some(libc::EAGAIN) | Some(libc::EACCES) => Ok(None),
+                _ => Err(error),
+            };
+        }
+        let pid = std::process::id();
+        let _ = file.set_len(0).and_then(|()| file.write_all_at(format!("{pid}\n").as_bytes(), 0));
+        OPENED.lock().push((pid, file.as_raw_fd()));
+        Ok(Some(RelayLock { file }))
+    }
+}
+
+impl Drop for RelayLock {
+    fn drop(&mut self) {
+        let fd = self.file.as_raw_fd();
+        OPENED.lock().retain(|&(_, opened)| opened != fd);
+        // The file is closed after this, which releases the lock.
+    }
+}
+
+/// In a forked child: closes the copies of its parent's relay locks (the parent's relaying
+/// task did not survive the fork, and a copy kept open would keep the lock after the parent
+/// died). Called when the child first opens a broker.
+pub fn close_inherited_locks() {
+    let pid = std::process::id();
+    let mut opened = OPENED.lock();
+    opened.retain(|&(owner, fd)| {
+        if owner == pid {
+            return true;
+        }
+        // SAFETY: the descriptor was opened by the parent for a lock file and copied into this
+        // process by fork; nothing in this process uses it (the task that owned it is gone).
+        unsafe { libc::close(fd) };
+        false
+    });
+}
