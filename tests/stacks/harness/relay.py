@@ -23,7 +23,7 @@ from .stack import CRASH, make_tmp
 
 RELAY = "ext-sse-relay-"
 FOLLOW = "ext-sse-follow-"
-URL_DIR = re.compile(r"^[0-9a-f]{16}$")
+URL_DIR = re.compile(r"^(?:relay-)?[0-9a-f]{16}$")  # the extension names it relay-<16 hex>
 
 
 # ---------------------------------------------------------------- Redis, over RESP
@@ -247,7 +247,9 @@ class Publisher:
                 "$pad = str_repeat('x', (int) $size); "
                 "for ($i = 0; $i < (int) $n; $i++) { if ($i > 0 && $gap > 0) { usleep((int) ($gap * 1e6)); } "
                 "echo $b->publish($topic, ['event' => 'news', 'data' => $pad . $prefix . $i]), \"\\n\"; flush(); }")
-        self.proc = subprocess.Popen(["php", "-n", "-d", f"extension={extension_path()}", "-r", code, "--",
+        # Its sse.relay_dir empty: a publisher needs no relay, and the default one would leave a
+        # directory per test Redis in /dev/shm.
+        self.proc = subprocess.Popen(["php", "-n", "-d", f"extension={extension_path()}", "-d", "sse.relay_dir=", "-r", code, "--",
                                       url, topic, str(n), str(gap), prefix, str(size)],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.n = n
