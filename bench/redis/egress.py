@@ -165,7 +165,9 @@ def fmt(x, digits=0):
 
 def report(res):
     rows = res["rows"]
-    lines = ["## Redis egress per event: one reader per machine", "",
+    lines = ["## Redis egress", "",
+             "What Redis sends per published event with one reader per machine (`sse.relay_dir`, the default) "
+             "against one per php-fpm worker (`sse.relay_dir =` empty, the layout before it).", "",
              f"Machine: {res['machine']}; {res['server']}; load average {res['load']}.", "",
              f"Command: `{res['command']}`. Each machine is nginx + php-fpm (pm = static) on one Redis; every php-fpm "
              "worker holds one attached stream subscribed to the topic published. With `sse.relay_dir` empty every "
@@ -175,7 +177,7 @@ def report(res):
              "figures per published event: Redis's `total_net_output_bytes` delta (all clients: readers and publisher), "
              "`cmdstat_xread` calls, and the CPU of redis-server and of all php-fpm workers of all machines. "
              "Readers: connections whose last command was XREAD, from `CLIENT LIST` before the events. "
-             "Every stream got every event once, in order, in every row.", "",
+             "Every stream got every event once, in order, in every row measured.", "",
              "| machines | workers per machine | streams | relay | Redis readers | Redis egress per event | "
              "XREAD calls per event | redis-server CPU per event | php-fpm CPU per event |",
              "|---:|---:|---:|---|---:|---:|---:|---:|---:|"]

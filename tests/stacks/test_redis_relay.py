@@ -16,6 +16,9 @@ is counted on every stream:
   the layout before the relay, as the baseline.
 Waits are deadlines (generous: a busy 2-CPU machine), never timing asserts.
 """
+import os
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -65,11 +68,16 @@ def direct(server):
 
 def spread(machine, topics):
     """ATTACHED attached streams (one worker each) then DETACHED detached ones (on the worker
-    left), topics taken in turn from `topics`; every worker holds a stream."""
+    left), topics taken in turn from `topics`; every worker holds a stream. With the relay on,
+    the worker of the first stream relays (the others are opened once it does): so the relay
+    is a worker with one attached stream, and the detached streams are on another."""
     streams = []
     try:
         for i in range(ATTACHED + DETACHED):
             streams.append(R.open_stream(machine, topics[i % len(topics)], detach=i >= ATTACHED))
+            if i == 0 and machine.relay_dir:
+                ok, lock = R.wait_for(lambda: (R.lock_pid(machine) == streams[0].pid, R.lock_pid(machine)), timeout=20)
+                assert ok, f"{machine.name}: the worker of the only stream, {streams[0].pid}, does not relay: relay.lock names {lock}"
     except BaseException:
         close(streams)
         raise
@@ -277,6 +285,105 @@ def test_the_relays_redis_connection_killed_loses_nothing(server, relayed):
         if publisher:
             publisher.stop()
         close(streams)
+
+
+def position(event_id):
+    """An id's position in the log, comparable (`<epoch>:<ms>[-<seq>]`)."""
+    major, _, minor = event_id.split(":", 1)[1].partition("-")
+    return int(major), int(minor or 0)
+
+
+def take_until(stream, last_id, timeout=30.0):
+    """Events of `stream` up to the one with id `last_id` (all it got by `timeout` otherwise)."""
+    events, deadline = [], time.monotonic() + timeout
+    while not events or events[-1].id != last_id:
+        got = take(stream, 1, timeout=max(0.01, deadline - time.monotonic()))
+        if not got:
+            break
+        events += got
+    return events
+
+
+def stall_trim_kill(server, a, b, streams):
+    """Events before; the relaying worker of `a` stopped (SIGSTOP: it keeps the lock, nobody
+    takes over); one event of the streams' topic published (b's streams get it) and then
+    trimmed from Redis by 600 events of another topic with history 50; the stopped worker
+    killed. Returns (the killed pid, the ids before, the lost id)."""
+    before = R.Publisher(server.url, "trim", 5, prefix="before-").ids()
+    for s in streams[a.name] + streams[b.name]:
+        assert ids_of(take(s, 5, timeout=30)) == before, f"{s.machine.name} worker {s.pid}"
+    ok, relay = R.wait_for(lambda: (R.lock_pid(a) is not None, R.lock_pid(a)), timeout=10)
+    assert ok and relay in {s.pid for s in streams[a.name]}, (relay, [s.pid for s in streams[a.name]])
+    os.kill(relay, signal.SIGSTOP)
+    try:
+        lost = R.Publisher(server.url, "trim", 1, prefix="lost-").ids()
+        for s in streams[b.name]:
+            assert ids_of(take(s, 1, timeout=30)) == lost, f"{b.name} worker {s.pid}"
+        R.Publisher(server.url, "noise", 600, history=50).ids()
+        assert R.call(server.port, "XLEN", "sse:events") < 300
+    finally:
+        R.kill(a, relay)
+    return relay, before, lost
+
+
+@pytest.mark.time_limit(150)
+def test_a_relay_stalled_while_redis_trimmed_gives_sse_reset_then_goes_on(server, relayed):
+    """The relaying worker of machine a stalls while an event of the streams' topic is
+    published and then trimmed from Redis, and is then killed. The worker that takes over
+    cannot relay what is gone: each stream of machine a (those of the killed worker after
+    reconnecting with Last-Event-ID) gets one `sse-reset` (`history-lost`, its id where the
+    stream goes on from: the newest event when it was written) and then every event after that
+    id, once, in order; machine b, whose relay read the event in time, gets everything and no
+    reset."""
+    a, b = relayed
+    streams = {m.name: spread(m, ["trim"]) for m in relayed}
+    resumed = []
+    try:
+        relay, before, lost = stall_trim_kill(server, a, b, streams)
+        after = R.Publisher(server.url, "trim", 5, prefix="after-").ids()
+        time.sleep(1)
+        more = R.Publisher(server.url, "trim", 5, prefix="more-").ids()
+        for s in streams[a.name]:
+            if s.pid == relay:
+                assert take(s, 1, timeout=30) == [] and s.ended, f"{a.name}: a stream of the killed worker {relay} went on"
+                s = R.open_stream(a, "trim", detach=s.detached, headers={"Last-Event-ID": before[-1]})
+                resumed.append(s)
+            events = take_until(s, more[-1])
+            assert take(s, 1, timeout=0.3) == [], f"{a.name} worker {s.pid}: an event more"
+            what = f"{a.name} worker {s.pid} (detached {s.detached}): {[(e.type, e.data, e.id) for e in events]}"
+            assert [(e.type, e.data) for e in events[:1]] == [("sse-reset", '{"reason":"history-lost"}')], what
+            assert ids_of(events[1:]) == [i for i in after + more if position(i) > position(events[0].id)], what
+            if s not in resumed:  # told of the gap before `more`: it gets those live
+                assert set(more) <= set(ids_of(events)), what
+        for s in streams[b.name]:
+            events = take_all(s, len(after + more), timeout=30)
+            assert ids_of(events) == after + more, f"{b.name} worker {s.pid}: {[(e.type, e.data) for e in events]}"
+        assert_one_relay_per_machine(server, relayed)
+    finally:
+        close(streams[a.name] + streams[b.name] + resumed)
+
+
+@pytest.mark.xfail(strict=True, reason="Hub::overflow_all (server/src/broker/hub.rs) marks the inboxes "
+                   "overflowed but wakes no stream: a detached stream learns of a gap in the relay log only "
+                   "with the next event of its topics")
+@pytest.mark.time_limit(150)
+def test_a_gap_in_the_relay_log_reaches_every_stream_without_waiting_for_an_event(server, relayed):
+    """The same stall, trim and kill with nothing published after: every stream of machine a
+    (but the killed worker's) is told at once, with its `sse-reset`, not at the next event of
+    its topics (which may be hours away while the page shows stale state)."""
+    a, b = relayed
+    streams = {m.name: spread(m, ["trim"]) for m in relayed}
+    try:
+        relay, before, lost = stall_trim_kill(server, a, b, streams)
+        late, deadline = [], time.monotonic() + 15
+        for s in streams[a.name]:
+            if s.pid != relay:
+                events = take(s, 1, timeout=max(0.01, deadline - time.monotonic()))
+                if [(e.type, e.data) for e in events] != [("sse-reset", '{"reason":"history-lost"}')]:
+                    late.append((s.pid, s.detached, [(e.type, e.data) for e in events]))
+        assert not late, f"{a.name}: streams told nothing within 15 s of the gap (worker, detached, events): {late}"
+    finally:
+        close(streams[a.name] + streams[b.name])
 
 
 @pytest.mark.time_limit(150)

@@ -239,18 +239,21 @@ def open_stream(machine, topics: str, seconds: int = 90, detach: bool = False, h
 
 class Publisher:
     """A CLI php process (no web server: as cron or a queue worker does) publishing `n` events
-    to `topic`, `gap` seconds apart, data `<size x's><prefix><i>`; `ids()` waits for it and
-    answers the ids in publishing order."""
+    to `topic`, `gap` seconds apart, data `<size x's><prefix><i>` (with the broker's `history`
+    option when given: Redis trims to about that many); `ids()` waits for it and answers the
+    ids in publishing order."""
 
-    def __init__(self, url: str, topic: str, n: int, gap: float = 0.0, prefix: str = "p", size: int = 0):
-        code = ("[, $url, $topic, $n, $gap, $prefix, $size] = $argv; $b = new Sse\\Broker($url); "
+    def __init__(self, url: str, topic: str, n: int, gap: float = 0.0, prefix: str = "p", size: int = 0,
+                 history: int = 0):
+        code = ("[, $url, $topic, $n, $gap, $prefix, $size, $history] = $argv; "
+                "$b = new Sse\\Broker($url, $history > 0 ? ['history' => (int) $history] : []); "
                 "$pad = str_repeat('x', (int) $size); "
                 "for ($i = 0; $i < (int) $n; $i++) { if ($i > 0 && $gap > 0) { usleep((int) ($gap * 1e6)); } "
                 "echo $b->publish($topic, ['event' => 'news', 'data' => $pad . $prefix . $i]), \"\\n\"; flush(); }")
         # Its sse.relay_dir empty: a publisher needs no relay, and the default one would leave a
         # directory per test Redis in /dev/shm.
         self.proc = subprocess.Popen(["php", "-n", "-d", f"extension={extension_path()}", "-d", "sse.relay_dir=", "-r", code, "--",
-                                      url, topic, str(n), str(gap), prefix, str(size)],
+                                      url, topic, str(n), str(gap), prefix, str(size), str(history)],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.n = n
 
