@@ -17,7 +17,10 @@ is counted on every stream:
 Waits are deadlines (generous: a busy 2-CPU machine), never timing asserts.
 """
 import os
+import pwd
+import shutil
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -26,6 +29,8 @@ import pytest
 from harness import redis as redis_harness
 from harness import relay as R
 from harness.broadcast import take, take_all
+from harness.phpini import extension_path
+from harness.stack import make_tmp
 
 CHILDREN = 4
 ATTACHED = CHILDREN - 1  # each holds a worker; the detached streams then all go to the last one
@@ -384,6 +389,41 @@ def test_a_gap_in_the_relay_log_reaches_every_stream_without_waiting_for_an_even
         assert not late, f"{a.name}: streams told nothing within 15 s of the gap (worker, detached, events): {late}"
     finally:
         close(streams[a.name] + streams[b.name])
+
+
+def subscribe_cli(url, relay_dir, user=None):
+    """A CLI php process (as `user`, umask 022 as usual) that subscribes a stream to the Redis
+    broker `url` with `sse.relay_dir` = relay_dir: "subscribed", or the exception it got."""
+    code = ("try { (new Sse\\SseEmitter())->subscribe('t', new Sse\\Broker($argv[1])); echo 'subscribed'; } "
+            "catch (Throwable $e) { echo get_class($e), ': ', $e->getMessage(); }")
+    out = subprocess.run(["php", "-n", "-d", f"extension={extension_path()}", "-d", f"sse.relay_dir={relay_dir}", "-r", code, "--", url],
+                         capture_output=True, text=True, timeout=30, user=user, group=user, umask=0o022)
+    return out.stdout.strip() or out.stderr.strip()
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("php"), reason="needs root, to run a process as www-data")
+@pytest.mark.xfail(strict=True, reason="relay.lock is created 0660 & ~umask (0640 under umask 022), not 0660 like "
+                   "the relay log's other files: a process of another user of the directory's group cannot open it")
+def test_pools_of_two_users_sharing_the_relay_directory_group_both_subscribe(server):
+    """The README's set-up for pools running as different users: the relay directory belongs
+    to a group both users are in (here root's pool and www-data's; the directory made by the
+    operator with that group, 02770). A stream subscribed by each: the second user's too."""
+    try:
+        pwd.getpwnam("www-data")
+    except KeyError:
+        pytest.skip("no www-data user")
+    root = make_tmp("relay-shared")
+    try:
+        relay_dir = root / "relay"
+        relay_dir.mkdir()
+        shutil.chown(relay_dir, group="www-data")
+        relay_dir.chmod(0o2770)
+        assert subscribe_cli(server.url, relay_dir) == "subscribed"
+        answer = subscribe_cli(server.url, relay_dir, user="www-data")
+        modes = {p.name: oct(p.stat().st_mode & 0o777) for d in relay_dir.iterdir() for p in d.iterdir()}
+        assert answer == "subscribed", f"as www-data: {answer}; modes in {relay_dir}/*: {modes}"
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.mark.time_limit(150)
