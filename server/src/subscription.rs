@@ -135,7 +135,7 @@ impl Subscription {
             self.catching_up = true;
         }
         while self.catching_up && written < max {
-            let batch = self.engine.read_after(self.cursor, CATCH_UP_BATCH, &self.history)?;
+            let batch = self.engine.read_after(self.cursor, CATCH_UP_BATCH, &self.history, &self.topics)?;
             if batch.gap && !std::mem::take(&mut self.from_earliest) {
                 // The client missed events the broker no longer has: it must reload its state.
                 // The stream goes on live from the newest event.

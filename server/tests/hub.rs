@@ -129,3 +129,36 @@ async fn subscriber_left_resolves_once_an_inbox_is_dropped() {
     assert!(tokio::time::timeout(Duration::from_secs(60), hub.subscriber_left()).await.is_ok());
     assert!(tokio::time::timeout(Duration::from_secs(60), hub.subscriber_left()).await.is_err(), "one departure, one news");
 }
+
+#[test]
+fn a_reader_that_fell_behind_wakes_every_stream_to_catch_up() {
+    let hub = Hub::default();
+    let inbox = hub.register(names(&["a"]));
+    hub.overflow_all();
+    assert!(inbox.is_overflowed());
+    // The stream is woken (a detached one through `notify`, an attached one through its
+    // doorbell), not left waiting for its next event to learn what it missed.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    let woken = runtime.block_on(async { tokio::time::timeout(Duration::from_secs(5), inbox.notify.notified()).await.is_ok() });
+    assert!(woken);
+    let started = std::time::Instant::now();
+    inbox.bell.wait(Duration::from_secs(5));
+    assert!(started.elapsed() < Duration::from_secs(4), "the doorbell was rung");
+}
+
+#[test]
+fn the_interest_counts_each_partition_while_a_stream_reads_it() {
+    use sse_core::broker::partition;
+    use sse_server::broker::interest::partitions;
+    let hub = Hub::default();
+    let a = hub.register(names(&["a"]));
+    let ab = hub.register(names(&["a", "b"]));
+    let mut both = vec![partition::of("a"), partition::of("b")];
+    both.sort_unstable();
+    both.dedup();
+    assert_eq!(partitions(hub.interest.mask()), both);
+    drop(ab);
+    assert_eq!(partitions(hub.interest.mask()), vec![partition::of("a")]);
+    drop(a);
+    assert_eq!(hub.interest.mask(), 0);
+}

@@ -29,7 +29,7 @@ fn two_engines_on_one_directory_share_one_log() {
     assert_eq!(a.last_position().unwrap(), ids[9].position);
     assert_eq!(b.last_position().unwrap(), ids[9].position);
     for engine in [&a, &b] {
-        let batch = engine.read_after(Position::ZERO, 100, &History::default()).unwrap();
+        let batch = engine.read_after(Position::ZERO, 100, &History::default(), &[]).unwrap();
         assert!(!batch.gap);
         assert_eq!(batch.events.iter().map(data).collect::<Vec<_>>(), (0..10).map(|i| format!("e{i}")).collect::<Vec<_>>());
         assert_eq!(batch.events.iter().map(|e| e.position).collect::<Vec<_>>(), ids.iter().map(|id| id.position).collect::<Vec<_>>());
@@ -41,9 +41,9 @@ fn read_after_gives_at_most_max_events_after_the_position() {
     let dir = TempDir::new("read-after");
     let engine = LocalEngine::open(dir.path()).unwrap();
     let ids: Vec<_> = (0..20).map(|i| publish(&engine, &["t"], &format!("e{i}"))).collect();
-    let batch = engine.read_after(ids[4].position, 5, &History::default()).unwrap();
+    let batch = engine.read_after(ids[4].position, 5, &History::default(), &[]).unwrap();
     assert_eq!(batch.events.iter().map(data).collect::<Vec<_>>(), (5..10).map(|i| format!("e{i}")).collect::<Vec<_>>());
-    let rest = engine.read_after(ids[19].position, 5, &History::default()).unwrap();
+    let rest = engine.read_after(ids[19].position, 5, &History::default(), &[]).unwrap();
     assert!(rest.events.is_empty() && !rest.gap);
 }
 
@@ -132,7 +132,7 @@ fn an_id_trimmed_from_the_embedded_log_gets_history_lost() {
     for i in 1..200 {
         publish_with(engine.as_ref(), &["t"], &format!("e{i}"), &settings);
     }
-    let batch = engine.read_after(first.position, 1000, &small).unwrap();
+    let batch = engine.read_after(first.position, 1000, &small, &[]).unwrap();
     assert!(batch.gap, "the events after the first were trimmed");
     let mut subscription = Subscription::start(Arc::clone(&engine), vec!["t".into()], small, Some(&first.to_string())).unwrap();
     let mut out = Vec::new();

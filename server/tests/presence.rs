@@ -30,7 +30,7 @@ struct Seen {
 /// Every subscription event in the broker's log, in order; each is checked to be private,
 /// of type `mercure`, on its subscription's topic.
 fn events(engine: &dyn Engine) -> Vec<Seen> {
-    let batch = engine.read_after(Position::ZERO, 100_000, &History::default()).unwrap();
+    let batch = engine.read_after(Position::ZERO, 100_000, &History::default(), &common::topics(&["mercure.private"])).unwrap();
     let mut seen = Vec::new();
     for event in batch.events {
         let mut frame = Vec::new();
@@ -129,7 +129,7 @@ fn the_payload_travels_with_the_event_and_the_listing() {
     let (_, clock) = clock(1_000_000);
     let presence = presence(&engine, "a", &clock);
     let (_kept, _) = presence.register(subscription("urn:uuid:1", "chat"));
-    let batch = engine.read_after(Position::ZERO, 10, &History::default()).unwrap();
+    let batch = engine.read_after(Position::ZERO, 10, &History::default(), &common::topics(&["mercure.private"])).unwrap();
     let mut frame = Vec::new();
     batch.events[0].write_frame(&Epoch::parse("000000000000").unwrap(), &mut frame);
     assert!(String::from_utf8_lossy(&frame).contains(r#""active":true,"payload":{"user":"urn:uuid:1"}}"#));

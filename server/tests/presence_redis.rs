@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 /// (subscriber, active) of every subscription event in the log, in order.
 fn events(engine: &dyn Engine) -> Vec<(String, bool)> {
-    let batch = engine.read_after(Position::ZERO, 100_000, &History::default()).unwrap();
+    let batch = engine.read_after(Position::ZERO, 100_000, &History::default(), &common::topics(&["mercure.private"])).unwrap();
     let mut seen = Vec::new();
     for event in batch.events {
         assert_eq!(event.topics[0], "mercure.private");

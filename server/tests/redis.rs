@@ -7,7 +7,7 @@ mod common;
 use common::redis_server::Server;
 
 use common::peer::PATIENCE;
-use common::{data, data_of, parse, publish, publish_with};
+use common::{data, data_of, parse, publish, publish_with, topics};
 use sse_core::broker::{EventId, History, Position};
 use sse_server::broker::redis::RedisEngine;
 use sse_server::broker::{Engine, Settings};
@@ -24,11 +24,11 @@ fn publishes_get_ordered_ids_that_read_after_gives_back() {
     assert!(ids.iter().all(|id| id.epoch == ids[0].epoch));
     assert_eq!(engine.epoch().unwrap(), ids[0].epoch);
     assert_eq!(engine.last_position().unwrap(), ids[29].position);
-    let all = engine.read_after(Position::ZERO, 100, &History::default()).unwrap();
+    let all = engine.read_after(Position::ZERO, 100, &History::default(), &topics(&["t"])).unwrap();
     assert!(!all.gap);
     assert_eq!(all.events.iter().map(data).collect::<Vec<_>>(), (0..30).map(|i| format!("e{i}")).collect::<Vec<_>>());
     assert_eq!(all.events[0].topics.to_vec(), vec!["t".to_owned(), "u".to_owned()]);
-    let some = engine.read_after(ids[9].position, 5, &History::default()).unwrap();
+    let some = engine.read_after(ids[9].position, 5, &History::default(), &topics(&["u"])).unwrap();
     assert!(!some.gap);
     assert_eq!(some.events.iter().map(|e| e.position).collect::<Vec<_>>(), ids[10..15].iter().map(|id| id.position).collect::<Vec<_>>());
     // Another engine (another process) on the same Redis sees the same log.
@@ -115,7 +115,7 @@ fn a_trimmed_id_gets_history_lost() {
     for i in 1..60 {
         publish_with(engine.as_ref(), &["t"], &format!("e{i}"), &settings);
     }
-    let batch = engine.read_after(first.position, 100, &small).unwrap();
+    let batch = engine.read_after(first.position, 100, &small, &topics(&["t"])).unwrap();
     assert!(batch.gap, "the entries after the first were trimmed");
     let mut subscription = Subscription::start(Arc::clone(&engine), vec!["t".into()], small, Some(&first.to_string())).unwrap();
     let mut out = Vec::new();
@@ -126,7 +126,7 @@ fn a_trimmed_id_gets_history_lost() {
     assert_eq!(events[0].data, r#"{"reason":"history-lost"}"#);
     assert_eq!(events[0].id, EventId { epoch: first.epoch.clone(), position: engine.last_position().unwrap() }.to_string());
     // The newest events are still there for whoever resumes from a recent id.
-    let recent = engine.read_after(engine.last_position().unwrap(), 10, &small).unwrap();
+    let recent = engine.read_after(engine.last_position().unwrap(), 10, &small, &topics(&["t"])).unwrap();
     assert!(!recent.gap && recent.events.is_empty());
 }
 

@@ -102,7 +102,8 @@ def test_redis_resume_across_history_trimmed_by_count_gets_sse_reset(redis_stack
     command(server, "FLUSHALL")
     cursor = publish(stack, "warm")[0]
     lost = publish(stack, "q")
-    publish(stack, "x", n=3000, history=100)
+    # History is kept per partition of topics: the trimming must be in the topic's own.
+    publish(stack, "q", n=3000, history=100, prefix="noise")
     with subscribe(stack, "q", cursor, history=100) as stream:
         first = take(stream, 1)
         live = publish(stack, "q", prefix="live")
@@ -111,6 +112,19 @@ def test_redis_resume_across_history_trimmed_by_count_gets_sse_reset(redis_stack
     assert resets(first) == ["history-lost"], [(e.type, e.data) for e in first]
     assert lost[0] not in [e.id for e in first + second]
     assert [e.id for e in second] == live
+    still_answers(stack)
+
+
+def test_redis_a_quiet_topic_keeps_its_history_while_a_busy_one_is_trimmed(redis_stack):
+    server, stack = redis_stack
+    command(server, "FLUSHALL")
+    cursor = publish(stack, "warm")[0]
+    quiet = publish(stack, "q")
+    publish(stack, "x", n=3000, history=100)
+    with subscribe(stack, "q", cursor, history=100) as stream:
+        events = take(stream, 1)
+        assert take(stream, 1, timeout=0.5) == []
+    assert [e.id for e in events] == quiet and resets(events) == []
     still_answers(stack)
 
 

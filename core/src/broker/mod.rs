@@ -9,6 +9,7 @@
 //! - [`stored`]: one published event, and its record format on disk (checksummed);
 //! - [`local_log`]: the embedded broker's log, a directory shared by the processes of a machine;
 //! - [`memory_log`]: the same log in one process's memory, for unit tests.
+//! - [`partition`]: how the Redis broker spreads topics over its streams;
 //! - [`relayed`]: a Redis event as a machine's relay log keeps it;
 //! - [`leases`]: presence leases (a process's active subscriptions) of the embedded and memory brokers;
 //! - [`url`]: which broker a URL names.
@@ -18,6 +19,7 @@ pub mod history;
 pub mod leases;
 pub mod local_log;
 pub mod memory_log;
+pub mod partition;
 pub mod relayed;
 pub mod stored;
 pub mod topic;

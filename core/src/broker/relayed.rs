@@ -10,9 +10,10 @@
 //! ```
 //!
 //! `kind` 1 is an event of the origin log at position `major-minor`, with the record's topics
-//! and the rest of its frame (the record's id slot counts the envelope); `kind` 2 says that the
-//! events up to that position could not be relayed (trimmed from Redis before the relay read
-//! them): readers then catch up from Redis itself, which tells each stream what it missed.
+//! and the rest of its frame (the record's id slot counts the envelope); `kind` 2 says that some
+//! events after that position could not be relayed (trimmed from Redis before the relay read
+//! them): readers then catch up from Redis itself, which tells each stream what it missed. A
+//! relay that takes over reads Redis on from the position of the last record, of either kind.
 
 use super::event_id::Position;
 use super::stored::{StoredEvent, OWN_ID};
@@ -28,7 +29,7 @@ pub const ENVELOPE: usize = 4 + 1 + 8 + 8;
 pub enum Relayed {
     /// An event of the origin log, with its position there.
     Event(StoredEvent),
-    /// Events up to this position of the origin log were lost before they were relayed.
+    /// Some events after this position of the origin log were lost before they were relayed.
     Gap(Position),
 }
 

@@ -9,6 +9,7 @@
 //! thousands of detached streams. A detached stream is woken through its inbox's [`Notify`], a
 //! stream whose PHP thread waits through its [`Doorbell`].
 
+use super::interest::{self, Interest, Mask};
 use crate::doorbell::Doorbell;
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
@@ -28,6 +29,8 @@ pub struct Hub {
     /// Told each time an inbox is dropped (its stream ended): the reader then checks whether
     /// anyone is left to read for.
     left: Arc<Notify>,
+    /// The partitions the inboxes read (for the Redis engine).
+    pub interest: Arc<Interest>,
 }
 
 /// One subscribed stream's queue of live events.
@@ -41,10 +44,13 @@ pub struct Inbox {
     /// Rung likewise (what the PHP thread of an attached stream waits on).
     pub bell: Arc<Doorbell>,
     left: Arc<Notify>,
+    interest: Arc<Interest>,
+    partitions: Mask,
 }
 
 impl Drop for Inbox {
     fn drop(&mut self) {
+        self.interest.remove(self.partitions);
         self.left.notify_one();
     }
 }
@@ -66,6 +72,8 @@ impl Hub {
     pub fn register(&self, topics: Vec<String>) -> Arc<Inbox> {
         // Unbounded in the channel's terms, bounded by `dispatch`: memory only for what waits.
         let (sender, receiver) = crossbeam_channel::unbounded();
+        let partitions = interest::mask_of(&topics);
+        self.interest.add(partitions);
         let inbox = Arc::new(Inbox {
             topics,
             sender,
@@ -74,6 +82,8 @@ impl Hub {
             notify: Notify::new(),
             bell: Arc::default(),
             left: Arc::clone(&self.left),
+            interest: Arc::clone(&self.interest),
+            partitions,
         });
         self.inboxes.lock().push(Arc::downgrade(&inbox));
         inbox
@@ -90,10 +100,13 @@ impl Hub {
         self.inboxes.lock().iter().any(|w| w.strong_count() > 0)
     }
 
-    /// Tells every stream to catch up from the log (the reader fell behind it).
+    /// Tells every stream to catch up from the log (the reader fell behind it), waking each:
+    /// a stream that waits for its next event learns now what it missed.
     pub fn overflow_all(&self) {
         for inbox in self.inboxes.lock().iter().filter_map(Weak::upgrade) {
             inbox.overflowed.store(true, Ordering::Release);
+            inbox.notify.notify_one();
+            inbox.bell.ring();
         }
     }
 

@@ -185,7 +185,7 @@ impl Engine for LocalEngine {
         self.shared.log.last_position()
     }
 
-    fn read_after(&self, after: Position, max: usize, history: &History) -> Result<Batch> {
+    fn read_after(&self, after: Position, max: usize, history: &History, _topics: &[String]) -> Result<Batch> {
         let mut batch = self.shared.log.read_after(after, max, history)?;
         self.shared.note_damage(std::mem::take(&mut batch.damage));
         self.shared.log_damage();

@@ -46,7 +46,7 @@ impl Engine for MemoryEngine {
         Ok(self.log.last_position())
     }
 
-    fn read_after(&self, after: Position, max: usize, history: &History) -> Result<Batch> {
+    fn read_after(&self, after: Position, max: usize, history: &History, _topics: &[String]) -> Result<Batch> {
         Ok(self.log.read_after(after, max, history))
     }
 

@@ -16,6 +16,7 @@
 //! survive a fork).
 
 pub mod hub;
+pub mod interest;
 pub mod local;
 pub mod memory;
 pub mod redis;
@@ -67,21 +68,23 @@ pub trait Engine: Send + Sync {
     fn last_position(&self) -> Result<Position>;
 
     /// Up to `max` events after `after`, and whether some were lost to the history limits.
-    fn read_after(&self, after: Position, max: usize, history: &History) -> Result<Batch>;
+    /// `topics` are the reader's: an engine may return only events of those (Redis reads only
+    /// their partitions), or all.
+    fn read_after(&self, after: Position, max: usize, history: &History, topics: &[String]) -> Result<Batch>;
 
-    /// The position of the oldest event kept whose frame carries the id `id` its publisher
-    /// chose (the earliest occurrence, when an id was published twice). Reads the history
+    /// The position of the oldest event kept for `topics` whose frame carries the id `id` its
+    /// publisher chose (the earliest occurrence, when an id was published twice). Reads the history
     /// kept, oldest first, a batch at a time: the cost of a resume from a publisher's id. The
     /// read stops after [`FIND_OWN_ID_BUDGET`] bytes of frames (a client may send any id: an
     /// unknown one must not cost more than that), and an id beyond it is not found.
-    fn find_own_id(&self, id: &[u8], history: &History) -> Result<Option<Position>> {
+    fn find_own_id(&self, id: &[u8], history: &History, topics: &[String]) -> Result<Option<Position>> {
         let mut cursor = Position::ZERO;
         let mut read = 0;
         loop {
             if read > FIND_OWN_ID_BUDGET {
                 return Ok(None);
             }
-            let batch = self.read_after(cursor, 512, history)?;
+            let batch = self.read_after(cursor, 512, history, topics)?;
             read += batch.bytes();
             if let Some(found) = batch.events.iter().find(|event| event.own_id() == Some(id)) {
                 return Ok(Some(found.position));
@@ -157,7 +160,7 @@ pub fn engine(url: &BrokerUrl) -> Result<Arc<dyn Engine>> {
         if let Some(inherited) = slot.take() {
             // From the parent, through fork: its reader tasks and connections live there.
             std::mem::forget(inherited);
-            redis::relay::close_inherited_locks();
+            redis::locks::close_inherited_locks();
         }
         *slot = Some(Registry { pid, engines: HashMap::new() });
     }

@@ -32,15 +32,15 @@ impl Resume {
     }
 }
 
-/// Resolves the raw cursor of a request against `engine`'s history.
-pub fn resolve(engine: &dyn Engine, history: &History, raw: &str) -> Result<Resume> {
+/// Resolves the raw cursor of a request against `engine`'s history of the hub's `topics`.
+pub fn resolve(engine: &dyn Engine, history: &History, topics: &[String], raw: &str) -> Result<Resume> {
     if raw == "earliest" {
         return Ok(Resume::Earliest);
     }
     if last_event_id::accept(raw.as_bytes()).is_none() {
         return Ok(Resume::Unknown);
     }
-    if let Some(id) = own_id(engine, history, raw)? {
+    if let Some(id) = own_id(engine, history, topics, raw)? {
         return Ok(Resume::After(id, raw.to_owned()));
     }
     let Some(id) = EventId::parse(raw) else { return Ok(Resume::Unknown) };
@@ -49,7 +49,7 @@ pub fn resolve(engine: &dyn Engine, history: &History, raw: &str) -> Result<Resu
     }
     // The id is this broker's: it resumes exactly unless the history no longer reaches back
     // to it (a gap right after it).
-    if engine.read_after(id.position, 1, history)?.gap {
+    if engine.read_after(id.position, 1, history, topics)?.gap {
         return Ok(Resume::Unknown);
     }
     Ok(Resume::After(id, raw.to_owned()))
@@ -58,11 +58,11 @@ pub fn resolve(engine: &dyn Engine, history: &History, raw: &str) -> Result<Resu
 /// The broker's id of the earliest update whose publisher chose the id `raw`, when `raw` is not
 /// one of this broker's own ids (those resume as they are) and the history still has it. The
 /// history is read oldest first: the cost of a resume from a publisher's id.
-pub fn own_id(engine: &dyn Engine, history: &History, raw: &str) -> Result<Option<EventId>> {
+pub fn own_id(engine: &dyn Engine, history: &History, topics: &[String], raw: &str) -> Result<Option<EventId>> {
     let epoch = engine.epoch()?;
     if EventId::parse(raw).is_some_and(|id| id.epoch == epoch) {
         return Ok(None);
     }
-    let found = engine.find_own_id(raw.as_bytes(), history)?;
+    let found = engine.find_own_id(raw.as_bytes(), history, topics)?;
     Ok(found.map(|position| EventId { epoch, position }))
 }

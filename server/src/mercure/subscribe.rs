@@ -65,19 +65,19 @@ pub fn handle(hub: &Hub, request: &Request) -> Result<Reply> {
         .and_then(last_event_id::accept)
         .map(str::to_owned)
         .or_else(|| query.last_event_id.as_deref().and_then(|id| last_event_id::accept(id.as_bytes())).map(str::to_owned));
+    let mut topics = vec![update::PUBLIC.to_owned()];
+    if claims.receives_private() {
+        topics.push(update::PRIVATE.to_owned());
+    }
     // 1.0: the cursor as sent (even empty), resolved once: it decides where the stream starts
     // and what Mercure-Last-Event-ID says.
     let resolved = match (query.draft, cursor_of(request, query.last_event_id.as_deref())) {
-        (Draft::Mercure10, Some(raw)) => match cursor::resolve(&*hub.engine, &hub.settings.history, &raw) {
+        (Draft::Mercure10, Some(raw)) => match cursor::resolve(&*hub.engine, &hub.settings.history, &topics, &raw) {
             Ok(resolved) => Some(resolved),
             Err(failure) => return refuse(503, &failure.to_string()),
         },
         _ => None,
     };
-    let mut topics = vec![update::PUBLIC.to_owned()];
-    if claims.receives_private() {
-        topics.push(update::PRIVATE.to_owned());
-    }
     let selectors = query.selectors;
     let matchers = query.matchers;
     let private = claims.subscribe.clone();
@@ -88,7 +88,7 @@ pub fn handle(hub: &Hub, request: &Request) -> Result<Reply> {
     // Draft-07: a publisher's id resumes from the earliest update that has it, as in 1.0 (see
     // `cursor`), and the broker's own ids as they are.
     let resume = match (&resolved, resume) {
-        (None, Some(raw)) if raw != "earliest" => match cursor::own_id(&*hub.engine, &hub.settings.history, &raw) {
+        (None, Some(raw)) if raw != "earliest" => match cursor::own_id(&*hub.engine, &hub.settings.history, &topics, &raw) {
             Ok(found) => Some(found.map_or(raw, |id| id.to_string())),
             Err(failure) => return refuse(503, &failure.to_string()),
         },

@@ -3,25 +3,31 @@
 //! `ASK`, slot migrations and failovers), and the keys it uses there.
 //!
 //! In a cluster every key the engine touches carries the hash tag `{sse}`, so that one publish
-//! (a script over the stream, the epoch and the newest id) stays in one slot: Redis refuses a
-//! script or transaction across slots (CROSSSLOT).
+//! (a script over its partitions' streams, the epoch and the newest ids) stays in one slot:
+//! Redis refuses a script or transaction across slots (CROSSSLOT).
 
 use redis::cluster::{ClusterClient, ClusterConnection};
 use redis::{Client, ConnectionLike, RedisResult, Value};
 use std::time::Duration;
 
-/// The keys of one log.
+/// The keys of one log (see `log.rs`).
 pub struct Keys {
+    /// The one stream of the layout before partitions.
     pub events: &'static str,
     pub epoch: &'static str,
     pub last: &'static str,
+    pub since: &'static str,
+    /// `<partitions>:<k>` is partition k's stream, `<partitions>:<k>:last` its newest id.
+    pub partitions: &'static str,
     /// Presence: the set of the processes holding a lease; `<presence>:<identity>` is a
     /// lease's body and `<presence>:<identity>:live` says it is valid (see `mod.rs`).
     pub presence: &'static str,
 }
 
-const SERVER_KEYS: Keys = Keys { events: "sse:events", epoch: "sse:epoch", last: "sse:last", presence: "sse:presence" };
-const CLUSTER_KEYS: Keys = Keys { events: "{sse}:events", epoch: "{sse}:epoch", last: "{sse}:last", presence: "{sse}:presence" };
+const SERVER_KEYS: Keys =
+    Keys { events: "sse:events", epoch: "sse:epoch", last: "sse:last", since: "sse:since", partitions: "sse:p", presence: "sse:presence" };
+const CLUSTER_KEYS: Keys =
+    Keys { events: "{sse}:events", epoch: "{sse}:epoch", last: "{sse}:last", since: "{sse}:since", partitions: "{sse}:p", presence: "{sse}:presence" };
 
 /// What the engine connects to.
 pub enum Target {

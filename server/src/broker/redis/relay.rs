@@ -23,23 +23,21 @@
 //! event already in the log when this process starts following it was in Redis before the
 //! stream's catch-up read Redis, so the catch-up has it.
 //!
-//! The lock is an open file description lock (`F_OFD_SETLK`): it is released when the
-//! process dies, and two engines of one process (tests) exclude each other as two processes
-//! do. A process forked from the relaying one shares the lock's description; it closes its
-//! copy (see [`close_inherited_locks`]), so that the lock still goes when the relay dies.
+//! The lock is an open file description lock (see `locks.rs`): the kernel releases it when the
+//! relaying process dies.
 
-use super::{entries, xread_entries, Entry, Shared, BLOCK_MS};
+use super::live::{self, Live};
+use super::locks::RelayLock;
+use super::log::{entries, text};
+use super::relay_interest::RelayInterest;
+use super::{covers, Shared, BLOCK_MS};
 use crate::error::{Error, Result};
 use crate::runtime;
 use futures_util::StreamExt;
 use inotify::{Inotify, WatchMask};
-use parking_lot::Mutex;
 use sse_core::broker::local_log::{create_shared_dir, LocalLog};
 use sse_core::broker::relayed::{self, Relayed};
 use sse_core::broker::{History, Position, StoredEvent};
-use std::fs::File;
-use std::os::fd::{AsRawFd, RawFd};
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -60,6 +58,8 @@ const BATCH: usize = 256;
 pub struct Relay {
     log: LocalLog,
     lock_path: PathBuf,
+    /// What the machine's processes read (see `relay_interest.rs`).
+    interest: RelayInterest,
     /// Whether this process relays (its relaying task holds the lock).
     relaying: AtomicBool,
 }
@@ -73,7 +73,8 @@ impl Relay {
         create_shared_dir(root).map_err(|e| fail(&format!("cannot create the relay directory {}", root.display()), &e))?;
         let dir = root.join(dir_name(name));
         let log = LocalLog::open(&dir).map_err(|e| fail("cannot open its relay directory", &e))?;
-        Ok(Relay { log, lock_path: dir.join("relay.lock"), relaying: AtomicBool::new(false) })
+        let interest = RelayInterest::open(&dir).map_err(|e| fail("cannot open its relay directory's interest/", &e))?;
+        Ok(Relay { log, lock_path: dir.join("relay.lock"), interest, relaying: AtomicBool::new(false) })
     }
 
     pub fn dir(&self) -> PathBuf {
@@ -111,14 +112,18 @@ impl Relay {
 
 /// `relay-` and 16 hex digits of the URL (FNV-1a): stable across processes and releases.
 fn dir_name(name: &str) -> String {
-    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3));
-    format!("relay-{hash:016x}")
+    format!("relay-{:016x}", sse_core::broker::partition::fnv1a(name.as_bytes()))
 }
 
 /// Makes sure that this process's streams get Redis's events through the relay log: that
 /// someone relays (this process, if the lock is free) and that this process follows the log.
 /// On the PHP thread, after the subscriber's inbox is registered.
 pub(super) fn subscribe(shared: &Arc<Shared>, relay: &Relay) -> Result<()> {
+    // Before the stream's catch-up: the relay reads these partitions from now on.
+    relay
+        .interest
+        .advertise(shared.hub.interest.mask())
+        .map_err(|e| Error::unavailable(&shared.name, format!("cannot write to {}: {e}", relay.dir().join("interest").display())))?;
     if !relay.relaying.load(Ordering::Acquire) {
         if let Some(lock) =
             RelayLock::try_take(&relay.lock_path).map_err(|e| Error::unavailable(&shared.name, format!("cannot open {}: {e}", relay.lock_path.display())))?
@@ -213,6 +218,10 @@ async fn follow(shared: Arc<Shared>, inotify: Inotify, start: Position) {
             }
             () = shared.hub.subscriber_left() => {}
             () = tokio::time::sleep(TAKE_OVER_EVERY), if !relaying => {}
+            // The relay may read fewer partitions (it learns of more from `subscribe`).
+            () = shared.hub.interest.shrank() => {
+                let _ = relay.interest.advertise(shared.hub.interest.mask());
+            }
         }
     }
 }
@@ -250,20 +259,23 @@ fn start_relaying(shared: &Arc<Shared>, lock: RelayLock, from: Option<Position>)
 async fn newest_async(shared: &Shared) -> Option<Position> {
     let mut connection = shared.target.connect_async(Duration::from_millis(BLOCK_MS)).await.ok()?;
     let last = connection.query(redis::cmd("GET").arg(shared.keys.last)).await.ok()?;
-    if let Some(position) = super::text(&last).as_deref().and_then(Position::parse) {
+    if let Some(position) = text(&last).as_deref().and_then(Position::parse) {
         return Some(position);
     }
     let newest = connection.query(redis::cmd("XREVRANGE").arg(shared.keys.events).arg("+").arg("-").arg("COUNT").arg(1)).await.ok()?;
     Some(entries(newest).last().map_or(Position::ZERO, |entry| entry.event.position))
 }
 
-/// The relaying: `XREAD BLOCK` from `cursor`, each event appended to the relay log, for as
-/// long as a stream of this process is subscribed; reconnecting with back-off (0.1 s doubling
-/// to 5 s) and reading on from the last event relayed. Ends by releasing the lock, so that a
-/// process that still has streams takes over.
+/// The relaying: `XREAD BLOCK` over the partitions the machine's processes read, from
+/// `cursor`, each event appended to the relay log, for as long as a stream of this process is
+/// subscribed; reconnecting with back-off (0.1 s doubling to 5 s) and reading on from the last
+/// event relayed. Ends by releasing the lock, so that a process that still has streams takes
+/// over. A read that comes back while the machine came to want more partitions is made again
+/// with them (see `relay_interest.rs`).
 async fn relay_redis(shared: Arc<Shared>, lock: RelayLock, mut cursor: Position) {
     let Some(relay) = shared.relay.as_ref() else { return };
     let mut backoff = Duration::from_millis(100);
+    let mut changes = watch(&relay.interest.changed_path()).ok().and_then(|inotify| inotify.into_event_stream([0u8; 256]).ok());
     'connect: while shared.hub.has_subscribers() {
         let Ok(mut connection) = shared.target.connect_async(Duration::from_millis(BLOCK_MS)).await else {
             tokio::time::sleep(backoff).await;
@@ -272,29 +284,37 @@ async fn relay_redis(shared: Arc<Shared>, lock: RelayLock, mut cursor: Position)
         };
         shared.name_connection(&mut connection, "relay").await;
         loop {
-            let mut command = redis::cmd("XREAD");
-            command.arg("COUNT").arg(512).arg("BLOCK").arg(BLOCK_MS).arg("STREAMS").arg(shared.keys.events).arg(cursor.to_string());
-            let xread = connection.query(&command);
-            tokio::pin!(xread);
+            let version = relay.interest.version();
+            let wanted = relay.interest.machine();
+            let read = live::read(&mut connection, &shared, wanted, cursor);
+            tokio::pin!(read);
             let read = loop {
                 tokio::select! {
-                    read = &mut xread => break read,
+                    read = &mut read => break Some(read),
                     () = shared.hub.subscriber_left() => {
                         if !shared.hub.has_subscribers() {
                             break 'connect;
                         }
                     }
+                    // A process wants a partition this read lacks: given up, on a new connection.
+                    Some(_) = next_change(&mut changes) => {
+                        if !covers(wanted, relay.interest.machine()) {
+                            break None;
+                        }
+                    }
                 }
             };
-            let Ok(reply) = read else { break };
+            let Some(read) = read else { continue 'connect };
+            let Ok(live) = read else { break };
             backoff = Duration::from_millis(100);
-            for entry in xread_entries(reply) {
-                if !append_entry(relay, &entry, cursor).await {
-                    // The log cannot be written: the relaying goes to another process.
-                    break 'connect;
-                }
-                cursor = entry.event.position;
+            if relay.interest.version() != version && !covers(wanted, relay.interest.machine()) {
+                continue;
             }
+            if !append_read(relay, cursor, &live).await {
+                // The log cannot be written: the relaying goes to another process.
+                break 'connect;
+            }
+            cursor = live.cursor;
             if !shared.hub.has_subscribers() {
                 break 'connect;
             }
@@ -306,75 +326,32 @@ async fn relay_redis(shared: Arc<Shared>, lock: RelayLock, mut cursor: Position)
     drop(lock);
 }
 
-/// Appends one entry read after `cursor`, with a gap record first when Redis trimmed entries
-/// between them. Retries a failed append a few times; false when the log cannot be written.
-async fn append_entry(relay: &Relay, entry: &Entry, cursor: Position) -> bool {
+/// The next change of the interest files, or never when they cannot be watched.
+async fn next_change(changes: &mut Option<inotify::EventStream<[u8; 256]>>) -> Option<()> {
+    match changes {
+        Some(stream) => stream.next().await.map(|_| ()),
+        None => std::future::pending().await,
+    }
+}
+
+/// Appends what one read after `from` brought: a gap record first when Redis trimmed entries
+/// before they were read (at `from`: a relay that takes over from it reads the events again),
+/// then the events. Retries a failed append a few times; false when the log cannot be written.
+async fn append_read(relay: &Relay, from: Position, live: &Live) -> bool {
+    let mut done = 0;
+    let mut gap_written = !live.gap;
     for attempt in 0..5u32 {
-        let lost = entry.previous.is_some_and(|previous| previous > cursor);
-        let appended = (!lost || relay.append_gap(cursor).is_ok()) && relay.append_event(&entry.event).is_ok();
-        if appended {
+        if !gap_written {
+            gap_written = relay.append_gap(from).is_ok();
+        }
+        while gap_written && done < live.events.len() && relay.append_event(&live.events[done]).is_ok() {
+            done += 1;
+        }
+        if gap_written && done == live.events.len() {
             return true;
         }
         tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
     }
     crate::warnings::push(format!("ext-sse: cannot write the relay log in {}; another process takes over the relaying", relay.dir().display()));
     false
-}
-
-/// The exclusive lock on `relay.lock`, held by the relaying process; released when dropped
-/// or when the process dies. The file says which process holds it (for people and tests).
-struct RelayLock {
-    file: File,
-}
-
-/// The lock descriptors this process opened, with its pid then: a forked child closes those
-/// of its parent (see [`close_inherited_locks`]).
-static OPENED: Mutex<Vec<(u32, RawFd)>> = Mutex::new(Vec::new());
-
-impl RelayLock {
-    /// The lock if no other process (or engine) holds it.
-    fn try_take(path: &Path) -> std::io::Result<Option<RelayLock>> {
-        let file = std::fs::OpenOptions::new().read(true).write(true).create(true).mode(0o660).custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC).open(path)?;
-        // SAFETY: `flock` is plain data; all-zero is a valid value before the fields are set.
-        let mut whole: libc::flock = unsafe { std::mem::zeroed() };
-        whole.l_type = libc::F_WRLCK as libc::c_short;
-        whole.l_whence = libc::SEEK_SET as libc::c_short;
-        // SAFETY: an open descriptor this `File` owns and a valid `flock` for the call.
-        if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_SETLK, &whole) } != 0 {
-            let error = std::io::Error::last_os_error();
-            return match error.raw_os_error() {
-                Some(libc::EAGAIN) | Some(libc::EACCES) => Ok(None),
-                _ => Err(error),
-            };
-        }
-        let pid = std::process::id();
-        let _ = file.set_len(0).and_then(|()| file.write_all_at(format!("{pid}\n").as_bytes(), 0));
-        OPENED.lock().push((pid, file.as_raw_fd()));
-        Ok(Some(RelayLock { file }))
-    }
-}
-
-impl Drop for RelayLock {
-    fn drop(&mut self) {
-        let fd = self.file.as_raw_fd();
-        OPENED.lock().retain(|&(_, opened)| opened != fd);
-        // The file is closed after this, which releases the lock.
-    }
-}
-
-/// In a forked child: closes the copies of its parent's relay locks (the parent's relaying
-/// task did not survive the fork, and a copy kept open would keep the lock after the parent
-/// died). Called when the child first opens a broker.
-pub fn close_inherited_locks() {
-    let pid = std::process::id();
-    let mut opened = OPENED.lock();
-    opened.retain(|&(owner, fd)| {
-        if owner == pid {
-            return true;
-        }
-        // SAFETY: the descriptor was opened by the parent for a lock file and copied into this
-        // process by fork; nothing in this process uses it (the task that owned it is gone).
-        unsafe { libc::close(fd) };
-        false
-    });
 }
