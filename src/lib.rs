@@ -53,7 +53,8 @@ extern "C" fn module_info(module: *mut ModuleEntry) {
     for engine in sse_server::broker::engines() {
         let hub = engine.hub();
         let delivered = hub.delivered.load(std::sync::atomic::Ordering::Relaxed);
-        info_table_row!("broker", format!("{} ({} events delivered to this process's streams)", engine.name(), delivered));
+        let reading = engine.reading().map(|how| format!("; {how}")).unwrap_or_default();
+        info_table_row!("broker", format!("{} ({} events delivered to this process's streams{reading})", engine.name(), delivered));
     }
     info_table_end!();
     // SAFETY: `module` is the entry PHP is printing; sse.broker's cells go through

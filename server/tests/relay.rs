@@ -125,7 +125,7 @@ fn a_killed_relay_connection_reconnects_without_a_loss() {
 }
 
 #[test]
-fn a_relay_resuming_across_trimmed_history_makes_streams_catch_up_once() {
+fn a_relay_started_on_an_idle_machine_replays_nothing_and_the_stream_resets_once() {
     let Some(server) = Server::start("the relay's tests") else { return };
     let machine = TempDir::new("relay-trimmed");
     let small = History { max_events: 5, max_age: Duration::from_secs(3600) };
@@ -143,9 +143,10 @@ fn a_relay_resuming_across_trimmed_history_makes_streams_catch_up_once() {
     for i in 2..60 {
         publish_with(publisher.as_ref(), &["t"], &format!("e{i}"), &settings);
     }
-    // A stream resuming from `e0` on this machine: one sse-reset (from its catch-up; the relay,
-    // reading on from `e1`, finds the same gap and makes the stream catch up again, which finds
-    // nothing more to say), then every event after it once.
+    // A stream resuming from `e0` on this machine, where nothing followed the relay log since:
+    // the relay starts from the newest event (the idle time is not replayed), and the stream's
+    // catch-up says what it lost: one sse-reset, then every event after it once. (A relay that
+    // stalls while streams follow it, and is replaced, is `tests/stacks/test_redis_relay.py`'s.)
     let later = server.relayed_engine(machine.path());
     let mut subscription = Subscription::start(Arc::clone(&later), vec!["t".into()], small, Some(&first.to_string())).unwrap();
     let mut out = Vec::new();

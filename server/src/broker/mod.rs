@@ -100,6 +100,11 @@ pub trait Engine: Send + Sync {
     /// The hub of this process (for counters).
     fn hub(&self) -> &Hub;
 
+    /// How this process reads the broker, for `phpinfo()` (None: nothing to add to its name).
+    fn reading(&self) -> Option<String> {
+        None
+    }
+
     /// Presence (see `crate::presence`): writes the lease of the process `identity`, holding
     /// `body`, valid for `ttl` from `now_ms` (milliseconds since the Unix epoch; the Redis
     /// engine counts the time-to-live on Redis's clock instead). True when no lease of that

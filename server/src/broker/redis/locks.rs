@@ -47,7 +47,8 @@ impl RelayLock {
 
 impl Drop for RelayLock {
     fn drop(&mut self) {
-        // The file is closed after this, which releases the lock.
+        // No pid while nobody relays; the file is closed after this, which releases the lock.
+        let _ = self.file.set_len(0);
         forget_descriptor(self.file.as_raw_fd());
     }
 }

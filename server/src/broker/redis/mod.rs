@@ -291,6 +291,14 @@ impl Engine for RedisEngine {
         &self.shared.hub
     }
 
+    fn reading(&self) -> Option<String> {
+        let partitions = self.shared.hub.interest.mask().count_ones();
+        Some(match self.shared.relay.as_ref() {
+            Some(relay) => relay.describe(partitions),
+            None => format!("reads Redis itself ({partitions} of {PARTITIONS} partitions)"),
+        })
+    }
+
     /// The time-to-live counts on Redis's clock (`PX`): machines need not agree on the time.
     fn write_lease(&self, identity: &str, body: &[u8], _now_ms: u64, ttl: Duration) -> Result<bool> {
         self.shared.write_lease(identity, body, ttl)

@@ -27,7 +27,7 @@
 //! relaying process dies.
 
 use super::live::{self, Live};
-use super::locks::RelayLock;
+use super::locks::{self, RelayLock};
 use super::log::{entries, text};
 use super::relay_interest::RelayInterest;
 use super::{covers, Shared, BLOCK_MS};
@@ -36,12 +36,13 @@ use crate::runtime;
 use futures_util::StreamExt;
 use inotify::{Inotify, WatchMask};
 use sse_core::broker::local_log::{create_shared_dir, LocalLog};
+use sse_core::broker::partition::PARTITIONS;
 use sse_core::broker::relayed::{self, Relayed};
 use sse_core::broker::{History, Position, StoredEvent};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How often a process that follows the relay log tries to take over the relaying.
 pub const TAKE_OVER_EVERY: Duration = Duration::from_millis(250);
@@ -51,6 +52,10 @@ const LOG_HISTORY: History = History { max_events: 16_384, max_age: Duration::fr
 
 /// A follower reads whatever is in the log (history limits are for catch-ups).
 const LIVE: History = History { max_events: u64::MAX, max_age: Duration::from_secs(100 * 365 * 24 * 3600) };
+
+/// How often the relay reads again which partitions the machine wants, when no process's
+/// interest grew meanwhile (it learns of growth at once; this drops what nobody reads any more).
+const RECOUNT_EVERY: Duration = Duration::from_secs(5);
 
 /// Records read from the relay log at once.
 const BATCH: usize = 256;
@@ -95,6 +100,24 @@ impl Relay {
         self.append(&[], &relayed::encode_gap(position), 0)
     }
 
+    /// For `phpinfo()`: where the relay is and who relays.
+    pub fn describe(&self, partitions: u32) -> String {
+        // The pid in the file counts only while its process holds the lock (a killed relay
+        // leaves its pid behind).
+        let holder = locks::open_file(&self.lock_path)
+            .ok()
+            .filter(locks::is_locked)
+            .and_then(|_| std::fs::read_to_string(&self.lock_path).ok())
+            .map(|pid| pid.trim().to_owned())
+            .filter(|pid| !pid.is_empty());
+        let who = match (self.relaying.load(Ordering::Acquire), holder) {
+            (true, _) => "this process relays".to_owned(),
+            (false, Some(pid)) => format!("relayed by process {pid}"),
+            (false, None) => "nobody relays now".to_owned(),
+        };
+        format!("through the relay in {} ({who}; this process's streams read {partitions} of {PARTITIONS} partitions)", self.dir().display())
+    }
+
     /// The position in Redis that the log's last record stands for: where a relay taking
     /// over reads on from. None when the log is empty or its last record unreadable.
     fn relayed_up_to(&self) -> Option<Position> {
@@ -128,8 +151,12 @@ pub(super) fn subscribe(shared: &Arc<Shared>, relay: &Relay) -> Result<()> {
         if let Some(lock) =
             RelayLock::try_take(&relay.lock_path).map_err(|e| Error::unavailable(&shared.name, format!("cannot open {}: {e}", relay.lock_path.display())))?
         {
-            // Where to read from is fixed now, before the subscriber's catch-up reads Redis.
-            let from = match relay.relayed_up_to() {
+            // Where to read from is fixed now, before the subscriber's catch-up reads Redis: on
+            // from the last event relayed while streams of this machine follow the log (they
+            // must miss nothing), else from the newest event (after an idle hour, nobody wants
+            // the hour replayed).
+            let followed = *shared.following.lock() || relay.interest.others() != 0;
+            let from = match relay.relayed_up_to().filter(|_| followed) {
                 Some(position) => position,
                 None => {
                     let newest = shared.newest_position()?;
@@ -276,6 +303,8 @@ async fn relay_redis(shared: Arc<Shared>, lock: RelayLock, mut cursor: Position)
     let Some(relay) = shared.relay.as_ref() else { return };
     let mut backoff = Duration::from_millis(100);
     let mut changes = watch(&relay.interest.changed_path()).ok().and_then(|inotify| inotify.into_event_stream([0u8; 256]).ok());
+    let mut known = (relay.interest.version(), relay.interest.machine());
+    let mut counted = Instant::now();
     'connect: while shared.hub.has_subscribers() {
         let Ok(mut connection) = shared.target.connect_async(Duration::from_millis(BLOCK_MS)).await else {
             tokio::time::sleep(backoff).await;
@@ -284,8 +313,14 @@ async fn relay_redis(shared: Arc<Shared>, lock: RelayLock, mut cursor: Position)
         };
         shared.name_connection(&mut connection, "relay").await;
         loop {
+            // What the machine wants, read again when a process's interest grew, and every
+            // `RECOUNT_EVERY` (to drop what no stream reads any more).
             let version = relay.interest.version();
-            let wanted = relay.interest.machine();
+            if version != known.0 || counted.elapsed() >= RECOUNT_EVERY {
+                known = (version, relay.interest.machine());
+                counted = Instant::now();
+            }
+            let wanted = known.1;
             let read = live::read(&mut connection, &shared, wanted, cursor);
             tokio::pin!(read);
             let read = loop {
@@ -298,7 +333,9 @@ async fn relay_redis(shared: Arc<Shared>, lock: RelayLock, mut cursor: Position)
                     }
                     // A process wants a partition this read lacks: given up, on a new connection.
                     Some(_) = next_change(&mut changes) => {
-                        if !covers(wanted, relay.interest.machine()) {
+                        known = (relay.interest.version(), relay.interest.machine());
+                        counted = Instant::now();
+                        if !covers(wanted, known.1) {
                             break None;
                         }
                     }
@@ -307,8 +344,13 @@ async fn relay_redis(shared: Arc<Shared>, lock: RelayLock, mut cursor: Position)
             let Some(read) = read else { continue 'connect };
             let Ok(live) = read else { break };
             backoff = Duration::from_millis(100);
-            if relay.interest.version() != version && !covers(wanted, relay.interest.machine()) {
-                continue;
+            if relay.interest.version() != version {
+                known = (relay.interest.version(), relay.interest.machine());
+                counted = Instant::now();
+                if !covers(wanted, known.1) {
+                    // Made again with the new partitions, from the same position.
+                    continue;
+                }
             }
             if !append_read(relay, cursor, &live).await {
                 // The log cannot be written: the relaying goes to another process.

@@ -27,6 +27,8 @@ use std::path::{Path, PathBuf};
 
 pub struct RelayInterest {
     dir: PathBuf,
+    /// `changed`, kept open: read after every `XREAD` of the relay.
+    changed: File,
     /// This process's file, once written, and what it says.
     mine: Mutex<Option<(File, Mask)>>,
 }
@@ -40,8 +42,8 @@ impl RelayInterest {
         let dir = relay_dir.join("interest");
         sse_core::broker::local_log::create_shared_dir(&dir)?;
         // Watched by the relay before any process has written it.
-        open_file(&dir.join("changed"))?;
-        Ok(RelayInterest { dir, mine: Mutex::new(None) })
+        let changed = open_file(&dir.join("changed"))?;
+        Ok(RelayInterest { dir, changed, mine: Mutex::new(None) })
     }
 
     /// The file the relay watches (inotify) to learn soon of a change.
@@ -69,7 +71,7 @@ impl RelayInterest {
             let mut stamp = [0u8; 16];
             stamp[..8].copy_from_slice(&u64::from(std::process::id()).to_le_bytes());
             stamp[8..].copy_from_slice(&now.to_le_bytes());
-            open_file(&self.changed_path())?.write_all_at(&stamp, 0)?;
+            self.changed.write_all_at(&stamp, 0)?;
         }
         if let Some((_, written)) = mine.as_mut() {
             *written = mask;
@@ -80,21 +82,33 @@ impl RelayInterest {
     /// What `changed` holds now.
     pub fn version(&self) -> Version {
         let mut stamp = [0u8; 16];
-        if let Ok(file) = File::open(self.changed_path()) {
-            let _ = file.read_at(&mut stamp, 0);
-        }
+        let _ = self.changed.read_at(&mut stamp, 0);
         Version(stamp)
     }
 
     /// The partitions the machine's processes read: those of every live process's file. Files
     /// of processes that are gone are removed.
     pub fn machine(&self) -> Mask {
+        self.read_files(None)
+    }
+
+    /// The partitions the machine's other processes read.
+    pub fn others(&self) -> Mask {
+        let mine = self.mine.lock().as_ref().map(|(file, _)| file.as_raw_fd());
+        self.read_files(mine)
+    }
+
+    fn read_files(&self, skip: Option<std::os::fd::RawFd>) -> Mask {
+        let skip = skip.and_then(|fd| std::fs::read_link(format!("/proc/self/fd/{fd}")).ok());
         let Ok(entries) = std::fs::read_dir(&self.dir) else { return 0 };
         let mut mask = 0;
         for entry in entries.flatten() {
             let name = entry.file_name();
             let Some(name) = name.to_str().filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit() || b == b'-')) else { continue };
             let path = self.dir.join(name);
+            if skip.as_deref() == Some(path.as_path()) {
+                continue;
+            }
             let Ok(file) = OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC).open(&path) else { continue };
             if !is_locked(&file) {
                 let _ = std::fs::remove_file(&path);
