@@ -435,8 +435,9 @@ def subscribe_cli(url, relay_dir, user=None):
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("php"), reason="needs root, to run a process as www-data")
-@pytest.mark.xfail(strict=True, reason="relay.lock is created 0660 & ~umask (0640 under umask 022), not 0660 like "
-                   "the relay log's other files: a process of another user of the directory's group cannot open it")
+@pytest.mark.xfail(strict=True, reason="relay.lock and interest/changed (server/src/broker/redis/locks.rs open_file) "
+                   "are created 0660 & ~umask (0640 under umask 022), not 0660 like the relay log's own files: a "
+                   "process of another user of the directory's group cannot open them")
 def test_pools_of_two_users_sharing_the_relay_directory_group_both_subscribe(server):
     """The README's set-up for pools running as different users: the relay directory belongs
     to a group both users are in (here root's pool and www-data's; the directory made by the
