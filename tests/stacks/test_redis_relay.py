@@ -7,11 +7,14 @@ is counted on every stream:
 - every event once and in order everywhere, and `CLIENT LIST` shows one reader per machine
   (`ext-sse-relay-<pid>`, the pid relay.lock names), not one per worker;
 - a burst larger than any small log still reaches every stream whole;
-- the relaying worker SIGKILLed while a publisher publishes: the other workers' streams go on
-  without a gap, another worker relays, and the streams of the killed worker resume exactly
-  with Last-Event-ID;
+- the relaying worker SIGKILLed while a publisher publishes, then the one that took over: the
+  other workers' streams go on without a gap, another worker relays, and the streams of the
+  killed workers resume exactly with Last-Event-ID;
 - the relaying worker's streams ending while other workers still have theirs: the others go on;
 - the relay's Redis connection killed (CLIENT KILL ID): nothing lost;
+- the relay stalled while Redis trimmed an event, then killed: each stream of its machine gets
+  one `sse-reset` (at once, without waiting for an event) and then every event after its id;
+- two pools of different users sharing the relay directory's group both subscribe;
 - `sse.relay_dir` empty: each worker with streams reads Redis itself (`ext-sse-follow-<pid>`),
   the layout before the relay, as the baseline.
 Waits are deadlines (generous: a busy 2-CPU machine), never timing asserts.
