@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""Redis egress per published event: one Redis reader per machine (`sse.relay_dir` on) against
+one per php-fpm worker with subscribed streams (`sse.relay_dir` empty), in the same run.
+
+    python3 bench/redis/egress.py    # EGRESS_MACHINES=2,4 EGRESS_WORKERS=2,8 EGRESS_EVENTS=300
+                                     # EGRESS_GAP_US=5000 EGRESS_SIZE=200 EGRESS_SERVER=redis-server
+
+Starts its own redis-server (EGRESS_SERVER: valkey-server works too) on a free loopback port, no
+persistence. Then, for every count of machines (EGRESS_MACHINES) and of php-fpm workers per
+machine (EGRESS_WORKERS), with the relay off and then on: that many "machines", each the stack
+tests' nginx + php-fpm (tests/stacks/harness, pm = static) with `sse.broker` on that Redis and
+`sse.relay_dir` empty (off) or a directory of its own under /dev/shm (on). Every worker holds one
+attached stream (tests/stacks/www/relay/stream.php; each stream's `: pid` comment proves they
+are on distinct workers), so every worker has a subscription. Warm-up events are published until
+every stream has one; `CLIENT LIST` then counts the connections reading the log (`cmd=xread`).
+Then `INFO stats commandstats`, EGRESS_EVENTS events of EGRESS_SIZE bytes of data published by a
+CLI php process EGRESS_GAP_US apart (one Sse\\Broker, as a queue worker publishes), every stream
+read until it has all of them (each stream must get every event once, in order), and `INFO`
+again. Per published event:
+- Redis egress: the delta of `total_net_output_bytes` (everything Redis wrote to every client:
+  the readers' XREAD replies, the publisher's replies) less the first INFO reply itself;
+- XREAD calls: the delta of `cmdstat_xread` calls;
+- CPU: redis-server's, and all php-fpm workers' of all machines (schedstat, all threads).
+A row with no machine (only the publisher) gives the floor: what Redis writes for a publish
+itself. Writes bench/results/redis-egress.json and redis-egress.md and prints the table.
+"""
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+import benchlib as B  # noqa: E402
+from harness import relay as R  # noqa: E402
+from harness.broadcast import take  # noqa: E402
+
+MACHINES = [int(x) for x in os.environ.get("EGRESS_MACHINES", "2,4").split(",")]
+WORKERS = [int(x) for x in os.environ.get("EGRESS_WORKERS", "2,8").split(",")]
+EVENTS = int(os.environ.get("EGRESS_EVENTS", 300))
+GAP_US = int(os.environ.get("EGRESS_GAP_US", 5000))
+SIZE = int(os.environ.get("EGRESS_SIZE", 200))
+SERVER = os.environ.get("EGRESS_SERVER", "redis-server")
+WWW = B.REPO / "tests/stacks/www"
+TOPIC = "egress"
+
+
+class Redis:
+    def __init__(self):
+        self.tmp = Path(tempfile.mkdtemp(prefix="sse-bench-egress-"))
+        self.port = B.free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.service = B.Service(SERVER.removesuffix("-server"), [
+            SERVER, "--bind", "127.0.0.1", "--port", self.port, "--save", "", "--appendonly", "no",
+            "--dir", self.tmp, "--daemonize", "no"], self.tmp)
+        self.service.start()
+        B.wait_connectable(("127.0.0.1", self.port))
+
+    def version(self):
+        fields = R.info(self.port, "server")
+        return f"{SERVER} {fields.get('valkey_version') or fields.get('redis_version')}"
+
+    def stop(self):
+        self.service.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def snapshot(port):
+    """total_net_output_bytes, XREAD calls, and how many bytes this INFO's reply put on the
+    wire (counted in the next snapshot's total)."""
+    reply = R.call(port, "INFO", "stats", "commandstats")
+    fields = {}
+    for line in reply.decode(errors="replace").splitlines():
+        if ":" in line and not line.startswith("#"):
+            key, _, value = line.partition(":")
+            fields[key] = value
+    wire = len(reply) + len(f"${len(reply)}\r\n") + 2
+    return int(fields["total_net_output_bytes"]), R.xread_calls(fields), wire
+
+
+def cpu(pids):
+    total = 0
+    for pid in pids:
+        try:
+            total += B.cpu_ns(pid)
+        except OSError:
+            pass
+    return total
+
+
+def start_machines(redis, machines, workers, relay, shm):
+    """`machines` stacks of `workers` workers, relay on (a dir of each one's own under `shm`) or off."""
+    stacks = []
+    try:
+        for m in range(machines):
+            relay_dir = shm / f"relay-{m}" if relay else ""
+            stacks.append(B.Stack(f"egress-{'on' if relay else 'off'}-{m}", workers=workers, www=WWW,
+                                  ini={"sse.broker": redis.url, "sse.relay_dir": relay_dir}))
+    except BaseException:
+        for stack in stacks:
+            stack.stop()
+        raise
+    return stacks
+
+
+def run(redis, machines, workers, relay):
+    """One row: `machines` x `workers`, relay on or off (machines = 0: the publisher alone)."""
+    shm = Path(tempfile.mkdtemp(prefix="sse-bench-egress-relay-", dir="/dev/shm"))
+    stacks, streams = [], []
+    try:
+        stacks = start_machines(redis, machines, workers, relay, shm)
+        for stack in stacks:
+            mine = [R.open_stream(stack.stack, TOPIC, seconds=600, timeout=60) for _ in range(workers)]
+            if len({s.pid for s in mine}) != workers:
+                raise RuntimeError(f"{workers} streams on workers {sorted(s.pid for s in mine)}, not one each")
+            streams += mine
+        warm = 0
+        pending = list(streams)
+        deadline = time.monotonic() + 60
+        while pending and time.monotonic() < deadline:
+            R.Publisher(redis.url, TOPIC, 1, prefix="warm").ids()
+            warm += 1
+            pending = [s for s in pending if not take(s, 1, timeout=1.0)]
+        if pending:
+            raise RuntimeError(f"{len(pending)} of {len(streams)} streams got no warm-up event")
+        for s in streams:  # each read one warm-up event above: the others, so that only measured ones are left
+            if len(take(s, warm - 1, timeout=10)) != warm - 1:
+                raise RuntimeError(f"a stream on worker {s.pid} missed a warm-up event")
+        time.sleep(0.5)
+        readers = R.readers(redis.port)
+        pids = [p for stack in stacks for p in stack.worker_pids()]
+        redis_cpu0, fpm_cpu0 = cpu([redis.service.proc.pid]), cpu(pids)
+        bytes0, xread0, info_wire = snapshot(redis.port)
+        ids = R.Publisher(redis.url, TOPIC, EVENTS, gap=GAP_US / 1e6, prefix="e", size=SIZE).ids(timeout=EVENTS * GAP_US / 1e6 + 120)
+        delivered = 0
+        for s in streams:
+            events = [e for e in take(s, EVENTS, timeout=60) if e.data.startswith("x" * SIZE + "e")]
+            if [e.id for e in events] != ids:
+                raise RuntimeError(f"a stream on worker {s.pid} got {len(events)} of {EVENTS} events or another order")
+            delivered += len(events)
+        bytes1, xread1, _ = snapshot(redis.port)
+        redis_cpu, fpm_cpu = cpu([redis.service.proc.pid]) - redis_cpu0, cpu(pids) - fpm_cpu0
+        return {
+            "machines": machines, "workers": workers, "relay": relay, "streams": len(streams),
+            "readers": len(readers), "reader_names": sorted(c.get("name", "") for c in readers),
+            "events": EVENTS, "delivered": delivered, "expected": EVENTS * len(streams),
+            "egress_bytes_per_event": (bytes1 - bytes0 - info_wire) / EVENTS,
+            "xread_calls_per_event": (xread1 - xread0) / EVENTS,
+            "redis_cpu_us_per_event": redis_cpu / 1000 / EVENTS,
+            "fpm_cpu_us_per_event": fpm_cpu / 1000 / EVENTS,
+            "warm_up_publishes": warm,
+        }
+    finally:
+        for s in streams:
+            s.close()
+        for stack in stacks:
+            stack.stop()
+        shutil.rmtree(shm, ignore_errors=True)
+
+
+def fmt(x, digits=0):
+    return f"{x:,.{digits}f}"
+
+
+def report(res):
+    rows = res["rows"]
+    lines = ["## Redis egress", "",
+             "What Redis sends per published event with one reader per machine (`sse.relay_dir`, the default) "
+             "against one per php-fpm worker (`sse.relay_dir =` empty, the layout before it).", "",
+             f"Machine: {res['machine']}; {res['server']}; load average {res['load']}.", "",
+             f"Command: `{res['command']}`. Each machine is nginx + php-fpm (pm = static) on one Redis; every php-fpm "
+             "worker holds one attached stream subscribed to the topic published. With `sse.relay_dir` empty every "
+             "worker with a subscribed stream reads Redis itself (`XREAD BLOCK`); with it set, one worker per machine "
+             "reads Redis and the others follow its log. "
+             f"{EVENTS} events of {SIZE} bytes of data, published {GAP_US / 1000:g} ms apart by one CLI php process; "
+             "figures per published event: Redis's `total_net_output_bytes` delta (all clients: readers and publisher), "
+             "`cmdstat_xread` calls, and the CPU of redis-server and of all php-fpm workers of all machines. "
+             "Readers: connections whose last command was XREAD, from `CLIENT LIST` before the events. "
+             "Every stream got every event once, in order, in every row measured.", "",
+             "| machines | workers per machine | streams | relay | Redis readers | Redis egress per event | "
+             "XREAD calls per event | redis-server CPU per event | php-fpm CPU per event |",
+             "|---:|---:|---:|---|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['machines']} | {r['workers']} | | {'on' if r['relay'] else 'off'} | not measured: {r['error']} | | | | |")
+            continue
+        relay = "—" if r["machines"] == 0 else ("on" if r["relay"] else "off")
+        lines.append(f"| {r['machines']} | {r['workers']} | {r['streams']} | {relay} | {r['readers']} | "
+                     f"{fmt(r['egress_bytes_per_event'])} B | {fmt(r['xread_calls_per_event'], 2)} | "
+                     f"{fmt(r['redis_cpu_us_per_event'], 1)} µs | {fmt(r['fpm_cpu_us_per_event'], 1)} µs |")
+    lines.append("")
+    pairs = []
+    for m in MACHINES:
+        for w in WORKERS:
+            off = next((r for r in rows if (r["machines"], r["workers"], r["relay"]) == (m, w, False) and "error" not in r), None)
+            on = next((r for r in rows if (r["machines"], r["workers"], r["relay"]) == (m, w, True) and "error" not in r), None)
+            if off and on and on["egress_bytes_per_event"] > 0:
+                pairs.append(f"{m} x {w}: {off['egress_bytes_per_event'] / on['egress_bytes_per_event']:.1f}x less egress, "
+                             f"{off['xread_calls_per_event'] / max(on['xread_calls_per_event'], 1e-9):.1f}x fewer XREADs")
+    if pairs:
+        lines += ["Relay on against off (machines x workers): " + "; ".join(pairs) + ".", ""]
+    return "\n".join(lines)
+
+
+def main():
+    B.extension()  # the copy under bench/results, loaded by the stacks and the publisher
+    os.environ["SSE_EXT"] = str(B.extension())
+    redis = Redis()
+    rows = []
+    try:
+        configs = [(0, 0, False)] + [(m, w, relay) for m in MACHINES for w in WORKERS for relay in (False, True)]
+        for machines, workers, relay in configs:
+            print(f"egress: {machines} machines x {workers} workers, relay {'on' if relay else 'off'}", file=sys.stderr, flush=True)
+            try:
+                row = run(redis, machines, workers, relay)
+            except (RuntimeError, OSError, TimeoutError, AssertionError) as e:
+                row = {"machines": machines, "workers": workers, "relay": relay, "error": str(e).splitlines()[0] if str(e) else repr(e)}
+                print(f"egress: FAILED: {row['error']}", file=sys.stderr, flush=True)
+            rows.append(row)
+        server = redis.version()
+    finally:
+        redis.stop()
+    env = " ".join(f"{k}={os.environ[k]}" for k in ("EGRESS_MACHINES", "EGRESS_WORKERS", "EGRESS_EVENTS", "EGRESS_GAP_US",
+                                                     "EGRESS_SIZE", "EGRESS_SERVER") if k in os.environ)
+    res = {"machine": B.machine(), "load": B.load(), "server": server,
+           "command": f"{env + ' ' if env else ''}python3 bench/redis/egress.py",
+           "events": EVENTS, "gap_us": GAP_US, "size": SIZE, "rows": rows}
+    B.save("redis-egress", res)
+    B.write_section("redis-egress", report(res))
+    if any("error" in r for r in rows):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
