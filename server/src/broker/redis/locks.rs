@@ -25,7 +25,7 @@ static OPENED: Mutex<Vec<(u32, RawFd)>> = Mutex::new(Vec::new());
 impl RelayLock {
     /// The lock if no other process (or engine) holds it.
     pub fn try_take(path: &Path) -> std::io::Result<Option<RelayLock>> {
-        let file = std::fs::OpenOptions::new().read(true).write(true).create(true).mode(0o660).custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC).open(path)?;
+        let file = open_file(path)?;
         // SAFETY: `flock` is plain data; all-zero is a valid value before the fields are set.
         let mut whole: libc::flock = unsafe { std::mem::zeroed() };
         whole.l_type = libc::F_WRLCK as libc::c_short;
