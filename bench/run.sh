@@ -3,7 +3,7 @@
 #   bench/run.sh              framing runtime throughput latency load broadcast detach memcheck (~20 min)
 #   bench/run.sh all          the same plus fuzz (10 million inputs per target, ~10 min more)
 #   bench/run.sh NAME...      only those: framing runtime throughput latency load broadcast
-#                             detach memcheck-ci memcheck fuzz
+#                             detach mercure redis-egress memcheck-ci memcheck fuzz
 # Each one is also runnable alone: python3 bench/<name>/run.py, bench/framing/run.sh,
 # bench/memcheck.sh [--ci], tests/fuzz/run.sh --runs N. The extension is
 # target/release/libsse.so or SSE_EXT; build it first (scripts/setup.sh does).
@@ -46,6 +46,8 @@ run_broadcast()  { "$PYTHON" bench/broadcast/run.py; }
 # Detached streams: its servers and client set their own priority and CPUs (see bench/detach/run.py).
 run_detach()     { "$PYTHON" bench/detach/run.py; }
 run_mercure()    { nice "$PYTHON" bench/mercure/run.py; }
+# Redis egress: against the layout before partitions too, built once from its commit.
+run_redis_egress() { EGRESS_BEFORE_EXT=$(bench/redis/build-before.sh) nice "$PYTHON" bench/redis/egress.py; }
 
 memory_section() { # $1 = command shown, $2 = output of bench/memcheck.sh
   {
@@ -88,7 +90,7 @@ run_fuzz() {
   return $s
 }
 
-default=(framing runtime throughput latency load broadcast detach mercure memcheck)
+default=(framing runtime throughput latency load broadcast detach mercure redis-egress memcheck)
 if [ "${1:-}" = all ]; then
   selected=("${default[@]}" fuzz)
 else

@@ -132,11 +132,12 @@ class Stack:
     (descriptor limits and listen backlogs follow); `env`: variables for the pool; `wrap(argv)`:
     how the servers are started (a priority or CPU set); `upstream(socket)`: the argv of another
     FastCGI server to start in php-fpm's place, on the same socket behind the same nginx
-    (bench/detach's floor)."""
+    (bench/detach's floor); `ext`: the extension to load instead of the one under test."""
 
     def __init__(self, name="bench", workers=1, ini=None, nginx_workers=1, www=None, connections=2048, env=None,
-                 wrap=lambda argv: argv, read_timeout=120, upstream=None):
-        os.environ["SSE_EXT"] = str(extension())  # the copy: a rebuild cannot swap it mid-run
+                 wrap=lambda argv: argv, read_timeout=120, upstream=None, ext=None):
+        # The copy (a rebuild cannot swap it mid-run), or `ext`: another build to compare with.
+        os.environ["SSE_EXT"] = str(ext or extension())
         self.workers = workers
         backlog = 1024 if connections <= 2048 else 4096
         pool = f"listen.backlog = {backlog}\n" + "".join(f"env[{k}] = {v}\n" for k, v in (env or {}).items())

@@ -1,22 +1,27 @@
 #!/usr/bin/env python3
-"""Redis egress per published event: one Redis reader per machine (`sse.relay_dir` on) against
-one per php-fpm worker with subscribed streams (`sse.relay_dir` empty), in the same run.
+"""Redis egress per published event, against machines x php-fpm workers x the share of machines
+whose streams want the topic, in one run: the layout before partitions (one stream, one reader
+per worker: a build of an earlier commit, EGRESS_BEFORE_EXT), and this one with one reader per
+worker (`sse.relay_dir` empty) and with one per machine (`sse.relay_dir` on, the default).
 
-    python3 bench/redis/egress.py    # EGRESS_MACHINES=2,4 EGRESS_WORKERS=2,8 EGRESS_EVENTS=300
-                                     # EGRESS_GAP_US=5000 EGRESS_SIZE=200 EGRESS_SERVER=redis-server
+    bench/redis/build-before.sh   # builds the layout before into /tmp/ext-sse-before (once)
+    EGRESS_BEFORE_EXT=/tmp/ext-sse-before/target/release/libsse.so python3 bench/redis/egress.py
+        # EGRESS_MACHINES=2,4 EGRESS_WORKERS=2,8 EGRESS_SHARES=1,0.5 EGRESS_EVENTS=300
+        # EGRESS_GAP_US=5000 EGRESS_SIZE=200 EGRESS_SERVER=redis-server
 
 Starts its own redis-server (EGRESS_SERVER: valkey-server works too) on a free loopback port, no
 persistence. Then, for every count of machines (EGRESS_MACHINES) and of php-fpm workers per
-machine (EGRESS_WORKERS), with the relay off and then on: that many "machines", each the stack
-tests' nginx + php-fpm (tests/stacks/harness, pm = static) with `sse.broker` on that Redis and
-`sse.relay_dir` empty (off) or a directory of its own under /dev/shm (on). Every worker holds one
-attached stream (tests/stacks/www/relay/stream.php; each stream's `: pid` comment proves they
+machine (EGRESS_WORKERS) and share of interested machines (EGRESS_SHARES), in each layout: that
+many "machines", each the stack tests' nginx + php-fpm (tests/stacks/harness, pm = static) with
+`sse.broker` on that Redis and `sse.relay_dir` empty (off) or a directory of its own under
+/dev/shm (on). The streams of the interested machines subscribe to the topic published, those of
+the others to a topic of another partition. Every worker holds one attached stream (tests/stacks/www/relay/stream.php; each stream's `: pid` comment proves they
 are on distinct workers), so every worker has a subscription. Warm-up events are published until
 every stream has one; `CLIENT LIST` then counts the connections reading the log (`cmd=xread`).
 Then `INFO stats commandstats`, EGRESS_EVENTS events of EGRESS_SIZE bytes of data published by a
-CLI php process EGRESS_GAP_US apart (one Sse\\Broker, as a queue worker publishes), every stream
-read until it has all of them (each stream must get every event once, in order), and `INFO`
-again. Per published event:
+CLI php process EGRESS_GAP_US apart (one Sse\\Broker, as a queue worker publishes), every
+interested stream read until it has all of them (each must get every event once, in order; the
+others none), and `INFO` again. Per published event:
 - Redis egress: the delta of `total_net_output_bytes` (everything Redis wrote to every client:
   the readers' XREAD replies, the publisher's replies) less the first INFO reply itself;
 - XREAD calls: the delta of `cmdstat_xread` calls;
@@ -43,7 +48,15 @@ GAP_US = int(os.environ.get("EGRESS_GAP_US", 5000))
 SIZE = int(os.environ.get("EGRESS_SIZE", 200))
 SERVER = os.environ.get("EGRESS_SERVER", "redis-server")
 WWW = B.REPO / "tests/stacks/www"
+SHARES = [float(x) for x in os.environ.get("EGRESS_SHARES", "1,0.5").split(",")]
+BEFORE_EXT = os.environ.get("EGRESS_BEFORE_EXT", "")
 TOPIC = "egress"
+# A topic in another partition than TOPIC's (the streams of machines that do not want TOPIC).
+OTHER = "elsewhere"
+# The commit the layout before is built from (bench/redis/build-before.sh).
+BEFORE_COMMIT = "bc6e822"
+LAYOUTS = {"before": "one stream, a reader per worker", "off": "partitions, a reader per worker",
+           "on": "partitions, a reader per machine"}
 
 
 class Redis:
@@ -89,13 +102,14 @@ def cpu(pids):
     return total
 
 
-def start_machines(redis, machines, workers, relay, shm):
-    """`machines` stacks of `workers` workers, relay on (a dir of each one's own under `shm`) or off."""
+def start_machines(redis, machines, workers, layout, shm):
+    """`machines` stacks of `workers` workers in `layout` (the relay on: a dir of each one's own
+    under `shm`)."""
     stacks = []
     try:
         for m in range(machines):
-            relay_dir = shm / f"relay-{m}" if relay else ""
-            stacks.append(B.Stack(f"egress-{'on' if relay else 'off'}-{m}", workers=workers, www=WWW,
+            relay_dir = shm / f"relay-{m}" if layout == "on" else ""
+            stacks.append(B.Stack(f"egress-{layout}-{m}", workers=workers, www=WWW, ext=BEFORE_EXT if layout == "before" else None,
                                   ini={"sse.broker": redis.url, "sse.relay_dir": relay_dir}))
     except BaseException:
         for stack in stacks:
@@ -104,29 +118,40 @@ def start_machines(redis, machines, workers, relay, shm):
     return stacks
 
 
-def run(redis, machines, workers, relay):
-    """One row: `machines` x `workers`, relay on or off (machines = 0: the publisher alone)."""
+def warm_up(redis, streams, topic):
+    """Publishes to `topic` until each of `streams` got an event (then takes the rest)."""
+    warm, pending = 0, list(streams)
+    deadline = time.monotonic() + 60
+    while pending and time.monotonic() < deadline:
+        R.Publisher(redis.url, topic, 1, prefix="warm").ids()
+        warm += 1
+        pending = [s for s in pending if not take(s, 1, timeout=1.0)]
+    if pending:
+        raise RuntimeError(f"{len(pending)} of {len(streams)} streams got no warm-up event")
+    for s in streams:
+        if len(take(s, warm - 1, timeout=10)) != warm - 1:
+            raise RuntimeError(f"a stream on worker {s.pid} missed a warm-up event")
+    return warm
+
+
+def run(redis, machines, workers, layout, share):
+    """One row: `machines` x `workers` in `layout`, `share` of the machines wanting the topic
+    (machines = 0: the publisher alone)."""
     shm = Path(tempfile.mkdtemp(prefix="sse-bench-egress-relay-", dir="/dev/shm"))
-    stacks, streams = [], []
+    stacks, wanting, others = [], [], []
+    interested = max(1, round(machines * share)) if machines else 0
+    saved = os.environ.get("SSE_EXT")
     try:
-        stacks = start_machines(redis, machines, workers, relay, shm)
-        for stack in stacks:
-            mine = [R.open_stream(stack.stack, TOPIC, seconds=600, timeout=60) for _ in range(workers)]
+        stacks = start_machines(redis, machines, workers, layout, shm)
+        if layout == "before":
+            os.environ["SSE_EXT"] = BEFORE_EXT  # its publisher too
+        for n, stack in enumerate(stacks):
+            topic = TOPIC if n < interested else OTHER
+            mine = [R.open_stream(stack.stack, topic, seconds=600, timeout=60) for _ in range(workers)]
             if len({s.pid for s in mine}) != workers:
                 raise RuntimeError(f"{workers} streams on workers {sorted(s.pid for s in mine)}, not one each")
-            streams += mine
-        warm = 0
-        pending = list(streams)
-        deadline = time.monotonic() + 60
-        while pending and time.monotonic() < deadline:
-            R.Publisher(redis.url, TOPIC, 1, prefix="warm").ids()
-            warm += 1
-            pending = [s for s in pending if not take(s, 1, timeout=1.0)]
-        if pending:
-            raise RuntimeError(f"{len(pending)} of {len(streams)} streams got no warm-up event")
-        for s in streams:  # each read one warm-up event above: the others, so that only measured ones are left
-            if len(take(s, warm - 1, timeout=10)) != warm - 1:
-                raise RuntimeError(f"a stream on worker {s.pid} missed a warm-up event")
+            (wanting if topic == TOPIC else others).extend(mine)
+        warm = warm_up(redis, wanting, TOPIC) + (warm_up(redis, others, OTHER) if others else 0)
         time.sleep(0.5)
         readers = R.readers(redis.port)
         pids = [p for stack in stacks for p in stack.worker_pids()]
@@ -134,17 +159,21 @@ def run(redis, machines, workers, relay):
         bytes0, xread0, info_wire = snapshot(redis.port)
         ids = R.Publisher(redis.url, TOPIC, EVENTS, gap=GAP_US / 1e6, prefix="e", size=SIZE).ids(timeout=EVENTS * GAP_US / 1e6 + 120)
         delivered = 0
-        for s in streams:
+        for s in wanting:
             events = [e for e in take(s, EVENTS, timeout=60) if e.data.startswith("x" * SIZE + "e")]
             if [e.id for e in events] != ids:
                 raise RuntimeError(f"a stream on worker {s.pid} got {len(events)} of {EVENTS} events or another order")
             delivered += len(events)
         bytes1, xread1, _ = snapshot(redis.port)
         redis_cpu, fpm_cpu = cpu([redis.service.proc.pid]) - redis_cpu0, cpu(pids) - fpm_cpu0
+        for s in others:
+            if take(s, 1, timeout=0.05):
+                raise RuntimeError(f"a stream of {OTHER} on worker {s.pid} got an event of {TOPIC}")
         return {
-            "machines": machines, "workers": workers, "relay": relay, "streams": len(streams),
+            "machines": machines, "workers": workers, "layout": layout, "relay": layout == "on", "share": share,
+            "interested_machines": interested, "streams": len(wanting) + len(others), "wanting": len(wanting),
             "readers": len(readers), "reader_names": sorted(c.get("name", "") for c in readers),
-            "events": EVENTS, "delivered": delivered, "expected": EVENTS * len(streams),
+            "events": EVENTS, "delivered": delivered, "expected": EVENTS * len(wanting),
             "egress_bytes_per_event": (bytes1 - bytes0 - info_wire) / EVENTS,
             "xread_calls_per_event": (xread1 - xread0) / EVENTS,
             "redis_cpu_us_per_event": redis_cpu / 1000 / EVENTS,
@@ -152,7 +181,11 @@ def run(redis, machines, workers, relay):
             "warm_up_publishes": warm,
         }
     finally:
-        for s in streams:
+        if saved is None:
+            os.environ.pop("SSE_EXT", None)
+        else:
+            os.environ["SSE_EXT"] = saved
+        for s in wanting + others:
             s.close()
         for stack in stacks:
             stack.stop()
@@ -166,40 +199,31 @@ def fmt(x, digits=0):
 def report(res):
     rows = res["rows"]
     lines = ["## Redis egress", "",
-             "What Redis sends per published event with one reader per machine (`sse.relay_dir`, the default) "
-             "against one per php-fpm worker (`sse.relay_dir =` empty, the layout before it).", "",
+             "What Redis sends per published event, against machines x php-fpm workers x the share of machines whose "
+             "streams want the topic: the layout before partitions (one stream, every worker with a stream reads it: "
+             f"a build of {res['before']}), and this one with a reader per worker (`sse.relay_dir =` empty) and with one "
+             "per machine (`sse.relay_dir`, the default).", "",
              f"Machine: {res['machine']}; {res['server']}; load average {res['load']}.", "",
              f"Command: `{res['command']}`. Each machine is nginx + php-fpm (pm = static) on one Redis; every php-fpm "
-             "worker holds one attached stream subscribed to the topic published. With `sse.relay_dir` empty every "
-             "worker with a subscribed stream reads Redis itself (`XREAD BLOCK`); with it set, one worker per machine "
-             "reads Redis and the others follow its log. "
+             "worker holds one attached stream; the streams of the interested machines subscribe to the topic published, "
+             "the others to a topic of another partition. "
              f"{EVENTS} events of {SIZE} bytes of data, published {GAP_US / 1000:g} ms apart by one CLI php process; "
              "figures per published event: Redis's `total_net_output_bytes` delta (all clients: readers and publisher), "
              "`cmdstat_xread` calls, and the CPU of redis-server and of all php-fpm workers of all machines. "
              "Readers: connections whose last command was XREAD, from `CLIENT LIST` before the events. "
-             "Every stream got every event once, in order, in every row measured.", "",
-             "| machines | workers per machine | streams | relay | Redis readers | Redis egress per event | "
+             "Every interested stream got every event once, in order, and the others none, in every row measured.", "",
+             "| machines | interested | workers per machine | layout | Redis readers | Redis egress per event | "
              "XREAD calls per event | redis-server CPU per event | php-fpm CPU per event |",
              "|---:|---:|---:|---|---:|---:|---:|---:|---:|"]
     for r in rows:
+        layout = "—" if r["machines"] == 0 else LAYOUTS[r["layout"]]
         if "error" in r:
-            lines.append(f"| {r['machines']} | {r['workers']} | | {'on' if r['relay'] else 'off'} | not measured: {r['error']} | | | | |")
+            lines.append(f"| {r['machines']} | | {r['workers']} | {layout} | not measured: {r['error']} | | | | |")
             continue
-        relay = "—" if r["machines"] == 0 else ("on" if r["relay"] else "off")
-        lines.append(f"| {r['machines']} | {r['workers']} | {r['streams']} | {relay} | {r['readers']} | "
+        lines.append(f"| {r['machines']} | {r['interested_machines']} | {r['workers']} | {layout} | {r['readers']} | "
                      f"{fmt(r['egress_bytes_per_event'])} B | {fmt(r['xread_calls_per_event'], 2)} | "
                      f"{fmt(r['redis_cpu_us_per_event'], 1)} µs | {fmt(r['fpm_cpu_us_per_event'], 1)} µs |")
     lines.append("")
-    pairs = []
-    for m in MACHINES:
-        for w in WORKERS:
-            off = next((r for r in rows if (r["machines"], r["workers"], r["relay"]) == (m, w, False) and "error" not in r), None)
-            on = next((r for r in rows if (r["machines"], r["workers"], r["relay"]) == (m, w, True) and "error" not in r), None)
-            if off and on and on["egress_bytes_per_event"] > 0:
-                pairs.append(f"{m} x {w}: {off['egress_bytes_per_event'] / on['egress_bytes_per_event']:.1f}x less egress, "
-                             f"{off['xread_calls_per_event'] / max(on['xread_calls_per_event'], 1e-9):.1f}x fewer XREADs")
-    if pairs:
-        lines += ["Relay on against off (machines x workers): " + "; ".join(pairs) + ".", ""]
     return "\n".join(lines)
 
 
@@ -209,21 +233,25 @@ def main():
     redis = Redis()
     rows = []
     try:
-        configs = [(0, 0, False)] + [(m, w, relay) for m in MACHINES for w in WORKERS for relay in (False, True)]
-        for machines, workers, relay in configs:
-            print(f"egress: {machines} machines x {workers} workers, relay {'on' if relay else 'off'}", file=sys.stderr, flush=True)
+        layouts = (["before"] if BEFORE_EXT else []) + ["off", "on"]
+        configs = [(0, 0, "on", 1.0)] + [(m, w, layout, share) for m in MACHINES for share in SHARES for w in WORKERS
+                                         for layout in layouts]
+        for machines, workers, layout, share in configs:
+            print(f"egress: {machines} machines ({share:g} interested) x {workers} workers, {layout}", file=sys.stderr, flush=True)
             try:
-                row = run(redis, machines, workers, relay)
+                row = run(redis, machines, workers, layout, share)
             except (RuntimeError, OSError, TimeoutError, AssertionError) as e:
-                row = {"machines": machines, "workers": workers, "relay": relay, "error": str(e).splitlines()[0] if str(e) else repr(e)}
+                row = {"machines": machines, "workers": workers, "layout": layout, "share": share,
+                       "error": str(e).splitlines()[0] if str(e) else repr(e)}
                 print(f"egress: FAILED: {row['error']}", file=sys.stderr, flush=True)
             rows.append(row)
         server = redis.version()
     finally:
         redis.stop()
-    env = " ".join(f"{k}={os.environ[k]}" for k in ("EGRESS_MACHINES", "EGRESS_WORKERS", "EGRESS_EVENTS", "EGRESS_GAP_US",
-                                                     "EGRESS_SIZE", "EGRESS_SERVER") if k in os.environ)
-    res = {"machine": B.machine(), "load": B.load(), "server": server,
+    env = " ".join(f"{k}={os.environ[k]}" for k in ("EGRESS_BEFORE_EXT", "EGRESS_MACHINES", "EGRESS_WORKERS", "EGRESS_SHARES",
+                                                     "EGRESS_EVENTS", "EGRESS_GAP_US", "EGRESS_SIZE", "EGRESS_SERVER")
+                   if k in os.environ)
+    res = {"machine": B.machine(), "load": B.load(), "server": server, "before": BEFORE_COMMIT,
            "command": f"{env + ' ' if env else ''}python3 bench/redis/egress.py",
            "events": EVENTS, "gap_us": GAP_US, "size": SIZE, "rows": rows}
     B.save("redis-egress", res)

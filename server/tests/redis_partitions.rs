@@ -211,3 +211,21 @@ fn an_id_of_the_layout_before_partitions_still_resumes() {
     subscription.take_frames(&mut out, 100).unwrap();
     assert_eq!(parse(&out)[0].event, "sse-reset");
 }
+
+#[test]
+fn a_publish_sent_again_is_stored_once() {
+    let Some(server) = Server::start("the partitions' tests") else { return };
+    let engine = sse_server::broker::redis::RedisEngine::open(&server.url(), None).unwrap();
+    let mut event = sse_core::Event::new();
+    event.set_data_str("once");
+    let (frame, slot) = event.encode_without_id();
+    let to = topics(&["t", QUIET]);
+    // As a client does when the reply of a publish that ran did not reach it.
+    let first = engine.publish_once("token-1", &to, &frame, slot, &Settings::default()).unwrap();
+    let again = engine.publish_once("token-1", &to, &frame, slot, &Settings::default()).unwrap();
+    assert_eq!(first, again);
+    let other = engine.publish_once("token-2", &to, &frame, slot, &Settings::default()).unwrap();
+    assert!(other.position > first.position);
+    let stored = engine.read_after(Position::ZERO, 100, &History::default(), &to).unwrap();
+    assert_eq!(stored.events.iter().map(|e| e.position).collect::<Vec<_>>(), [first.position, other.position]);
+}

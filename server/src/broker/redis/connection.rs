@@ -19,15 +19,31 @@ pub struct Keys {
     pub since: &'static str,
     /// `<partitions>:<k>` is partition k's stream, `<partitions>:<k>:last` its newest id.
     pub partitions: &'static str,
+    /// `<published>:<token>`: a publish's id, kept a while (see `log::PUBLISH`).
+    pub published: &'static str,
     /// Presence: the set of the processes holding a lease; `<presence>:<identity>` is a
     /// lease's body and `<presence>:<identity>:live` says it is valid (see `mod.rs`).
     pub presence: &'static str,
 }
 
-const SERVER_KEYS: Keys =
-    Keys { events: "sse:events", epoch: "sse:epoch", last: "sse:last", since: "sse:since", partitions: "sse:p", presence: "sse:presence" };
-const CLUSTER_KEYS: Keys =
-    Keys { events: "{sse}:events", epoch: "{sse}:epoch", last: "{sse}:last", since: "{sse}:since", partitions: "{sse}:p", presence: "{sse}:presence" };
+const SERVER_KEYS: Keys = Keys {
+    events: "sse:events",
+    epoch: "sse:epoch",
+    last: "sse:last",
+    since: "sse:since",
+    partitions: "sse:p",
+    published: "sse:published",
+    presence: "sse:presence",
+};
+const CLUSTER_KEYS: Keys = Keys {
+    events: "{sse}:events",
+    epoch: "{sse}:epoch",
+    last: "{sse}:last",
+    since: "{sse}:since",
+    partitions: "{sse}:p",
+    published: "{sse}:published",
+    presence: "{sse}:presence",
+};
 
 /// What the engine connects to.
 pub enum Target {
@@ -112,7 +128,26 @@ pub enum Async {
     Cluster(redis::cluster_async::ClusterConnection),
 }
 
+/// The cluster slot of the hash tag `{sse}` (CRC16-XMODEM of `sse`, modulo 16384): where the
+/// log lives in a cluster.
+pub const LOG_SLOT: u16 = 8273;
+
 impl Async {
+    /// Names this connection (`CLIENT SETNAME`); in a cluster, its connection to the master of
+    /// the log's slot, the one a reader's `XREAD` goes to.
+    pub async fn set_name(&mut self, name: &str) -> RedisResult<Value> {
+        let mut command = redis::cmd("CLIENT");
+        command.arg("SETNAME").arg(name);
+        match self {
+            Async::Server(connection) => command.query_async(connection).await,
+            Async::Cluster(connection) => {
+                use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
+                let log = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(Route::new(LOG_SLOT, SlotAddr::Master)));
+                connection.route_command(command, log).await
+            }
+        }
+    }
+
     pub async fn query(&mut self, command: &redis::Cmd) -> RedisResult<Value> {
         match self {
             Async::Server(connection) => command.query_async(connection).await,

@@ -35,12 +35,22 @@ use sse_core::broker::{Position, StoredEvent};
 /// time now when that is later, as Redis's own ids), the entry in each partition with its
 /// predecessor there, the trims (by count per partition, by age also in the stream of the
 /// layout before), and the newest ids.
-/// KEYS: epoch, last, since, the stream of the layout before, then the stream and the newest
-/// id of each partition written. ARGV: candidate epoch, max events, oldest time kept (ms),
-/// topics, frame, id slot.
+///
+/// Once only: the publish's own key (`sse:published:<token>`, a token the publisher made for
+/// this one publish) keeps its id for a while, and a publish that finds it answers that id
+/// without publishing again. A client may send a script again when its reply did not come back
+/// in time or its connection broke after the script ran (redis-rs's cluster client does so by
+/// itself); the event must still be stored once.
+/// KEYS: epoch, last, since, the stream of the layout before, the publish's own key, then the
+/// stream and the newest id of each partition written. ARGV: candidate epoch, max events,
+/// oldest time kept (ms), topics, frame, id slot, how long the publish's own key is kept (ms).
 pub const PUBLISH: &str = r#"
 redis.call('SET', KEYS[1], ARGV[1], 'NX')
 local epoch = redis.call('GET', KEYS[1])
+local done = redis.call('GET', KEYS[5])
+if done then
+  return {epoch, done}
+end
 local last = redis.call('GET', KEYS[2])
 if not last then
   local newest = redis.call('XREVRANGE', KEYS[4], '+', '-', 'COUNT', 1)
@@ -61,7 +71,7 @@ if now_ms > ms then
 else
   id = string.format('%.0f-%.0f', ms, seq + 1)
 end
-for i = 5, #KEYS, 2 do
+for i = 6, #KEYS, 2 do
   local previous = redis.call('GET', KEYS[i + 1]) or since
   redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[2], id, 't', ARGV[4], 'f', ARGV[5], 's', ARGV[6], 'p', previous)
   redis.call('XTRIM', KEYS[i], 'MINID', '~', ARGV[3])
@@ -69,6 +79,7 @@ for i = 5, #KEYS, 2 do
 end
 redis.call('XTRIM', KEYS[4], 'MINID', '~', ARGV[3])
 redis.call('SET', KEYS[2], id)
+redis.call('SET', KEYS[5], id, 'PX', ARGV[7])
 return {epoch, id}
 "#;
 

@@ -66,6 +66,8 @@ struct Shared {
     /// Whether this process's reader task runs (the relay log's follower, with a relay).
     following: Mutex<bool>,
     publish: redis::Script,
+    /// This process's publishes: its pid, a random name and a count (see `publish_token`).
+    publishes: Mutex<Option<(u32, Epoch, u64)>>,
     read: redis::Script,
     /// Where the machine's relay lives (see `relay.rs`); None: this process reads Redis itself.
     relay_root: Option<std::path::PathBuf>,
@@ -97,6 +99,7 @@ impl RedisEngine {
             hub: Hub::default(),
             following: Mutex::new(false),
             publish: redis::Script::new(PUBLISH),
+            publishes: Mutex::new(None),
             read: redis::Script::new(READ),
             relay_root: relay_root.map(Path::to_path_buf),
             relay: std::sync::OnceLock::new(),
@@ -145,6 +148,20 @@ impl Shared {
         result.map_err(Attempt::Command)
     }
 
+    /// A name no other publish has: this process's random name (made once, and again after a
+    /// fork) and a count.
+    fn publish_token(&self) -> Result<String> {
+        let mut slot = self.publishes.lock();
+        let pid = std::process::id();
+        if slot.as_ref().is_none_or(|(owner, _, _)| *owner != pid) {
+            let name = Epoch::generate().map_err(|e| Error::unavailable(&self.name, format!("no random name: {e}")))?;
+            *slot = Some((pid, name, 0));
+        }
+        let Some((_, name, count)) = slot.as_mut() else { return Err(Error::misuse("no publish name")) };
+        *count += 1;
+        Ok(format!("{}-{:x}", name.as_str(), *count))
+    }
+
     /// The relay, opened on first use; None when this process reads Redis itself.
     fn open_relay(&self) -> Result<Option<&relay::Relay>> {
         let Some(root) = self.relay_root.as_deref() else { return Ok(None) };
@@ -176,12 +193,10 @@ impl Shared {
     }
 
     /// Names a reading connection after its job and this process (`ext-sse-relay-<pid>`,
-    /// `ext-sse-follow-<pid>`), so that `CLIENT LIST` shows who reads. Best effort: a cluster
-    /// connection may not pass the command on.
+    /// `ext-sse-follow-<pid>`), so that `CLIENT LIST` shows who reads (in a cluster, on the
+    /// master of the log's slot when the connection was made). Best effort.
     async fn name_connection(&self, connection: &mut connection::Async, job: &str) {
-        if let connection::Async::Server(_) = connection {
-            let _ = connection.query(redis::cmd("CLIENT").arg("SETNAME").arg(format!("ext-sse-{job}-{}", std::process::id()))).await;
-        }
+        let _ = connection.set_name(&format!("ext-sse-{job}-{}", std::process::id())).await;
     }
 
     /// The log's epoch, created by whoever comes first (a flushed Redis gets a new one).
@@ -233,6 +248,44 @@ impl Kept {
     }
 }
 
+impl RedisEngine {
+    /// Publishes as `Engine::publish` does, once for `token`: a publish with a token already
+    /// stored (in the last `10 x publish_timeout`, at least ten seconds) stores nothing and
+    /// answers the id that one got. What a publish sent again after a lost reply relies on.
+    pub fn publish_once(&self, token: &str, topics: &[String], frame: &[u8], id_slot: usize, settings: &Settings) -> Result<EventId> {
+        let shared = &self.shared;
+        let candidate = shared.candidate()?;
+        let oldest_kept = now_ms().saturating_sub(settings.history.max_age.as_millis() as u64);
+        let partitions = partition::to_write(topics);
+        // This publish's own key: sent again (a retry), the script answers the id it gave.
+        let published = format!("{}:{token}", shared.keys.published);
+        let kept_ms = (settings.publish_timeout.as_millis() as u64).saturating_mul(10).max(10_000);
+        // One script: the epoch the id belongs to is read with the id itself, and the trims by
+        // count and by age happen with the append (see `PUBLISH`).
+        let (epoch, id): (String, String) = shared.with_connection(settings.publish_timeout, "cannot publish", |c| {
+            let mut invocation = shared.publish.prepare_invoke();
+            invocation.key(shared.keys.epoch).key(shared.keys.last).key(shared.keys.since).key(shared.keys.events).key(&published);
+            for &k in &partitions {
+                let (events, last) = shared.partition_keys(k);
+                invocation.key(events).key(last);
+            }
+            invocation
+                .arg(candidate.as_str())
+                .arg(settings.history.max_events)
+                .arg(oldest_kept)
+                .arg(topics.join("\n"))
+                .arg(frame)
+                .arg(id_slot)
+                .arg(kept_ms)
+                .invoke(c)
+        })?;
+        let epoch = shared.epoch_in_redis(&epoch, &candidate)?;
+        let position =
+            Position::parse(&id).ok_or_else(|| Error::unavailable(&shared.name, format!("the publish script answered \"{id}\", not a stream id")))?;
+        Ok(EventId { epoch, position })
+    }
+}
+
 impl Engine for RedisEngine {
     fn name(&self) -> &str {
         &self.shared.name
@@ -244,25 +297,8 @@ impl Engine for RedisEngine {
     }
 
     fn publish(&self, topics: &[String], frame: &[u8], id_slot: usize, settings: &Settings) -> Result<EventId> {
-        let shared = &self.shared;
-        let candidate = shared.candidate()?;
-        let oldest_kept = now_ms().saturating_sub(settings.history.max_age.as_millis() as u64);
-        let partitions = partition::to_write(topics);
-        // One script: the epoch the id belongs to is read with the id itself, and the trims by
-        // count and by age happen with the append (see `PUBLISH`).
-        let (epoch, id): (String, String) = shared.with_connection(settings.publish_timeout, "cannot publish", |c| {
-            let mut invocation = shared.publish.prepare_invoke();
-            invocation.key(shared.keys.epoch).key(shared.keys.last).key(shared.keys.since).key(shared.keys.events);
-            for &k in &partitions {
-                let (events, last) = shared.partition_keys(k);
-                invocation.key(events).key(last);
-            }
-            invocation.arg(candidate.as_str()).arg(settings.history.max_events).arg(oldest_kept).arg(topics.join("\n")).arg(frame).arg(id_slot).invoke(c)
-        })?;
-        let epoch = shared.epoch_in_redis(&epoch, &candidate)?;
-        let position =
-            Position::parse(&id).ok_or_else(|| Error::unavailable(&shared.name, format!("the publish script answered \"{id}\", not a stream id")))?;
-        Ok(EventId { epoch, position })
+        let token = self.shared.publish_token()?;
+        self.publish_once(&token, topics, frame, id_slot, settings)
     }
 
     fn last_position(&self) -> Result<Position> {
