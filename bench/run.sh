@@ -3,7 +3,7 @@
 #   bench/run.sh              framing runtime throughput latency load broadcast detach memcheck (~20 min)
 #   bench/run.sh all          the same plus fuzz (10 million inputs per target, ~10 min more)
 #   bench/run.sh NAME...      only those: framing runtime throughput latency load broadcast
-#                             detach mercure redis-egress memcheck-ci memcheck fuzz
+#                             detach mercure redis-egress redis-ceiling memcheck-ci memcheck fuzz
 # Each one is also runnable alone: python3 bench/<name>/run.py, bench/framing/run.sh,
 # bench/memcheck.sh [--ci], tests/fuzz/run.sh --runs N. The extension is
 # target/release/libsse.so or SSE_EXT; build it first (scripts/setup.sh does).
@@ -48,6 +48,8 @@ run_detach()     { "$PYTHON" bench/detach/run.py; }
 run_mercure()    { nice "$PYTHON" bench/mercure/run.py; }
 # Redis egress: against the layout before partitions too, built once from its commit.
 run_redis_egress() { EGRESS_BEFORE_EXT=$(bench/redis/build-before.sh) nice "$PYTHON" bench/redis/egress.py; }
+# The publish ceiling sets its own priorities (Redis and its publishers at nice -10).
+run_redis_ceiling() { "$PYTHON" bench/redis/ceiling.py; }
 
 memory_section() { # $1 = command shown, $2 = output of bench/memcheck.sh
   {
@@ -90,7 +92,7 @@ run_fuzz() {
   return $s
 }
 
-default=(framing runtime throughput latency load broadcast detach mercure redis-egress memcheck)
+default=(framing runtime throughput latency load broadcast detach mercure redis-egress redis-ceiling memcheck)
 if [ "${1:-}" = all ]; then
   selected=("${default[@]}" fuzz)
 else
