@@ -7,6 +7,7 @@ use super::log::{self, merge, xread_streams, PartitionRead};
 use super::{Shared, BLOCK_MS};
 use crate::broker::interest::{self, Mask};
 use sse_core::broker::{Position, StoredEvent};
+use std::time::Duration;
 
 /// Entries read per partition at most.
 const COUNT: usize = 512;
@@ -22,12 +23,24 @@ pub struct Live {
     pub cursor: Position,
 }
 
+/// A reading connection named after its `job` (see `Shared::name_connection`), or None after
+/// waiting out `backoff`, which then doubles up to 5 s: the caller tries again.
+pub async fn connect(shared: &Shared, job: &str, backoff: &mut Duration) -> Option<Async> {
+    let Ok(mut connection) = shared.target.connect_async(Duration::from_millis(BLOCK_MS)).await else {
+        tokio::time::sleep(*backoff).await;
+        *backoff = (*backoff * 2).min(Duration::from_secs(5));
+        return None;
+    };
+    shared.name_connection(&mut connection, job).await;
+    Some(connection)
+}
+
 /// Waits up to `BLOCK_MS` for events after `cursor` in the partitions of `wanted`.
 pub async fn read(connection: &mut Async, shared: &Shared, wanted: Mask, cursor: Position) -> redis::RedisResult<Live> {
     let partitions = interest::partitions(wanted);
     if partitions.is_empty() {
         // Nobody reads anything (yet): wait as a read would, for the caller to look again.
-        tokio::time::sleep(std::time::Duration::from_millis(BLOCK_MS)).await;
+        tokio::time::sleep(Duration::from_millis(BLOCK_MS)).await;
         return Ok(Live { events: Vec::new(), gap: false, cursor });
     }
     let mut command = redis::cmd("XREAD");

@@ -379,12 +379,7 @@ impl Engine for RedisEngine {
 async fn follow(shared: Arc<Shared>, mut cursor: Position) {
     let mut backoff = Duration::from_millis(100);
     while still_followed(&shared) {
-        let Ok(mut connection) = shared.target.connect_async(Duration::from_millis(BLOCK_MS)).await else {
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(5));
-            continue;
-        };
-        shared.name_connection(&mut connection, "follow").await;
+        let Some(mut connection) = live::connect(&shared, "follow", &mut backoff).await else { continue };
         loop {
             let wanted = shared.hub.interest.mask();
             let read = live::read(&mut connection, &shared, wanted, cursor);

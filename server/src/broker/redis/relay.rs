@@ -310,12 +310,7 @@ async fn relay_redis(shared: Arc<Shared>, lock: RelayLock, mut cursor: Position)
     let mut known = (relay.interest.version(), relay.interest.machine());
     let mut counted = Instant::now();
     'connect: while shared.hub.has_subscribers() {
-        let Ok(mut connection) = shared.target.connect_async(Duration::from_millis(BLOCK_MS)).await else {
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(5));
-            continue;
-        };
-        shared.name_connection(&mut connection, "relay").await;
+        let Some(mut connection) = live::connect(&shared, "relay", &mut backoff).await else { continue };
         loop {
             // What the machine wants, read again when a process's interest grew, and every
             // `RECOUNT_EVERY` (to drop what no stream reads any more).
