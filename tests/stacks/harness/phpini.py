@@ -52,6 +52,9 @@ def write_php_ini(directory: Path, extra: dict | None = None, extension: bool = 
         "; --- ext-sse test stack ---",
         load_line() if extension else "; the extension is not loaded",
         f"error_log = {directory / 'php_errors.log'}",
+        # Each stack is a machine of its own: its Redis relay in its own directory, as each
+        # machine has its own /dev/shm (not one directory that every stack of the run shares).
+        f"sse.relay_dir = {directory / 'relay'}",
     ]
     lines += [f"{key} = {value}" for key, value in (extra or {}).items()]
     path = directory / "php.ini"
