@@ -66,8 +66,9 @@ impl Shared {
     }
 }
 
-/// The live reader delivers whatever is in the log; history limits apply to catching up only.
-const LIVE: History = History { max_events: u64::MAX, max_age: Duration::from_secs(100 * 365 * 24 * 3600) };
+/// The live reader delivers whatever is in the log; history limits apply to catching up only
+/// (also the Redis relay log's followers').
+pub(super) const LIVE: History = History { max_events: u64::MAX, max_age: Duration::from_secs(100 * 365 * 24 * 3600) };
 
 impl LocalEngine {
     pub fn open(dir: &Path) -> Result<LocalEngine> {
@@ -87,8 +88,8 @@ impl LocalEngine {
             return Ok(());
         }
         // Set up here, on the PHP thread, so that a failure is the caller's exception.
-        let inotify =
-            watch(&self.shared.log).map_err(|e| Error::unavailable(&self.name, format!("cannot watch {}: {e}", self.shared.log.head_path().display())))?;
+        let inotify = watch(&self.shared.log.head_path())
+            .map_err(|e| Error::unavailable(&self.name, format!("cannot watch {}: {e}", self.shared.log.head_path().display())))?;
         let start = self.shared.log.last_position()?;
         let shared = Arc::clone(&self.shared);
         runtime::spawn(follow(shared, inotify, start)).map_err(|e| Error::unavailable(&self.name, format!("cannot start the runtime: {e}")))?;
@@ -97,9 +98,10 @@ impl LocalEngine {
     }
 }
 
-fn watch(log: &LocalLog) -> std::io::Result<Inotify> {
+/// An inotify watch on a file that is rewritten on every change (a log's `head`).
+pub(super) fn watch(file: &Path) -> std::io::Result<Inotify> {
     let inotify = Inotify::init()?;
-    inotify.watches().add(log.head_path(), WatchMask::MODIFY)?;
+    inotify.watches().add(file, WatchMask::MODIFY)?;
     Ok(inotify)
 }
 

@@ -31,10 +31,11 @@ use super::locks::{self, RelayLock};
 use super::log::{entries, text};
 use super::relay_interest::RelayInterest;
 use super::{covers, Shared, BLOCK_MS};
+use crate::broker::local::{watch, LIVE};
 use crate::error::{Error, Result};
 use crate::runtime;
 use futures_util::StreamExt;
-use inotify::{Inotify, WatchMask};
+use inotify::Inotify;
 use sse_core::broker::local_log::{create_shared_dir, LocalLog};
 use sse_core::broker::partition::PARTITIONS;
 use sse_core::broker::relayed::{self, Relayed};
@@ -49,9 +50,6 @@ pub const TAKE_OVER_EVERY: Duration = Duration::from_millis(250);
 
 /// What the relay log keeps: enough for a follower that was busy for a while, little memory.
 const LOG_HISTORY: History = History { max_events: 16_384, max_age: Duration::from_secs(600) };
-
-/// A follower reads whatever is in the log (history limits are for catch-ups).
-const LIVE: History = History { max_events: u64::MAX, max_age: Duration::from_secs(100 * 365 * 24 * 3600) };
 
 /// How often the relay reads again which partitions the machine wants, when no process's
 /// interest grew meanwhile (it learns of growth at once; this drops what nobody reads any more).
@@ -177,12 +175,6 @@ pub(super) fn subscribe(shared: &Arc<Shared>, relay: &Relay) -> Result<()> {
         *following = true;
     }
     Ok(())
-}
-
-fn watch(head: &Path) -> std::io::Result<Inotify> {
-    let inotify = Inotify::init()?;
-    inotify.watches().add(head, WatchMask::MODIFY)?;
-    Ok(inotify)
 }
 
 /// Follows the relay log for as long as a stream of this process is subscribed, handing its
