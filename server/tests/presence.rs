@@ -283,3 +283,108 @@ fn a_connection_registers_each_matcher_under_one_subscriber() {
     presence.renew().unwrap();
     assert_eq!(count(&*engine, false), 2);
 }
+
+/// A memory broker that notes, at each publish, which subscriptions the leases list, and may
+/// run something in the middle of a publish (as another thread would).
+struct Watched {
+    engine: MemoryEngine,
+    now: u64,
+    listed_at_publish: parking_lot::Mutex<Vec<Vec<String>>>,
+    during_publish: parking_lot::Mutex<Option<Box<dyn FnOnce() + Send>>>,
+}
+
+impl Watched {
+    fn listed(&self) -> Vec<String> {
+        let leases = self.engine.live_leases(self.now).unwrap();
+        matched_of(&leases.iter().flat_map(|l| sse_core::mercure::subscriptions::decode_list(&l.body).unwrap()).collect::<Vec<_>>())
+    }
+}
+
+impl Engine for Watched {
+    fn name(&self) -> &str {
+        self.engine.name()
+    }
+    fn epoch(&self) -> sse_server::error::Result<Epoch> {
+        self.engine.epoch()
+    }
+    fn publish(&self, topics: &[String], frame: &[u8], id_slot: usize, settings: &Settings) -> sse_server::error::Result<sse_core::broker::EventId> {
+        self.listed_at_publish.lock().push(self.listed());
+        let id = self.engine.publish(topics, frame, id_slot, settings);
+        if let Some(run) = self.during_publish.lock().take() {
+            run();
+        }
+        id
+    }
+    fn last_position(&self) -> sse_server::error::Result<Position> {
+        self.engine.last_position()
+    }
+    fn read_after(&self, after: Position, max: usize, history: &History, topics: &[String]) -> sse_server::error::Result<sse_core::broker::Batch> {
+        self.engine.read_after(after, max, history, topics)
+    }
+    fn subscribe(&self, topics: Vec<String>) -> sse_server::error::Result<Arc<sse_server::broker::hub::Inbox>> {
+        self.engine.subscribe(topics)
+    }
+    fn hub(&self) -> &sse_server::broker::hub::Hub {
+        self.engine.hub()
+    }
+    fn write_lease(&self, identity: &str, body: &[u8], now_ms: u64, ttl: Duration) -> sse_server::error::Result<bool> {
+        self.engine.write_lease(identity, body, now_ms, ttl)
+    }
+    fn remove_lease(&self, identity: &str) -> sse_server::error::Result<()> {
+        self.engine.remove_lease(identity)
+    }
+    fn live_leases(&self, now_ms: u64) -> sse_server::error::Result<Vec<sse_server::broker::Lease>> {
+        self.engine.live_leases(now_ms)
+    }
+    fn claim_expired_leases(&self, now_ms: u64, claimer: &str) -> sse_server::error::Result<Vec<sse_server::broker::Lease>> {
+        self.engine.claim_expired_leases(now_ms, claimer)
+    }
+}
+
+/// Each `active: false` event checked against what the leases listed when it was published:
+/// never its own subscription.
+fn assert_ends_unlisted(watched: &Watched) {
+    let seen = events(watched);
+    let listed = watched.listed_at_publish.lock();
+    assert_eq!(seen.len(), listed.len());
+    for (event, listed) in seen.iter().zip(listed.iter()) {
+        if !event.active {
+            assert!(!listed.contains(&event.matched), "the end of {} published while the lease listed it ({listed:?})", event.matched);
+        }
+    }
+}
+
+#[test]
+fn no_end_is_published_while_the_lease_lists_it() {
+    let (now, clock) = clock(1_000_000);
+    let watched =
+        Arc::new(Watched { engine: MemoryEngine::new().unwrap(), now: 1_000_000, listed_at_publish: Default::default(), during_publish: Default::default() });
+    let engine: Arc<dyn Engine> = watched.clone();
+    let presence = presence(&engine, "a", &clock);
+    let mut kept: Vec<_> = ["one", "two", "three", "four", "five"].iter().map(|m| presence.register(subscription("urn:uuid:1", m)).0).collect();
+    presence.renew().unwrap();
+
+    // A round publishes the end of "one"; "two" ends in the middle of that publish (on another
+    // thread, as a detached stream does): its end waits for the lease that no longer lists it.
+    let two = kept.remove(1);
+    watched.during_publish.lock().replace(Box::new(move || drop(two)));
+    drop(kept.remove(0));
+    now.fetch_add(sse_server::presence::MIN_WRITE_GAP.as_millis() as u64, Ordering::SeqCst);
+    presence.renew().unwrap();
+    assert_eq!(count(&*engine, false), 1);
+    now.fetch_add(sse_server::presence::MIN_WRITE_GAP.as_millis() as u64, Ordering::SeqCst);
+    presence.renew().unwrap();
+    assert_eq!(count(&*engine, false), 2);
+
+    // flush() writes the lease first, at once.
+    drop(kept.remove(0));
+    presence.flush().unwrap();
+    assert_eq!(count(&*engine, false), 3);
+
+    // Module shutdown: the lease goes before the ends are published.
+    kept.clear();
+    presence.shut_down().unwrap();
+    assert_eq!(count(&*engine, false), 5);
+    assert!(engine.live_leases(1_000_000).unwrap().is_empty());
+    assert_ends_unlisted(&watched);
+}

@@ -308,21 +308,57 @@ impl Presence {
         self.inner.round().map(|_| ())
     }
 
-    /// Publishes the queued ends now, on this thread (the PHP thread when no runtime runs).
+    /// Publishes the queued ends now, on this thread (the PHP thread when no runtime runs),
+    /// after writing the lease without them (at once, not waiting for [`MIN_WRITE_GAP`]).
     pub fn flush(&self) -> Result<()> {
-        let _round = self.inner.round.lock();
-        self.inner.publish_ended()
+        let mut round = self.inner.round.lock();
+        let now = (self.inner.clock)();
+        let entries = {
+            let mut state = self.inner.state.lock();
+            if !state.changed {
+                None
+            } else {
+                state.changed = false;
+                Some(state.entries.values().cloned().collect::<Vec<_>>())
+            }
+        };
+        match entries {
+            Some(list) if list.is_empty() => {
+                self.inner.engine.remove_lease(&self.inner.identity).inspect_err(|_| self.inner.state.lock().changed = true)?;
+                round.lease_written = false;
+                round.last_write_ms = None;
+            }
+            Some(list) => {
+                self.inner
+                    .engine
+                    .write_lease(&self.inner.identity, &subscriptions::encode_list(&list), now, self.inner.ttl)
+                    .inspect_err(|_| self.inner.state.lock().changed = true)?;
+                round.lease_written = true;
+                round.last_write_ms = Some(now);
+            }
+            None => {}
+        }
+        self.inner.publish_ended(Unlisted::Only)
     }
 
-    /// Module shutdown: publishes the queued ends and removes this process's lease, so that
-    /// nothing waits for it to expire.
+    /// Module shutdown: removes this process's lease, so that nothing waits for it to expire,
+    /// then publishes the queued ends (whoever sees one finds the API agree).
     pub fn shut_down(&self) -> Result<()> {
         let mut round = self.inner.round.lock();
-        let published = self.inner.publish_ended();
         round.lease_written = false;
         let removed = self.inner.engine.remove_lease(&self.inner.identity);
-        published.and(removed)
+        let published = self.inner.publish_ended(Unlisted::Any);
+        removed.and(published)
     }
+}
+
+/// Which queued ends [`Inner::publish_ended`] publishes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Unlisted {
+    /// Only while the lease written last lists none of them (no registration ended since).
+    Only,
+    /// All (the lease is gone).
+    Any,
 }
 
 impl Inner {
@@ -362,9 +398,19 @@ impl Inner {
     }
 
     /// Publishes the queued ends, oldest first; one that fails stays queued with the rest.
-    fn publish_ended(&self) -> Result<()> {
+    /// With [`Unlisted::Only`] it stops at once when a registration ended after the lease was
+    /// last written: checked under the same lock as each end is taken (a drop marks the change
+    /// and queues its end together), so no end goes out while the lease still lists it.
+    fn publish_ended(&self, which: Unlisted) -> Result<()> {
         loop {
-            let Some(subscription) = self.state.lock().ended.pop_front() else { return Ok(()) };
+            let next = {
+                let mut state = self.state.lock();
+                if which == Unlisted::Only && state.changed {
+                    return Ok(());
+                }
+                state.ended.pop_front()
+            };
+            let Some(subscription) = next else { return Ok(()) };
             match publish_event(&*self.engine, &self.settings, &subscription, false) {
                 Ok(_) => {}
                 Err(e @ Error::Unavailable { .. }) => {
@@ -429,11 +475,8 @@ impl Inner {
         }
         // The ends once the lease no longer lists them (it may wait for the next round): whoever
         // sees an `active: false` event finds the API agree.
-        let listed_still = self.state.lock().changed;
-        if !listed_still {
-            if let Err(e) = self.publish_ended() {
-                first_error.get_or_insert(e);
-            }
+        if let Err(e) = self.publish_ended(Unlisted::Only) {
+            first_error.get_or_insert(e);
         }
         if now >= round.next_reap_ms && round.lease_written {
             round.next_reap_ms = now.saturating_add(self.renew_every.as_millis() as u64);
@@ -490,7 +533,7 @@ impl Inner {
                 }
             }
         }
-        if let Err(e) = self.publish_ended() {
+        if let Err(e) = self.publish_ended(Unlisted::Only) {
             first_error = Some(e);
         }
         first_error.map_or(Ok(()), Err)
@@ -555,8 +598,8 @@ pub fn shared(engine: &Arc<dyn Engine>, settings: &Settings) -> Result<Presence>
     Ok(presence)
 }
 
-/// Module shutdown: every presence of this process publishes its queued ends and removes its
-/// lease (see [`Presence::shut_down`]). Call it before the runtime stops.
+/// Module shutdown: every presence of this process removes its lease and publishes its queued
+/// ends (see [`Presence::shut_down`]). Call it before the runtime stops.
 pub fn shut_down_all() {
     let all: Vec<Presence> = match SHARED.lock().as_ref() {
         Some(shared) if shared.pid == std::process::id() => shared.by_engine.values().cloned().collect(),
