@@ -181,6 +181,49 @@ fn readers_ask_redis_only_for_the_partitions_their_streams_read() {
 }
 
 #[test]
+fn a_mercure_subscription_of_exact_topics_reads_only_their_partitions() {
+    use sse_core::mercure::selector::Selectors;
+    use sse_core::mercure::update::{subscribed_topics, Update};
+    let Some(server) = Server::start("the partitions' tests") else { return };
+    let machine = TempDir::new("partitions-mercure");
+    let hub = partition::of("mercure");
+    let room = "https://example.com/rooms/1";
+    let busy = (2..)
+        .map(|i| format!("https://example.com/rooms/{i}"))
+        .find(|t| ![hub, partition::of(&format!("mercure:{room}"))].contains(&partition::of(&format!("mercure:{t}"))))
+        .unwrap();
+    let exact = subscribed_topics(&Selectors::parse([room], "topic").unwrap(), false);
+    let everything = subscribed_topics(&Selectors::parse(["*"], "topic").unwrap(), false);
+    let (reader, watcher) = (server.relayed_engine(machine.path()), server.engine());
+    let inbox = reader.subscribe(exact.clone()).unwrap();
+    let all = watcher.subscribe(everything).unwrap();
+    let publisher = server.engine();
+    let update = |topic: &str, data: String| Update::new(vec![topic.to_owned()], data).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let before = output_bytes(&server);
+    for i in 0..100 {
+        let busy = update(&busy, format!("{i}{}", "x".repeat(10_000)));
+        let (frame, slot) = busy.frame().unwrap();
+        publisher.publish(&busy.broker_topics(), &frame, slot, &Settings::default()).unwrap();
+    }
+    let mine = update(room, "mine".into());
+    let (frame, slot) = mine.frame().unwrap();
+    let id = publisher.publish(&mine.broker_topics(), &frame, slot, &Settings::default()).unwrap();
+    assert_eq!(data(&inbox.receiver.recv_timeout(PATIENCE).unwrap()), "mine");
+    assert!(inbox.receiver.try_recv().is_err(), "an update of another topic woke the exact subscription");
+    // The hub-wide subscription gets every update, in order.
+    let seen: Vec<_> = (0..101).map(|_| all.receiver.recv_timeout(PATIENCE).unwrap().position).collect();
+    assert!(seen.windows(2).all(|w| w[0] < w[1]) && seen[100] == id.position);
+    // 100 updates of 10 KB that the exact subscription does not read: Redis sent its machine
+    // one small update, and the hub-wide reader the megabyte.
+    let sent = output_bytes(&server) - before;
+    assert!(sent < 1_300_000, "Redis sent {sent} bytes (one reader of everything is about 1,000,000)");
+    // Resuming: the exact subscription's history is its partitions.
+    let batch = reader.read_after(Position::ZERO, 1000, &History::default(), &exact).unwrap();
+    assert_eq!(batch.events.iter().filter(|e| e.is_for(&exact)).map(|e| e.position).collect::<Vec<_>>(), [id.position]);
+}
+
+#[test]
 fn an_id_of_the_layout_before_partitions_still_resumes() {
     let Some(server) = Server::start("the partitions' tests") else { return };
     // A Redis as the layout before left it: one stream, `p` on each entry, `sse:last`.

@@ -10,12 +10,6 @@
 /// How many partitions; part of the layout in Redis (changing it moves topics).
 pub const PARTITIONS: usize = 64;
 
-/// The hub topics of Mercure updates (see `crate::mercure::update`): an update is published to
-/// one of them and to `mercure:<topic>` for each of its topics, which are only read back from
-/// the event, never subscribed to.
-const MERCURE_HUB_TOPICS: [&str; 2] = ["mercure", "mercure.private"];
-const MERCURE_TOPIC_PREFIX: &str = "mercure:";
-
 /// FNV-1a, 64 bits: stable across processes, releases and machines.
 pub fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, &byte| (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3))
@@ -35,13 +29,9 @@ pub fn to_read(topics: &[String]) -> Vec<usize> {
 }
 
 /// The partitions an event published to `topics` is stored in, ascending, each once: those of
-/// its topics, except that a Mercure update is stored once, in its hub topic's partition (its
-/// `mercure:` topics are what subscribers filter on, not what they subscribe to).
+/// its topics (a Mercure update's hub topic and each `mercure:<topic>`, so that a subscription
+/// of exact topics reads only their partitions: see `crate::mercure::update`).
 pub fn to_write(topics: &[String]) -> Vec<usize> {
-    if topics.iter().any(|t| MERCURE_HUB_TOPICS.contains(&t.as_str())) {
-        let routed: Vec<String> = topics.iter().filter(|t| !t.starts_with(MERCURE_TOPIC_PREFIX)).cloned().collect();
-        return to_read(&routed);
-    }
     to_read(topics)
 }
 
@@ -75,10 +65,11 @@ mod tests {
     }
 
     #[test]
-    fn a_mercure_update_is_stored_in_its_hub_topics_partition_only() {
-        assert_eq!(to_write(&names(&["mercure", "mercure:https://example.com/a", "mercure:b"])), vec![of("mercure")]);
-        assert_eq!(to_write(&names(&["mercure.private", "mercure:b"])), vec![of("mercure.private")]);
-        // Without a hub topic, `mercure:` is a topic like another.
-        assert_eq!(to_write(&names(&["mercure:x"])), vec![of("mercure:x")]);
+    fn a_mercure_update_is_stored_in_its_hub_topics_partition_and_each_of_its_topics() {
+        let topics = names(&["mercure", "mercure:https://example.com/a", "mercure:b"]);
+        let mut expected = vec![of("mercure"), of("mercure:https://example.com/a"), of("mercure:b")];
+        expected.sort_unstable();
+        expected.dedup();
+        assert_eq!(to_write(&topics), expected);
     }
 }

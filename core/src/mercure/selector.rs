@@ -277,6 +277,12 @@ impl Selectors {
         topics.into_iter().any(|t| self.matches(t))
     }
 
+    /// The topics, when every selector is an exact topic (no `*`, template or URL pattern):
+    /// what a subscription may subscribe to one by one instead of to every update.
+    pub fn exact_only(&self) -> Option<&[String]> {
+        (!self.any && self.templates.is_empty() && self.urls.is_none() && !self.exact.is_empty()).then_some(&self.exact[..])
+    }
+
     /// The first of `topics` that no selector matches.
     pub fn first_uncovered<'a>(&self, topics: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
         topics.into_iter().find(|t| !self.matches(t))

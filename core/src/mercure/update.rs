@@ -1,16 +1,21 @@
 //! One Mercure update as the broker stores it. An update's topics, and whether it is private,
 //! travel as broker topics, so that every engine (embedded, Redis) carries them unchanged and
 //! every machine can decide who receives it:
-//! - `mercure` or `mercure.private`: the hub's own topic, which every subscription of the hub
-//!   listens to (`mercure.private` only subscriptions whose token may receive private updates,
-//!   so that the others are not even woken for them);
-//! - `mercure:<topic>` for each of the update's topics, the canonical one first.
+//! - `mercure` or `mercure.private`: the hub's own topic, which a subscription with a `*`, a
+//!   template or a URL pattern listens to (`mercure.private` only one whose token may receive
+//!   private updates, so that the others are not even woken for them);
+//! - `mercure:<topic>` for each of the update's topics, the canonical one first, which a
+//!   subscription of exact topics only listens to instead (see [`subscribed_topics`]): on Redis
+//!   an update is stored in the partition of each of these broker topics, so a machine whose
+//!   subscribers name their topics reads only their partitions, not every update.
 //!
 //! The frame is built here once: `event:` from `type`, `retry:`, `data:` lines. The id is the
 //! publisher's when it chose one (first in the frame, delivered as it is: subscribers resume
 //! from it), else the one the broker assigns.
 
+use super::selector::Selectors;
 use super::topic;
+use crate::broker::topic as broker_topic;
 use crate::broker::StoredEvent;
 use crate::error::Result;
 use crate::Event;
@@ -69,6 +74,21 @@ impl Update {
     }
 }
 
+/// The broker topics a subscription with these selectors listens to: `mercure:<topic>` for each
+/// when every selector is an exact topic that an update may have, else the hub's own topic
+/// (and its private one when the token may receive private updates). Either way the
+/// subscription filters with its selectors and its token: these only decide what wakes it.
+pub fn subscribed_topics(selectors: &Selectors, receives_private: bool) -> Vec<String> {
+    if let Some(exact) = selectors.exact_only().filter(|exact| exact.len() <= broker_topic::MAX_TOPICS && exact.iter().all(|t| topic::check(t).is_ok())) {
+        return exact.iter().map(|t| format!("{TOPIC_PREFIX}{t}")).collect();
+    }
+    let mut topics = vec![PUBLIC.to_owned()];
+    if receives_private {
+        topics.push(PRIVATE.to_owned());
+    }
+    topics
+}
+
 /// Whether a stored event is a private Mercure update.
 pub fn is_private(event: &StoredEvent) -> bool {
     event.topics.iter().any(|t| t == PRIVATE)
@@ -83,6 +103,20 @@ pub fn topics_of(event: &StoredEvent) -> impl Iterator<Item = &str> {
 mod tests {
     use super::*;
     use crate::broker::Position;
+
+    #[test]
+    fn a_subscription_of_exact_topics_listens_to_them_and_any_other_to_the_hub() {
+        let selectors = |texts: &[&str]| Selectors::parse(texts.iter().copied(), "topic").unwrap_or_default();
+        assert_eq!(subscribed_topics(&selectors(&["a", "https://example.com/b"]), true), ["mercure:a", "mercure:https://example.com/b"]);
+        assert_eq!(subscribed_topics(&selectors(&["a", "*"]), false), ["mercure"]);
+        assert_eq!(subscribed_topics(&selectors(&["a", "/books/{id}"]), true), ["mercure", "mercure.private"]);
+        // Longer than an update's topic may be: it matches nothing, and the hub topic is safe.
+        assert_eq!(subscribed_topics(&selectors(&["a", &"b".repeat(topic::MAX_LEN + 1)]), false), ["mercure"]);
+        let mut update = Update::new(vec!["a".into(), "c".into()], "x".into()).unwrap_or_default();
+        update.private = true;
+        let wanted = subscribed_topics(&selectors(&["a"]), false);
+        assert!(update.broker_topics().iter().any(|t| wanted.contains(t)));
+    }
 
     #[test]
     fn topics_and_privacy_travel_as_broker_topics() {

@@ -86,7 +86,8 @@ pub trait Engine: Send + Sync {
             }
             let batch = self.read_after(cursor, 512, history, topics)?;
             read += batch.bytes();
-            if let Some(found) = batch.events.iter().find(|event| event.own_id() == Some(id)) {
+            // Of these topics only: a partition (Redis) holds other topics' events too.
+            if let Some(found) = batch.events.iter().find(|event| event.is_for(topics) && event.own_id() == Some(id)) {
                 return Ok(Some(found.position));
             }
             let Some(last) = batch.events.last() else { return Ok(None) };

@@ -3,10 +3,10 @@
 //! and the subscription) that the extension starts and detaches like `SseEmitter::detach()`. Draft-07 (`topic=`) and 1.0 (`match*`) requests
 //! differ in their parameters and in the resume header they get (see [`resume_header`]).
 //!
-//! The stream subscribes to the hub's broker topic (`mercure`, and `mercure.private` when the
-//! token may receive private updates) and filters with the request's selectors and the
-//! token's `mercure.subscribe` claim; see `sse_core::mercure::update` for how an update's
-//! topics travel. A token's `exp` is the stream's maximum duration.
+//! The stream subscribes to the broker topics of its exact topics, or else to the hub's
+//! (`mercure`, and `mercure.private` when the token may receive private updates), and filters
+//! with the request's selectors and the token's `mercure.subscribe` claim; see
+//! `sse_core::mercure::update` for how an update's topics travel. A token's `exp` is the stream's maximum duration.
 
 use super::answer;
 use super::cursor::{self, Resume};
@@ -65,10 +65,7 @@ pub fn handle(hub: &Hub, request: &Request) -> Result<Reply> {
         .and_then(last_event_id::accept)
         .map(str::to_owned)
         .or_else(|| query.last_event_id.as_deref().and_then(|id| last_event_id::accept(id.as_bytes())).map(str::to_owned));
-    let mut topics = vec![update::PUBLIC.to_owned()];
-    if claims.receives_private() {
-        topics.push(update::PRIVATE.to_owned());
-    }
+    let topics = update::subscribed_topics(&query.selectors, claims.receives_private());
     // 1.0: the cursor as sent (even empty), resolved once: it decides where the stream starts
     // and what Mercure-Last-Event-ID says.
     let resolved = match (query.draft, cursor_of(request, query.last_event_id.as_deref())) {
