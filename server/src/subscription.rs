@@ -8,6 +8,13 @@
 //! The same catch-up runs again whenever the inbox overflowed, on attached and detached streams
 //! alike: this is the one overflow policy (the log still has the events: they are written;
 //! it has not: `sse-reset`, `history-lost`, and the stream goes on live).
+//!
+//! An overflow's catch-up reads the events the hub dispatched lately instead of the log when
+//! the hub still holds every event after the later of the stream's cursor and the position it
+//! subscribed at (`Hub::recent_after`). Why the later one is enough: the hub gets every event
+//! of the stream's topics published after it subscribed (that is what the inbox relies on),
+//! and the first catch-up read the log to its end after that, so the stream's topics have no
+//! event between its cursor and its start that it has not written.
 
 use crate::broker::hub::Inbox;
 use crate::broker::Engine;
@@ -31,7 +38,12 @@ pub struct Subscription {
     epoch: Epoch,
     /// The last position written (or skipped as not for these topics).
     cursor: Position,
+    /// The newest position when the inbox was registered: every later event of these topics
+    /// reached the inbox, or the hub's recent events.
+    subscribed_at: Position,
     catching_up: bool,
+    /// Whether a catch-up from the log has ended (the first one, from the client's position).
+    caught_up: bool,
     reset: Option<ResetReason>,
     filter: Option<Filter>,
     /// Whether `sse-reset` events are written (see [`Subscription::without_reset_events`]).
@@ -63,7 +75,9 @@ impl Subscription {
             inbox,
             epoch,
             cursor,
+            subscribed_at: last,
             catching_up: true,
+            caught_up: false,
             reset,
             filter: None,
             reset_events: true,
@@ -135,12 +149,27 @@ impl Subscription {
             self.catching_up = true;
         }
         while self.catching_up && written < max {
+            if self.caught_up {
+                let needed_after = self.cursor.max(self.subscribed_at);
+                if let Some((events, all)) = self.engine.hub().recent_after(self.cursor, needed_after, CATCH_UP_BATCH) {
+                    for event in events {
+                        self.cursor = event.position;
+                        if event.is_for(&self.topics) && self.wants(&event) {
+                            event.write_frame(&self.epoch, out);
+                            written += 1;
+                        }
+                    }
+                    self.catching_up = !all;
+                    continue;
+                }
+            }
             let batch = self.engine.read_after(self.cursor, CATCH_UP_BATCH, &self.history, &self.topics)?;
             if batch.gap && !std::mem::take(&mut self.from_earliest) {
                 // The client missed events the broker no longer has: it must reload its state.
                 // The stream goes on live from the newest event.
                 self.cursor = self.engine.last_position()?.max(self.cursor);
                 self.catching_up = false;
+                self.caught_up = true;
                 if !self.reset_events {
                     return Ok(written);
                 }
@@ -158,6 +187,7 @@ impl Subscription {
             }
             if complete {
                 self.catching_up = false;
+                self.caught_up = true;
             }
         }
         while written < max {

@@ -162,3 +162,40 @@ fn the_interest_counts_each_partition_while_a_stream_reads_it() {
     drop(a);
     assert_eq!(hub.interest.mask(), 0);
 }
+
+#[test]
+fn the_hub_keeps_its_recent_events_while_it_can_vouch_for_them() {
+    use sse_server::broker::hub::RECENT_CAPACITY;
+    let hub = Hub::default();
+    assert!(hub.recent_after(Position::ZERO, Position::ZERO, 10).is_none(), "nothing dispatched: nothing vouched for");
+    hub.dispatch(&(1..=10).map(|i| event(i, &["a"])).collect::<Vec<_>>());
+    let positions =
+        |taken: Option<(Vec<Arc<StoredEvent>>, bool)>| taken.map(|(events, all)| (events.iter().map(|e| e.position.major).collect::<Vec<_>>(), all));
+    // Whole after the first event dispatched (what came before it is unknown here).
+    assert_eq!(positions(hub.recent_after(Position::seq(3), Position::seq(3), 100)), Some(((4..=10).collect(), true)));
+    assert_eq!(positions(hub.recent_after(Position::seq(3), Position::seq(3), 2)), Some((vec![4, 5], false)));
+    assert_eq!(positions(hub.recent_after(Position::seq(0), Position::seq(1), 100)), Some(((1..=10).collect(), true)));
+    assert_eq!(hub.recent_after(Position::seq(0), Position::seq(0), 100).map(|_| ()), None);
+    // Beyond its capacity it vouches only for what it still holds.
+    let many = RECENT_CAPACITY as u64 + 20;
+    hub.dispatch(&(11..=many).map(|i| event(i, &["b"])).collect::<Vec<_>>());
+    assert!(hub.recent_after(Position::seq(10), Position::seq(10), 1).is_none());
+    assert_eq!(positions(hub.recent_after(Position::seq(many - 1), Position::seq(many - 1), 10)), Some((vec![many], true)));
+    // A reader that fell behind, or one that starts again: nothing is vouched for until the next.
+    hub.overflow_all();
+    assert!(hub.recent_after(Position::seq(many), Position::seq(many), 10).is_none());
+    hub.dispatch(&[event(many + 5, &["a"])]);
+    assert!(hub.recent_after(Position::seq(many), Position::seq(many), 10).is_none());
+    assert_eq!(positions(hub.recent_after(Position::seq(many + 5), Position::seq(many + 5), 10)), Some((vec![], true)));
+    hub.reader_starts(None);
+    assert!(hub.recent_after(Position::seq(many + 5), Position::seq(many + 5), 10).is_none());
+    // A reader that says where it starts is vouched for from there.
+    hub.reader_starts(Some(Position::seq(many + 10)));
+    assert_eq!(positions(hub.recent_after(Position::seq(many + 10), Position::seq(many + 10), 10)), Some((vec![], true)));
+    hub.dispatch(&[event(many + 11, &["a"])]);
+    assert_eq!(positions(hub.recent_after(Position::seq(many + 10), Position::seq(many + 10), 10)), Some((vec![many + 11], true)));
+    // Events out of order (publishers racing): nothing up to the newest is vouched for.
+    hub.dispatch(&[event(many + 9, &["a"])]);
+    assert!(hub.recent_after(Position::seq(many + 10), Position::seq(many + 10), 10).is_none());
+    assert_eq!(positions(hub.recent_after(Position::seq(many + 11), Position::seq(many + 11), 10)), Some((vec![], true)));
+}

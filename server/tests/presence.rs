@@ -8,6 +8,7 @@
 mod common;
 
 use common::peer::PATIENCE;
+use common::watched::Watched;
 use common::TempDir;
 use sse_core::broker::{Epoch, History, Position};
 use sse_core::mercure::subscriptions::{serde_json, MatchType, Subscription};
@@ -284,70 +285,18 @@ fn a_connection_registers_each_matcher_under_one_subscriber() {
     assert_eq!(count(&*engine, false), 2);
 }
 
-/// A memory broker that notes, at each publish, which subscriptions the leases list, and may
-/// run something in the middle of a publish (as another thread would).
-struct Watched {
-    engine: MemoryEngine,
-    now: u64,
-    listed_at_publish: parking_lot::Mutex<Vec<Vec<String>>>,
-    during_publish: parking_lot::Mutex<Option<Box<dyn FnOnce() + Send>>>,
-}
-
-impl Watched {
-    fn listed(&self) -> Vec<String> {
-        let leases = self.engine.live_leases(self.now).unwrap();
-        matched_of(&leases.iter().flat_map(|l| sse_core::mercure::subscriptions::decode_list(&l.body).unwrap()).collect::<Vec<_>>())
-    }
-}
-
-impl Engine for Watched {
-    fn name(&self) -> &str {
-        self.engine.name()
-    }
-    fn epoch(&self) -> sse_server::error::Result<Epoch> {
-        self.engine.epoch()
-    }
-    fn publish(&self, topics: &[String], frame: &[u8], id_slot: usize, settings: &Settings) -> sse_server::error::Result<sse_core::broker::EventId> {
-        self.listed_at_publish.lock().push(self.listed());
-        let id = self.engine.publish(topics, frame, id_slot, settings);
-        if let Some(run) = self.during_publish.lock().take() {
-            run();
-        }
-        id
-    }
-    fn last_position(&self) -> sse_server::error::Result<Position> {
-        self.engine.last_position()
-    }
-    fn read_after(&self, after: Position, max: usize, history: &History, topics: &[String]) -> sse_server::error::Result<sse_core::broker::Batch> {
-        self.engine.read_after(after, max, history, topics)
-    }
-    fn subscribe(&self, topics: Vec<String>) -> sse_server::error::Result<Arc<sse_server::broker::hub::Inbox>> {
-        self.engine.subscribe(topics)
-    }
-    fn hub(&self) -> &sse_server::broker::hub::Hub {
-        self.engine.hub()
-    }
-    fn write_lease(&self, identity: &str, body: &[u8], now_ms: u64, ttl: Duration) -> sse_server::error::Result<bool> {
-        self.engine.write_lease(identity, body, now_ms, ttl)
-    }
-    fn remove_lease(&self, identity: &str) -> sse_server::error::Result<()> {
-        self.engine.remove_lease(identity)
-    }
-    fn live_leases(&self, now_ms: u64) -> sse_server::error::Result<Vec<sse_server::broker::Lease>> {
-        self.engine.live_leases(now_ms)
-    }
-    fn claim_expired_leases(&self, now_ms: u64, claimer: &str) -> sse_server::error::Result<Vec<sse_server::broker::Lease>> {
-        self.engine.claim_expired_leases(now_ms, claimer)
-    }
+/// The subscriptions the leases of `engine` list now.
+fn listed(engine: &MemoryEngine) -> Vec<String> {
+    let leases = engine.live_leases(1_000_000).unwrap();
+    matched_of(&leases.iter().flat_map(|l| sse_core::mercure::subscriptions::decode_list(&l.body).unwrap()).collect::<Vec<_>>())
 }
 
 /// Each `active: false` event checked against what the leases listed when it was published:
 /// never its own subscription.
-fn assert_ends_unlisted(watched: &Watched) {
-    let seen = events(watched);
-    let listed = watched.listed_at_publish.lock();
-    assert_eq!(seen.len(), listed.len());
-    for (event, listed) in seen.iter().zip(listed.iter()) {
+fn assert_ends_unlisted(engine: &dyn Engine, listed_at_publish: &[Vec<String>]) {
+    let seen = events(engine);
+    assert_eq!(seen.len(), listed_at_publish.len());
+    for (event, listed) in seen.iter().zip(listed_at_publish.iter()) {
         if !event.active {
             assert!(!listed.contains(&event.matched), "the end of {} published while the lease listed it ({listed:?})", event.matched);
         }
@@ -357,8 +306,10 @@ fn assert_ends_unlisted(watched: &Watched) {
 #[test]
 fn no_end_is_published_while_the_lease_lists_it() {
     let (now, clock) = clock(1_000_000);
-    let watched =
-        Arc::new(Watched { engine: MemoryEngine::new().unwrap(), now: 1_000_000, listed_at_publish: Default::default(), during_publish: Default::default() });
+    let watched = Arc::new(Watched::new(MemoryEngine::new().unwrap()));
+    let listed_at_publish = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let noted = Arc::clone(&listed_at_publish);
+    watched.before_each_publish(move |engine| noted.lock().push(listed(engine)));
     let engine: Arc<dyn Engine> = watched.clone();
     let presence = presence(&engine, "a", &clock);
     let mut kept: Vec<_> = ["one", "two", "three", "four", "five"].iter().map(|m| presence.register(subscription("urn:uuid:1", m)).0).collect();
@@ -367,7 +318,7 @@ fn no_end_is_published_while_the_lease_lists_it() {
     // A round publishes the end of "one"; "two" ends in the middle of that publish (on another
     // thread, as a detached stream does): its end waits for the lease that no longer lists it.
     let two = kept.remove(1);
-    watched.during_publish.lock().replace(Box::new(move || drop(two)));
+    watched.during_next_publish(move || drop(two));
     drop(kept.remove(0));
     now.fetch_add(sse_server::presence::MIN_WRITE_GAP.as_millis() as u64, Ordering::SeqCst);
     presence.renew().unwrap();
@@ -386,5 +337,5 @@ fn no_end_is_published_while_the_lease_lists_it() {
     presence.shut_down().unwrap();
     assert_eq!(count(&*engine, false), 5);
     assert!(engine.live_leases(1_000_000).unwrap().is_empty());
-    assert_ends_unlisted(&watched);
+    assert_ends_unlisted(&*engine, &listed_at_publish.lock());
 }

@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::watched::Watched;
 use common::{data_of, parse, publish, publish_with};
 use sse_core::broker::{EventId, History};
 use sse_server::broker::hub::INBOX_CAPACITY;
@@ -112,24 +113,79 @@ fn a_publisher_thread_racing_the_catch_up_loses_and_repeats_nothing() {
     assert_eq!(data, numbered(1..3000));
 }
 
+/// A memory engine whose log reads are counted.
+fn watched() -> (Arc<Watched<MemoryEngine>>, Arc<dyn Engine>) {
+    let watched = Arc::new(Watched::new(MemoryEngine::new().unwrap()));
+    let engine: Arc<dyn Engine> = watched.clone();
+    (watched, engine)
+}
+
 #[test]
-fn an_overflowed_inbox_is_caught_up_from_the_log_exactly() {
-    let engine = memory();
+fn an_overflowed_inbox_is_caught_up_exactly_from_the_hubs_recent_events() {
+    let (watched, engine) = watched();
     let mut subscription = start(&engine, &["t"], None);
     assert!(take_all(&mut subscription, 100).is_empty());
-    let count = INBOX_CAPACITY + 500;
+    assert_eq!(watched.read_afters(), 1, "the first catch-up reads the log");
+    // Every other event is of another topic (the hub keeps those too; they are not written).
+    let count = 2 * (INBOX_CAPACITY + 500);
     for i in 0..count {
-        publish(engine.as_ref(), &["t"], &format!("e{i}"));
+        publish(engine.as_ref(), &["t", "u"][i % 2..=i % 2], &format!("e{i}"));
     }
     assert!(subscription.inbox().is_overflowed());
     assert!(subscription.needs_log());
     assert_eq!(subscription.inbox().receiver.len(), INBOX_CAPACITY, "the inbox holds what it can and no more");
     let out = take_all(&mut subscription, 300);
-    assert_eq!(data_of(&out), numbered(0..count));
+    assert_eq!(data_of(&out), numbered(0..count).into_iter().step_by(2).collect::<Vec<_>>());
     assert!(!subscription.needs_log());
+    assert_eq!(watched.read_afters(), 1, "the overflow was caught up from memory");
     publish(engine.as_ref(), &["t"], "after");
     assert_eq!(data_of(&take_all(&mut subscription, 300)), vec!["after"], "the stale inbox events are not written again");
 }
+
+#[test]
+fn an_overflow_beyond_the_hubs_recent_events_is_caught_up_from_the_log_exactly() {
+    use sse_server::broker::hub::RECENT_CAPACITY;
+    let (watched, engine) = watched();
+    let mut subscription = start(&engine, &["t"], None);
+    assert!(take_all(&mut subscription, 100).is_empty());
+    let count = RECENT_CAPACITY + 500;
+    for i in 0..count {
+        publish(engine.as_ref(), &["t"], &format!("e{i}"));
+    }
+    let out = take_all(&mut subscription, 300);
+    assert_eq!(data_of(&out), numbered(0..count));
+    assert!(watched.read_afters() > 1, "read from the log");
+}
+
+#[test]
+fn a_publisher_thread_racing_overflows_loses_and_repeats_nothing() {
+    let (watched, engine) = watched();
+    let mut subscription = start(&engine, &["t"], None);
+    assert!(take_all(&mut subscription, 100).is_empty());
+    let total = 6 * RECENT;
+    let publisher = {
+        let engine = Arc::clone(&engine);
+        std::thread::spawn(move || {
+            for i in 0..total {
+                publish(engine.as_ref(), &["t"], &format!("e{i}"));
+            }
+        })
+    };
+    let mut out = Vec::new();
+    let mut overflows = 0;
+    while !publisher.is_finished() {
+        overflows += usize::from(subscription.inbox().is_overflowed());
+        subscription.take_frames(&mut out, 64).unwrap();
+        // A slow stream: its inbox fills up now and then.
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    publisher.join().unwrap();
+    out.extend(take_all(&mut subscription, 64));
+    let data = data_of(&out);
+    assert_eq!(data.len(), total, "no loss, no repeat ({overflows} overflows, {} log reads)", watched.read_afters());
+    assert_eq!(data, numbered(0..total));
+}
+const RECENT: usize = sse_server::broker::hub::RECENT_CAPACITY;
 
 #[test]
 fn an_id_of_another_epoch_gets_an_unknown_id_reset() {

@@ -8,18 +8,66 @@
 //! takes memory only for what it holds (an empty one is a few dozen bytes), which matters for
 //! thousands of detached streams. A detached stream is woken through its inbox's [`Notify`], a
 //! stream whose PHP thread waits through its [`Doorbell`].
+//!
+//! The hub also keeps the last [`RECENT_CAPACITY`] events it dispatched ([`Hub::recent_after`]):
+//! a stream whose inbox overflowed catches up from them instead of reading the broker's log,
+//! when they reach back far enough. Under a load heavier than the machine can deliver, many
+//! streams overflow together; each reading Redis for itself (on one connection per process)
+//! would make some wait for seconds, and Redis send the same events again and again.
 
 use super::interest::{self, Interest, Mask};
 use crate::doorbell::Doorbell;
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
-use sse_core::broker::StoredEvent;
+use sse_core::broker::{Position, StoredEvent};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use tokio::sync::Notify;
 
 /// Events an inbox holds before its stream must catch up from the log instead.
 pub const INBOX_CAPACITY: usize = 1024;
+
+/// Events the hub keeps after dispatching them, for streams that overflowed (about a
+/// megabyte at 250-byte events; the events are shared with the inboxes that hold them).
+pub const RECENT_CAPACITY: usize = 4096;
+
+/// The events dispatched lately, in log order.
+#[derive(Default)]
+struct Recent {
+    events: VecDeque<Arc<StoredEvent>>,
+    /// Every event dispatched after this position is in `events`; None until the first
+    /// dispatch after the hub started or lost track (a reader that fell behind, or started
+    /// again from elsewhere).
+    whole_after: Option<Position>,
+}
+
+impl Recent {
+    fn forget(&mut self) {
+        self.events.clear();
+        self.whole_after = None;
+    }
+
+    fn keep(&mut self, event: &Arc<StoredEvent>) {
+        if let Some(newest) = self.events.back().map(|last| last.position).filter(|&newest| newest >= event.position) {
+            // Not in log order (publishers racing in one process): nothing up to the newest
+            // event kept can be vouched for any more.
+            self.forget();
+            self.whole_after = Some(newest);
+            return;
+        }
+        if self.whole_after.is_none() {
+            // What came before this event is unknown here.
+            self.whole_after = Some(event.position);
+        }
+        self.events.push_back(Arc::clone(event));
+        if self.events.len() > RECENT_CAPACITY {
+            if let Some(dropped) = self.events.pop_front() {
+                self.whole_after = Some(dropped.position);
+            }
+        }
+    }
+}
 
 #[derive(Default)]
 pub struct Hub {
@@ -31,6 +79,7 @@ pub struct Hub {
     left: Arc<Notify>,
     /// The partitions the inboxes read (for the Redis engine).
     pub interest: Arc<Interest>,
+    recent: Mutex<Recent>,
 }
 
 /// One subscribed stream's queue of live events.
@@ -100,9 +149,34 @@ impl Hub {
         self.inboxes.lock().iter().any(|w| w.strong_count() > 0)
     }
 
+    /// Up to `max` of the events dispatched after `after`, oldest first, and whether that is
+    /// all of them; None unless the hub still holds every event dispatched after
+    /// `needed_after` (the caller knows that nothing it wants lies between `after` and
+    /// `needed_after`: see `Subscription`); then the caller reads the broker's log instead.
+    pub fn recent_after(&self, after: Position, needed_after: Position, max: usize) -> Option<(Vec<Arc<StoredEvent>>, bool)> {
+        let recent = self.recent.lock();
+        if recent.whole_after? > needed_after {
+            return None;
+        }
+        let start = recent.events.partition_point(|event| event.position <= after);
+        let taken: Vec<_> = recent.events.range(start..).take(max).cloned().collect();
+        let all = start + taken.len() == recent.events.len();
+        Some((taken, all))
+    }
+
+    /// A reader starts (again): it dispatches every event after `after` (None: after a
+    /// position of another kind, or unknown), and what was kept before is forgotten.
+    pub fn reader_starts(&self, after: Option<Position>) {
+        let mut recent = self.recent.lock();
+        recent.forget();
+        recent.whole_after = after;
+    }
+
     /// Tells every stream to catch up from the log (the reader fell behind it), waking each:
     /// a stream that waits for its next event learns now what it missed.
     pub fn overflow_all(&self) {
+        // What was dispatched before is no longer all there is: the streams read the log.
+        self.recent.lock().forget();
         for inbox in self.inboxes.lock().iter().filter_map(Weak::upgrade) {
             inbox.overflowed.store(true, Ordering::Release);
             inbox.notify.notify_one();
@@ -112,6 +186,13 @@ impl Hub {
 
     /// Hands events (in log order) to the inboxes of their topics; forgets dropped inboxes.
     pub fn dispatch(&self, events: &[Arc<StoredEvent>]) {
+        {
+            // Kept before any inbox gets them: a stream that overflows finds them here.
+            let mut recent = self.recent.lock();
+            for event in events {
+                recent.keep(event);
+            }
+        }
         let mut inboxes = self.inboxes.lock();
         inboxes.retain(|weak| {
             let Some(inbox) = weak.upgrade() else { return false };

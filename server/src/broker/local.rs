@@ -109,6 +109,8 @@ pub(super) fn watch(file: &Path) -> std::io::Result<Inotify> {
 /// this process is subscribed: a worker whose streams are gone stops following as the last
 /// one ends (and is not woken by every publish any more) until one subscribes again.
 async fn follow(shared: Arc<Shared>, inotify: Inotify, start: Position) {
+    // What the hub kept from a reader before this one is not known to join on to what this reads.
+    shared.hub.reader_starts(Some(start));
     let mut reader = shared.log.follow(start);
     let mut changes = match inotify.into_event_stream([0u8; 1024]) {
         Ok(changes) => changes,

@@ -20,7 +20,10 @@ pub struct MemoryEngine {
 impl MemoryEngine {
     pub fn new() -> Result<MemoryEngine> {
         let epoch = Epoch::generate().map_err(|e| Error::unavailable("memory", format!("no random epoch: {e}")))?;
-        Ok(MemoryEngine { log: MemoryLog::new(epoch), hub: Hub::default(), leases: MemoryLeases::default() })
+        let hub = Hub::default();
+        // Every publish is dispatched here, from the first.
+        hub.reader_starts(Some(Position::ZERO));
+        Ok(MemoryEngine { log: MemoryLog::new(epoch), hub, leases: MemoryLeases::default() })
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod peer;
 pub mod redis_server;
+pub mod watched;
 
 use sse_core::broker::EventId;
 use sse_core::{Event, ParsedEvent, Parser};

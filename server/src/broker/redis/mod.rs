@@ -377,6 +377,8 @@ impl Engine for RedisEngine {
 /// with the new partitions, from the same position. So every read handed out after the
 /// registration covered the new partitions from a position the catch-up reaches.
 async fn follow(shared: Arc<Shared>, mut cursor: Position) {
+    // What the hub kept from a reader before this one is not known to join on to what this reads.
+    shared.hub.reader_starts(Some(cursor));
     let mut backoff = Duration::from_millis(100);
     while still_followed(&shared) {
         let Some(mut connection) = live::connect(&shared, "follow", &mut backoff).await else { continue };

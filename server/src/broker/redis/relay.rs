@@ -181,6 +181,9 @@ pub(super) fn subscribe(shared: &Arc<Shared>, relay: &Relay) -> Result<()> {
 /// events to the hub; and, while another process relays, tries to take over every
 /// [`TAKE_OVER_EVERY`] (the try fails at once while the relaying process lives).
 async fn follow(shared: Arc<Shared>, inotify: Inotify, start: Position) {
+    // What the hub kept from a reader before this one is not known to join on to what this
+    // reads, and a position in the relay log is not one in Redis.
+    shared.hub.reader_starts(None);
     let Some(relay) = shared.relay.get() else { return };
     let mut reader = relay.log.follow(start);
     let Ok(mut changes) = inotify.into_event_stream([0u8; 1024]) else {
