@@ -3,7 +3,8 @@
 #   bench/run.sh              framing runtime throughput latency load broadcast detach memcheck (~20 min)
 #   bench/run.sh all          the same plus fuzz (10 million inputs per target, ~10 min more)
 #   bench/run.sh NAME...      only those: framing runtime throughput latency load broadcast
-#                             detach mercure redis-egress redis-ceiling memcheck-ci memcheck fuzz
+#                             detach mercure redis-egress redis-ceiling redis-overload
+#                             memcheck-ci memcheck fuzz
 # Each one is also runnable alone: python3 bench/<name>/run.py, bench/framing/run.sh,
 # bench/memcheck.sh [--ci], tests/fuzz/run.sh --runs N. The extension is
 # target/release/libsse.so or SSE_EXT; build it first (scripts/setup.sh does).
@@ -50,6 +51,8 @@ run_mercure()    { nice "$PYTHON" bench/mercure/run.py; }
 run_redis_egress() { EGRESS_BEFORE_EXT=$(bench/redis/build-before.sh) nice "$PYTHON" bench/redis/egress.py; }
 # The publish ceiling sets its own priorities (Redis and its publishers at nice -10).
 run_redis_ceiling() { "$PYTHON" bench/redis/ceiling.py; }
+# Past the ceiling: the same set-up, against the build before catch-ups from the hub's recent events.
+run_redis_overload() { PATH="$(dirname "$PYTHON"):$PATH" bench/redis/overload.sh; }
 
 memory_section() { # $1 = command shown, $2 = output of bench/memcheck.sh
   {
@@ -92,7 +95,7 @@ run_fuzz() {
   return $s
 }
 
-default=(framing runtime throughput latency load broadcast detach mercure redis-egress redis-ceiling memcheck)
+default=(framing runtime throughput latency load broadcast detach mercure redis-egress redis-ceiling redis-overload memcheck)
 if [ "${1:-}" = all ]; then
   selected=("${default[@]}" fuzz)
 else

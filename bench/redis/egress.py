@@ -4,8 +4,8 @@ whose streams want the topic, in one run: the layout before partitions (one stre
 per worker: a build of an earlier commit, EGRESS_BEFORE_EXT), and this one with one reader per
 worker (`sse.relay_dir` empty) and with one per machine (`sse.relay_dir` on, the default).
 
-    bench/redis/build-before.sh   # builds the layout before into /tmp/ext-sse-before (once)
-    EGRESS_BEFORE_EXT=/tmp/ext-sse-before/target/release/libsse.so python3 bench/redis/egress.py
+    bench/redis/build-before.sh   # builds the layout before into /tmp/ext-sse-bc6e822 (once)
+    EGRESS_BEFORE_EXT=/tmp/ext-sse-bc6e822/target/release/libsse.so python3 bench/redis/egress.py
         # EGRESS_MACHINES=2,4 EGRESS_WORKERS=2,8 EGRESS_SHARES=1,0.5 EGRESS_EVENTS=300
         # EGRESS_GAP_US=5000 EGRESS_SIZE=200 EGRESS_SERVER=redis-server
 
