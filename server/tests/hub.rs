@@ -189,6 +189,16 @@ fn the_hub_keeps_its_recent_events_while_it_can_vouch_for_them() {
     assert_eq!(positions(hub.recent_after(Position::seq(many + 5), Position::seq(many + 5), 10)), Some((vec![], true)));
     hub.reader_starts(None);
     assert!(hub.recent_after(Position::seq(many + 5), Position::seq(many + 5), 10).is_none());
+    // Large events: fewer are kept.
+    let large = |seq: u64| {
+        let mut event = (*event(seq, &["a"])).clone();
+        event.frame = vec![b'x'; sse_server::broker::hub::RECENT_MAX_BYTES / 4].into();
+        Arc::new(event)
+    };
+    hub.reader_starts(Some(Position::seq(1000)));
+    hub.dispatch(&(1001..=1010).map(large).collect::<Vec<_>>());
+    assert!(hub.recent_after(Position::seq(1005), Position::seq(1005), 10).is_none());
+    assert_eq!(positions(hub.recent_after(Position::seq(1006), Position::seq(1006), 10)), Some(((1007..=1010).collect(), true)));
     // A reader that says where it starts is vouched for from there.
     hub.reader_starts(Some(Position::seq(many + 10)));
     assert_eq!(positions(hub.recent_after(Position::seq(many + 10), Position::seq(many + 10), 10)), Some((vec![], true)));

@@ -9,7 +9,8 @@
 //! thousands of detached streams. A detached stream is woken through its inbox's [`Notify`], a
 //! stream whose PHP thread waits through its [`Doorbell`].
 //!
-//! The hub also keeps the last [`RECENT_CAPACITY`] events it dispatched ([`Hub::recent_after`]):
+//! The hub also keeps the last [`RECENT_CAPACITY`] events it dispatched, at most
+//! [`RECENT_MAX_BYTES`] of frames ([`Hub::recent_after`]):
 //! a stream whose inbox overflowed catches up from them instead of reading the broker's log,
 //! when they reach back far enough. Under a load heavier than the machine can deliver, many
 //! streams overflow together; each reading Redis for itself (on one connection per process)
@@ -31,11 +32,15 @@ pub const INBOX_CAPACITY: usize = 1024;
 /// Events the hub keeps after dispatching them, for streams that overflowed (about a
 /// megabyte at 250-byte events; the events are shared with the inboxes that hold them).
 pub const RECENT_CAPACITY: usize = 4096;
+/// Most bytes of frames the hub keeps so (large events: fewer of them).
+pub const RECENT_MAX_BYTES: usize = 4 << 20;
 
 /// The events dispatched lately, in log order.
 #[derive(Default)]
 struct Recent {
     events: VecDeque<Arc<StoredEvent>>,
+    /// The frames' bytes in `events`.
+    bytes: usize,
     /// Every event dispatched after this position is in `events`; None until the first
     /// dispatch after the hub started or lost track (a reader that fell behind, or started
     /// again from elsewhere).
@@ -45,6 +50,7 @@ struct Recent {
 impl Recent {
     fn forget(&mut self) {
         self.events.clear();
+        self.bytes = 0;
         self.whole_after = None;
     }
 
@@ -61,10 +67,11 @@ impl Recent {
             self.whole_after = Some(event.position);
         }
         self.events.push_back(Arc::clone(event));
-        if self.events.len() > RECENT_CAPACITY {
-            if let Some(dropped) = self.events.pop_front() {
-                self.whole_after = Some(dropped.position);
-            }
+        self.bytes += event.frame.len();
+        while self.events.len() > RECENT_CAPACITY || self.bytes > RECENT_MAX_BYTES {
+            let Some(dropped) = self.events.pop_front() else { break };
+            self.bytes -= dropped.frame.len();
+            self.whole_after = Some(dropped.position);
         }
     }
 }
