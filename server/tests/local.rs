@@ -141,3 +141,43 @@ fn an_id_trimmed_from_the_embedded_log_gets_history_lost() {
     assert_eq!(events.first().map(|e| e.event.as_str()), Some("sse-reset"), "{events:?}");
     assert_eq!(events[0].data, r#"{"reason":"history-lost"}"#);
 }
+
+/// A stream that replays everything kept (Mercure's `earliest`) from a log whose oldest
+/// segments were deleted, while an event of its topic is published before any one of the
+/// replay's reads: the event is written, once.
+#[test]
+fn an_event_published_during_a_replay_from_the_earliest_is_written() {
+    use common::watched::Watched;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let mut nth = 1;
+    loop {
+        let dir = TempDir::new("local-earliest");
+        let watched = Arc::new(Watched::new(LocalEngine::open(dir.path()).unwrap()));
+        let engine: Arc<dyn Engine> = watched.clone();
+        publish(engine.as_ref(), &["gone"], "gone");
+        for i in 0..12_500 {
+            publish(engine.as_ref(), &["filler"], &i.to_string());
+        }
+        let mut subscription = Subscription::start(Arc::clone(&engine), common::topics(&["gone"]), History::default(), None).unwrap().from_earliest();
+        let (publisher, fired) = (Arc::clone(&engine), Arc::new(AtomicBool::new(false)));
+        let noted = Arc::clone(&fired);
+        watched.before_read(nth, move || {
+            publish(publisher.as_ref(), &["gone"], "live");
+            noted.store(true, Ordering::SeqCst);
+        });
+        let mut out = Vec::new();
+        subscription.take_frames(&mut out, 256).unwrap();
+        if !fired.load(Ordering::SeqCst) {
+            // The replay took fewer reads: every one was tried.
+            assert!(nth > 10, "the replay read the log only {} times", nth - 1);
+            break;
+        }
+        let deadline = std::time::Instant::now() + PATIENCE;
+        while data_of(&out).is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+            subscription.take_frames(&mut out, 256).unwrap();
+        }
+        assert_eq!(data_of(&out), ["live"], "published before read {nth}");
+        nth += 1;
+    }
+}

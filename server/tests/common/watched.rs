@@ -1,6 +1,7 @@
 //! An engine that lets a test watch and step into what a real one does: it counts log reads,
-//! runs a hook before each publish (with the engine, to look at its state then) and a hook
-//! once in the middle of the next publish (as another thread would). Everything else is the
+//! runs a hook before each publish (with the engine, to look at its state then), a hook once
+//! in the middle of the next publish and one before a chosen log read (as another thread
+//! would). Everything else is the
 //! wrapped engine's.
 
 use parking_lot::Mutex;
@@ -13,17 +14,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub type BeforePublish<E> = Box<dyn FnMut(&E) + Send>;
+/// Something to run once, from whichever thread gets there.
+pub type Once = Box<dyn FnOnce() + Send>;
 
 pub struct Watched<E: Engine> {
     pub engine: E,
     read_afters: AtomicUsize,
     before_publish: Mutex<Option<BeforePublish<E>>>,
-    during_publish: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+    during_publish: Mutex<Option<Once>>,
+    /// Run before the log read of that number (counted from 1), once.
+    before_read: Mutex<Option<(usize, Once)>>,
 }
 
 impl<E: Engine> Watched<E> {
     pub fn new(engine: E) -> Watched<E> {
-        Watched { engine, read_afters: AtomicUsize::new(0), before_publish: Mutex::new(None), during_publish: Mutex::new(None) }
+        Watched { engine, read_afters: AtomicUsize::new(0), before_publish: Mutex::new(None), during_publish: Mutex::new(None), before_read: Mutex::new(None) }
     }
 
     /// How many times the log was read (`read_after`) so far.
@@ -33,6 +38,11 @@ impl<E: Engine> Watched<E> {
 
     pub fn before_each_publish(&self, hook: impl FnMut(&E) + Send + 'static) {
         self.before_publish.lock().replace(Box::new(hook));
+    }
+
+    /// Runs `hook` just before the `nth` log read (`read_after`) from now.
+    pub fn before_read(&self, nth: usize, hook: impl FnOnce() + Send + 'static) {
+        self.before_read.lock().replace((self.read_afters() + nth, Box::new(hook)));
     }
 
     pub fn during_next_publish(&self, hook: impl FnOnce() + Send + 'static) {
@@ -61,7 +71,11 @@ impl<E: Engine> Engine for Watched<E> {
         self.engine.last_position()
     }
     fn read_after(&self, after: Position, max: usize, history: &History, topics: &[String]) -> Result<Batch> {
-        self.read_afters.fetch_add(1, Ordering::SeqCst);
+        let count = self.read_afters.fetch_add(1, Ordering::SeqCst) + 1;
+        let due = self.before_read.lock().take_if(|(at, _)| *at == count);
+        if let Some((_, hook)) = due {
+            hook();
+        }
         self.engine.read_after(after, max, history, topics)
     }
     fn subscribe(&self, topics: Vec<String>) -> Result<Arc<Inbox>> {
