@@ -7,7 +7,9 @@
 //! told apart by position: nothing at or before the last position written is written again.
 //! The same catch-up runs again whenever the inbox overflowed, on attached and detached streams
 //! alike: this is the one overflow policy (the log still has the events: they are written;
-//! it has not: `sse-reset`, `history-lost`, and the stream goes on live).
+//! it has not: `sse-reset`, `history-lost`, and the stream goes on live). Once an event found
+//! the inbox full, no later event is taken from the inbox before the catch-up: it would move
+//! the cursor past the missing one.
 //!
 //! An overflow's catch-up reads the events the hub dispatched lately instead of the log when
 //! the hub still holds every event after the later of the stream's cursor and the position it
@@ -145,62 +147,78 @@ impl Subscription {
             reset_frame(out, reason, &self.epoch, self.cursor);
             written += 1;
         }
-        if self.inbox.take_overflow() {
-            self.catching_up = true;
-        }
-        while self.catching_up && written < max {
-            if self.caught_up {
-                let needed_after = self.cursor.max(self.subscribed_at);
-                if let Some((events, all)) = self.engine.hub().recent_after(self.cursor, needed_after, CATCH_UP_BATCH) {
-                    for event in events {
-                        self.cursor = event.position;
-                        if event.is_for(&self.topics) && self.wants(&event) {
-                            event.write_frame(&self.epoch, out);
-                            written += 1;
+        loop {
+            if self.inbox.take_overflow() {
+                self.catching_up = true;
+            }
+            while self.catching_up && written < max {
+                if self.caught_up {
+                    let needed_after = self.cursor.max(self.subscribed_at);
+                    if let Some((events, all)) = self.engine.hub().recent_after(self.cursor, needed_after, CATCH_UP_BATCH) {
+                        for event in events {
+                            self.cursor = event.position;
+                            if event.is_for(&self.topics) && self.wants(&event) {
+                                event.write_frame(&self.epoch, out);
+                                written += 1;
+                            }
                         }
+                        self.catching_up = !all;
+                        continue;
                     }
-                    self.catching_up = !all;
-                    continue;
+                }
+                let batch = self.engine.read_after(self.cursor, CATCH_UP_BATCH, &self.history, &self.topics)?;
+                if batch.gap && !std::mem::take(&mut self.from_earliest) {
+                    // The client missed events the broker no longer has: it must reload its state.
+                    // The stream goes on live: on its first catch-up from where it subscribed (every
+                    // later event reached its inbox, so none published while this read was under
+                    // way is skipped), after an overflow from the newest event (its inbox no longer
+                    // holds everything since).
+                    let live_from = if self.caught_up { self.engine.last_position()? } else { self.subscribed_at };
+                    self.cursor = live_from.max(self.cursor);
+                    self.catching_up = false;
+                    self.caught_up = true;
+                    if !self.reset_events {
+                        return Ok(written);
+                    }
+                    reset_frame(out, ResetReason::HistoryLost, &self.epoch, self.cursor);
+                    return Ok(written + 1);
+                }
+                self.from_earliest = false;
+                let complete = batch.events.len() < CATCH_UP_BATCH && !batch.truncated;
+                for event in batch.events {
+                    self.cursor = event.position;
+                    if event.is_for(&self.topics) && self.wants(&event) {
+                        event.write_frame(&self.epoch, out);
+                        written += 1;
+                    }
+                }
+                if complete {
+                    self.catching_up = false;
+                    self.caught_up = true;
                 }
             }
-            let batch = self.engine.read_after(self.cursor, CATCH_UP_BATCH, &self.history, &self.topics)?;
-            if batch.gap && !std::mem::take(&mut self.from_earliest) {
-                // The client missed events the broker no longer has: it must reload its state.
-                // The stream goes on live from the newest event.
-                self.cursor = self.engine.last_position()?.max(self.cursor);
-                self.catching_up = false;
-                self.caught_up = true;
-                if !self.reset_events {
-                    return Ok(written);
+            let mut overflowed = false;
+            while written < max {
+                let Ok(event) = self.inbox.receiver.try_recv() else { break };
+                if self.inbox.is_overflowed() {
+                    // An event before this one may have found the inbox full: writing this one
+                    // would move the cursor past it. The catch-up reads them all, this one too
+                    // (the hub keeps an event, and the log has it, before any inbox gets it).
+                    overflowed = true;
+                    break;
                 }
-                reset_frame(out, ResetReason::HistoryLost, &self.epoch, self.cursor);
-                return Ok(written + 1);
-            }
-            self.from_earliest = false;
-            let complete = batch.events.len() < CATCH_UP_BATCH && !batch.truncated;
-            for event in batch.events {
-                self.cursor = event.position;
-                if event.is_for(&self.topics) && self.wants(&event) {
-                    event.write_frame(&self.epoch, out);
-                    written += 1;
+                if event.position > self.cursor {
+                    self.cursor = event.position;
+                    if self.wants(&event) {
+                        event.write_frame(&self.epoch, out);
+                        written += 1;
+                    }
                 }
             }
-            if complete {
-                self.catching_up = false;
-                self.caught_up = true;
+            if !overflowed || written >= max {
+                return Ok(written);
             }
         }
-        while written < max {
-            let Ok(event) = self.inbox.receiver.try_recv() else { break };
-            if event.position > self.cursor {
-                self.cursor = event.position;
-                if self.wants(&event) {
-                    event.write_frame(&self.epoch, out);
-                    written += 1;
-                }
-            }
-        }
-        Ok(written)
     }
 }
 

@@ -181,3 +181,39 @@ fn an_event_published_during_a_replay_from_the_earliest_is_written() {
         nth += 1;
     }
 }
+
+/// A client resuming from an id whose events were deleted, while an event of its topic is
+/// published before the stream's first read of the log (a busy machine): the stream gets its
+/// `sse-reset` (or nothing, with reset events off) and then that event, which was published
+/// after it subscribed.
+#[test]
+fn an_event_published_before_a_resume_finds_its_history_lost_is_written() {
+    use common::watched::Watched;
+    for with_resets in [true, false] {
+        let dir = TempDir::new("local-lost");
+        let watched = Arc::new(Watched::new(LocalEngine::open(dir.path()).unwrap()));
+        let engine: Arc<dyn Engine> = watched.clone();
+        let gone = publish(engine.as_ref(), &["gone"], "gone");
+        for i in 0..12_500 {
+            publish(engine.as_ref(), &["filler"], &i.to_string());
+        }
+        let mut subscription = Subscription::start(Arc::clone(&engine), common::topics(&["gone"]), History::default(), Some(&gone.to_string())).unwrap();
+        if !with_resets {
+            subscription = subscription.without_reset_events();
+        }
+        let publisher = Arc::clone(&engine);
+        watched.before_read(1, move || {
+            publish(publisher.as_ref(), &["gone"], "live");
+        });
+        let mut out = Vec::new();
+        let deadline = std::time::Instant::now() + PATIENCE;
+        while !data_of(&out).contains(&"live".to_owned()) && std::time::Instant::now() < deadline {
+            subscription.take_frames(&mut out, 256).unwrap();
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let events: Vec<_> = parse(&out).into_iter().map(|e| (e.event, e.data)).collect();
+        let live = ("message".to_owned(), "live".to_owned());
+        let expected = if with_resets { vec![("sse-reset".to_owned(), r#"{"reason":"history-lost"}"#.to_owned()), live] } else { vec![live] };
+        assert_eq!(events, expected, "reset events {with_resets}");
+    }
+}

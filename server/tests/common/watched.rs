@@ -1,8 +1,7 @@
 //! An engine that lets a test watch and step into what a real one does: it counts log reads,
 //! runs a hook before each publish (with the engine, to look at its state then), a hook once
 //! in the middle of the next publish and one before a chosen log read (as another thread
-//! would). Everything else is the
-//! wrapped engine's.
+//! would). Everything else is the wrapped engine's.
 
 use parking_lot::Mutex;
 use sse_core::broker::{Batch, Epoch, EventId, History, Position};
