@@ -123,6 +123,17 @@ impl Subscription {
         self.filter.as_ref().is_none_or(|filter| filter(event))
     }
 
+    /// One event of a catch-up (the log's or the hub's recent events): the cursor moves past it,
+    /// and it is written when it is for this stream; how many frames were written.
+    fn catch_up_with(&mut self, event: &StoredEvent, out: &mut Vec<u8>) -> usize {
+        self.cursor = event.position;
+        if event.is_for(&self.topics) && self.wants(event) {
+            event.write_frame(&self.epoch, out);
+            return 1;
+        }
+        0
+    }
+
     /// The inbox the hub fills (what a detached stream awaits).
     pub fn inbox(&self) -> Arc<Inbox> {
         Arc::clone(&self.inbox)
@@ -156,11 +167,7 @@ impl Subscription {
                     let needed_after = self.cursor.max(self.subscribed_at);
                     if let Some((events, all)) = self.engine.hub().recent_after(self.cursor, needed_after, CATCH_UP_BATCH) {
                         for event in events {
-                            self.cursor = event.position;
-                            if event.is_for(&self.topics) && self.wants(&event) {
-                                event.write_frame(&self.epoch, out);
-                                written += 1;
-                            }
+                            written += self.catch_up_with(&event, out);
                         }
                         self.catching_up = !all;
                         continue;
@@ -186,11 +193,7 @@ impl Subscription {
                 self.from_earliest = false;
                 let complete = batch.events.len() < CATCH_UP_BATCH && !batch.truncated;
                 for event in batch.events {
-                    self.cursor = event.position;
-                    if event.is_for(&self.topics) && self.wants(&event) {
-                        event.write_frame(&self.epoch, out);
-                        written += 1;
-                    }
+                    written += self.catch_up_with(&event, out);
                 }
                 if complete {
                     self.catching_up = false;
