@@ -281,7 +281,9 @@ final class SseEmitter
  * other processes, or, with Redis, other machines.
  *
  * URLs: `local` (the embedded broker in /dev/shm/ext-sse), `local:///absolute/dir`, `memory`
- * (this process only, for unit tests) and `redis://[user:password@]host[:port][/db]`.
+ * (this process only, for unit tests), `redis://[user:password@]host[:port][/db]` and
+ * `redis-cluster://[user:password@]host:port[,host:port...]` (seed nodes); a Redis URL may end in
+ * `?log=<name>`, a log of its own in the same Redis (on a cluster, in a slot of its own).
  *
  * ```php
  * $broker = new Sse\Broker();                          // sse.broker, default 'local'

@@ -161,3 +161,44 @@ fn an_unreachable_redis_is_an_error_not_a_hang() {
     assert!(failed.is_err());
     assert!(engine.subscribe(vec!["t".into()]).is_err(), "a subscription needs the last id from Redis");
 }
+
+#[test]
+fn logs_of_different_names_share_a_redis_and_nothing_else() {
+    let Some(server) = Server::start("the Redis engine's tests") else { return };
+    let open = |url: String| -> Arc<dyn Engine> { Arc::new(RedisEngine::open(&url, None).unwrap()) };
+    let default = server.engine();
+    let orders = open(format!("{}/0?log=orders", server.url()));
+    let orders_again = open(format!("{}?log=orders", server.url()));
+    let inbox = orders.subscribe(vec!["t".into()]).unwrap();
+    let in_default = publish(default.as_ref(), &["t"], "default");
+    let in_orders = publish(orders_again.as_ref(), &["t"], "orders");
+    // Each log has its own keys, epoch and events.
+    assert_eq!(server.command("EXISTS sse.orders:epoch sse:epoch"), ":2\r\n");
+    assert_ne!(in_default.epoch, in_orders.epoch);
+    assert_eq!(orders.epoch().unwrap(), in_orders.epoch);
+    let read = |engine: &Arc<dyn Engine>| {
+        let batch = engine.read_after(Position::ZERO, 10, &History::default(), &topics(&["t"])).unwrap();
+        batch.events.iter().map(data).collect::<Vec<_>>()
+    };
+    assert_eq!(read(&default), ["default"]);
+    assert_eq!(read(&orders), ["orders"]);
+    // Live, a stream of one log gets that log's events only.
+    assert_eq!(data(&inbox.receiver.recv_timeout(PATIENCE).expect("the orders event")), "orders");
+    publish(default.as_ref(), &["t"], "default again");
+    let last = publish(orders_again.as_ref(), &["t"], "orders again");
+    assert_eq!(data(&inbox.receiver.recv_timeout(PATIENCE).expect("the second orders event")), "orders again");
+    assert!(inbox.receiver.try_recv().is_err());
+    // An id of one log is unknown to the other: a reset, never another log's events.
+    let mut subscription = Subscription::start(Arc::clone(&default), vec!["t".into()], History::default(), Some(&last.to_string())).unwrap();
+    let mut out = Vec::new();
+    subscription.take_frames(&mut out, 100).unwrap();
+    let events = parse(&out);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!((events[0].event.as_str(), events[0].data.as_str()), ("sse-reset", r#"{"reason":"unknown-id"}"#));
+}
+
+#[test]
+fn a_bad_log_name_is_refused_naming_it() {
+    let refused = RedisEngine::open("redis://:hunter2@127.0.0.1:1?log=Orders", None).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(refused.contains("\"Orders\"") && refused.contains("a-z, 0-9") && !refused.contains("hunter2"), "{refused}");
+}

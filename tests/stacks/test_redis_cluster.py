@@ -3,12 +3,14 @@ three masters started with `--cluster-enabled yes` and joined by `redis-cli --cl
 and two nginx + php-fpm stacks ("two machines") with `sse.broker = redis-cluster://` seed nodes.
 Every event reaches every subscribed stream on both machines once and in one order, a stream
 resumes exactly on the other machine, history trimmed under a cursor gives `sse-reset`, and
-the keys live in one slot of the cluster (a publish is one script, which a cluster refuses
-across slots). Every event is counted.
+the keys of a log live in one slot of the cluster (a publish is one script, which a cluster
+refuses across slots), while logs of different names (`?log=<name>`) spread over the masters.
+Every event is counted.
 """
 import json
 import subprocess
 import time
+import urllib.parse
 
 import pytest
 
@@ -65,6 +67,64 @@ def test_a_cluster_url_with_a_database_is_refused_naming_it(cluster_machines):
     out = subprocess.run(["php", "-n", "-d", f"extension={extension_path()}", "-r", code, cluster.url + "/2"],
                          capture_output=True, text=True, timeout=30)
     assert out.stdout.startswith("InvalidArgumentException: ") and "database 0 only" in out.stdout, out
+
+
+def keyslot(cluster, key):
+    return int(redis_harness.command(cluster.nodes[0].port, "CLUSTER", "KEYSLOT", key).split(b"\r\n")[0][1:])
+
+
+def master_of_slot(cluster, slot):
+    """The port of the master that serves `slot` (from CLUSTER NODES)."""
+    reply = redis_harness.command(cluster.nodes[0].port, "CLUSTER", "NODES").decode()
+    for line in reply.split("\r\n", 1)[1].splitlines():
+        fields = line.split()
+        if len(fields) < 9 or "master" not in fields[2]:
+            continue
+        for served in fields[8:]:
+            low, _, high = served.partition("-")
+            if low.isdigit() and int(low) <= slot <= int(high or low):
+                return int(fields[1].split("@")[0].rsplit(":", 1)[1])
+    raise AssertionError(f"no master serves slot {slot}: {reply}")
+
+
+def test_logs_of_different_names_spread_over_the_masters(cluster_machines):
+    """One log per master (`?log=<name>`, names picked by the slot of their hash tag): streams
+    on one machine get their own log's events once, in order, and nothing of the others; each
+    master holds one log's keys; an id of one log resumed on another is an `sse-reset`."""
+    cluster, (a, b) = cluster_machines
+    logs = {}
+    for i in range(500):
+        name = f"spread{i}"
+        logs.setdefault(master_of_slot(cluster, keyslot(cluster, f"{{sse.{name}}}:epoch")), name)
+        if len(logs) == len(cluster.nodes):
+            break
+    assert len(logs) == len(cluster.nodes), logs
+    broker = {name: urllib.parse.quote(f"{cluster.url}?log={name}", safe="") for name in logs.values()}
+    streams = {name: subscribe(b, "spread", broker=broker[name]) for name in logs.values()}
+    try:
+        published = {}
+        for round in range(3):
+            for name in logs.values():
+                status, answer = publish(a, "spread", n=4, prefix=f"{name}-{round}-", broker=broker[name])
+                assert status == 200, answer
+                published.setdefault(name, []).extend(answer["ids"])
+        for name, stream in streams.items():
+            events = take_all(stream, len(published[name]))
+            assert [e.id for e in events] == published[name], name
+            assert all(e.data.startswith(f"{name}-") for e in events), name
+    finally:
+        for stream in streams.values():
+            stream.close()
+    # Each master holds the keys of the log its slot put there, and no other master does.
+    for port, name in logs.items():
+        slot = keyslot(cluster, f"{{sse.{name}}}:epoch")
+        counts = {n.port: int(redis_harness.command(n.port, "CLUSTER", "COUNTKEYSINSLOT", slot).split(b"\r\n")[0][1:]) for n in cluster.nodes}
+        assert counts[port] >= 4 and all(c == 0 for p, c in counts.items() if p != port), (name, counts)
+    # Each log its own epoch: one log's id on another is unknown there.
+    first, second = list(logs.values())[:2]
+    with subscribe(b, "spread", headers={"Last-Event-ID": published[first][-1]}, broker=broker[second]) as s:
+        reset = take(s, 1)
+    assert [(e.type, json.loads(e.data)) for e in reset] == [("sse-reset", {"reason": "unknown-id"})]
 
 
 def node_id(port):

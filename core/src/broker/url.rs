@@ -2,6 +2,11 @@
 //! `memory`, `redis://[user:password@]host[:port][/db]`, or
 //! `redis-cluster://[user:password@]host:port[,host:port...]` (seed nodes of a Redis Cluster or
 //! Valkey cluster: its own scheme, because a `redis://` URL names one server).
+//!
+//! A Redis URL may name a log of its own with `?log=<name>`: a separate log (its own keys, ids,
+//! history and readers) in the same Redis. In a cluster each log is in the slot of its own hash
+//! tag, so an application that splits its topics over several logs spreads them over the
+//! masters (see [`redis_log`]).
 
 use crate::error::{Error, Result};
 use std::path::PathBuf;
@@ -39,6 +44,7 @@ impl BrokerUrl {
             return Ok(BrokerUrl::Local(PathBuf::from(path)));
         }
         if url.starts_with("redis://") {
+            redis_log(url)?;
             return Ok(BrokerUrl::Redis(url.to_owned()));
         }
         if url.starts_with("redis-cluster://") {
@@ -58,10 +64,51 @@ impl BrokerUrl {
     }
 }
 
+/// The longest log name.
+pub const LOG_NAME_MAX: usize = 40;
+
+/// A Redis URL without its `log` query parameter (what the Redis client is given), and the
+/// log it names (None: the default log). A log name is 1 to [`LOG_NAME_MAX`] of `a-z`, `0-9`,
+/// `-` and `_`: it becomes part of every key (`sse.<name>:...`, `{sse.<name>}:...` in a
+/// cluster, whose hash tag puts the log in a slot of its own).
+pub fn redis_log(url: &str) -> Result<(String, Option<String>)> {
+    let refuse = |reason: String| Err(Error::invalid_argument("url", format!("\"{}\" {reason}", redact(url))));
+    let (base, fragment) = match url.find('#') {
+        Some(hash) => url.split_at(hash),
+        None => (url, ""),
+    };
+    let Some((before, query)) = base.split_once('?') else { return Ok((url.to_owned(), None)) };
+    let mut log = None;
+    let mut kept = Vec::new();
+    for parameter in query.split('&') {
+        match parameter.split_once('=') {
+            Some(("log", name)) => {
+                if log.is_some() {
+                    return refuse("names its log twice; give ?log=<name> once".to_owned());
+                }
+                let valid = (1..=LOG_NAME_MAX).contains(&name.len()) && name.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_'));
+                if !valid {
+                    return refuse(format!("names the log \"{name}\"; a log name is 1 to {LOG_NAME_MAX} of a-z, 0-9, '-' and '_'"));
+                }
+                log = Some(name.to_owned());
+            }
+            None if parameter == "log" => return refuse("has ?log without a name; use ?log=<name>".to_owned()),
+            _ => kept.push(parameter),
+        }
+    }
+    let without = match kept.is_empty() {
+        true => format!("{before}{fragment}"),
+        false => format!("{before}?{}{fragment}", kept.join("&")),
+    };
+    Ok((without, log))
+}
+
 /// The seed nodes of a `redis-cluster://` URL as `redis://` URLs, each with the URL's
-/// credentials. A database number is refused: a cluster has database 0 only.
+/// credentials. A database number is refused: a cluster has database 0 only. `?log=<name>` is
+/// the only option (see [`redis_log`]).
 pub fn cluster_nodes(url: &str) -> Result<Vec<String>> {
     let refuse = |reason: &str| Err(Error::invalid_argument("url", format!("\"{}\" {reason}", redact(url))));
+    let (url, _) = redis_log(url)?;
     let Some(rest) = url.strip_prefix("redis-cluster://") else { return refuse("is not a redis-cluster:// URL") };
     let (authority, tail) = match rest.find(['/', '?', '#']) {
         Some(at) => rest.split_at(at),
@@ -187,6 +234,39 @@ mod tests {
         assert!(message("redis-cluster://h").contains("host:port"));
         assert!(message("redis-cluster://h:1,").contains("host:port"));
         assert!(!message("redis-cluster://u:secret@h").contains("secret"));
+        // A log is the one option.
+        assert_eq!(cluster_nodes("redis-cluster://h:1,h:2?log=orders").ok(), Some(vec!["redis://h:1".to_owned(), "redis://h:2".to_owned()]));
+        assert!(cluster_nodes("redis-cluster://h:1/0?log=orders").is_ok());
+        assert!(message("redis-cluster://h:1?protocol=resp3").contains("database 0 only"));
+        assert!(message("redis-cluster://h:1/2?log=a").contains("database 0 only"));
+    }
+
+    #[test]
+    fn a_redis_url_may_name_its_log() {
+        assert_eq!(redis_log("redis://h:1/2").ok(), Some(("redis://h:1/2".to_owned(), None)));
+        assert_eq!(redis_log("redis://h:1/2?log=orders").ok(), Some(("redis://h:1/2".to_owned(), Some("orders".to_owned()))));
+        // Other parameters stay, for the Redis client.
+        let (url, log) = redis_log("rediss://u:pw@h/0?protocol=resp3&log=eu-1_a&x=y#f").unwrap_or_default();
+        assert_eq!((url.as_str(), log.as_deref()), ("rediss://u:pw@h/0?protocol=resp3&x=y#f", Some("eu-1_a")));
+        assert_eq!(BrokerUrl::parse("redis://h?log=a").ok(), Some(BrokerUrl::Redis("redis://h?log=a".into())));
+        let message = |url: &str| BrokerUrl::parse(url).err().map(|e| e.to_string()).unwrap_or_default();
+        for (url, reason) in [
+            ("redis://h?log=", "names the log \"\""),
+            ("redis://h?log=Orders", "a-z, 0-9"),
+            ("redis://h?log=a.b", "a-z, 0-9"),
+            ("redis://h?log={x}", "a-z, 0-9"),
+            ("redis://h?log=a&log=b", "twice"),
+            ("redis://h?log", "without a name"),
+            ("redis-cluster://h:1?log=a:b", "a-z, 0-9"),
+        ] {
+            let text = message(url);
+            assert!(text.contains(reason) && text.contains("url"), "{url}: {text}");
+        }
+        let long = format!("redis://h?log={}", "a".repeat(LOG_NAME_MAX + 1));
+        assert!(message(&long).contains("1 to 40"));
+        assert!(BrokerUrl::parse(&format!("redis://h?log={}", "a".repeat(LOG_NAME_MAX))).is_ok());
+        // A password next to a bad log name is still hidden.
+        assert!(!message("redis://u:hunter2@h?log=BAD").contains("hunter2"));
     }
 
     #[test]

@@ -2,9 +2,11 @@
 //! cluster (`redis-cluster://`, through redis-rs's cluster client, which follows `MOVED` and
 //! `ASK`, slot migrations and failovers), and the keys it uses there.
 //!
-//! In a cluster every key the engine touches carries the hash tag `{sse}`, so that one publish
-//! (a script over its partitions' streams, the epoch and the newest ids) stays in one slot:
-//! Redis refuses a script or transaction across slots (CROSSSLOT).
+//! In a cluster every key of a log carries the log's hash tag (`{sse}`, or `{sse.<log>}` for a
+//! URL's `?log=<name>`), so that one publish (a script over its partitions' streams, the epoch
+//! and the newest ids) stays in one slot: Redis refuses a script or transaction across slots
+//! (CROSSSLOT). Logs of different names are in different slots, so several logs spread over
+//! the masters.
 
 use redis::cluster::{ClusterClient, ClusterConnection};
 use redis::{Client, ConnectionLike, RedisResult, Value};
@@ -13,37 +15,41 @@ use std::time::Duration;
 /// The keys of one log (see `log.rs`).
 pub struct Keys {
     /// The one stream of the layout before partitions.
-    pub events: &'static str,
-    pub epoch: &'static str,
-    pub last: &'static str,
-    pub since: &'static str,
+    pub events: String,
+    pub epoch: String,
+    pub last: String,
+    pub since: String,
     /// `<partitions>:<k>` is partition k's stream, `<partitions>:<k>:last` its newest id.
-    pub partitions: &'static str,
+    pub partitions: String,
     /// `<published>:<token>`: a publish's id, kept a while (see `log::PUBLISH`).
-    pub published: &'static str,
+    pub published: String,
     /// Presence: the set of the processes holding a lease; `<presence>:<identity>` is a
     /// lease's body and `<presence>:<identity>:live` says it is valid (see `mod.rs`).
-    pub presence: &'static str,
+    pub presence: String,
 }
 
-const SERVER_KEYS: Keys = Keys {
-    events: "sse:events",
-    epoch: "sse:epoch",
-    last: "sse:last",
-    since: "sse:since",
-    partitions: "sse:p",
-    published: "sse:published",
-    presence: "sse:presence",
-};
-const CLUSTER_KEYS: Keys = Keys {
-    events: "{sse}:events",
-    epoch: "{sse}:epoch",
-    last: "{sse}:last",
-    since: "{sse}:since",
-    partitions: "{sse}:p",
-    published: "{sse}:published",
-    presence: "{sse}:presence",
-};
+impl Keys {
+    /// The keys of the log `log` (None: the default log) on one server (`sse:...`,
+    /// `sse.<log>:...`) or in a cluster (`{sse}:...`, `{sse.<log>}:...`: the hash tag puts all
+    /// of one log's keys in one slot, and each log in a slot of its own).
+    pub fn of(cluster: bool, log: Option<&str>) -> Keys {
+        let name = match log {
+            Some(log) => format!("sse.{log}"),
+            None => "sse".to_owned(),
+        };
+        let prefix = if cluster { format!("{{{name}}}") } else { name };
+        let key = |suffix: &str| format!("{prefix}:{suffix}");
+        Keys {
+            events: key("events"),
+            epoch: key("epoch"),
+            last: key("last"),
+            since: key("since"),
+            partitions: key("p"),
+            published: key("published"),
+            presence: key("presence"),
+        }
+    }
+}
 
 /// What the engine connects to.
 pub enum Target {
@@ -67,11 +73,8 @@ impl Target {
             .map(|client| Target::Cluster(Box::new(client)))
     }
 
-    pub fn keys(&self) -> &'static Keys {
-        match self {
-            Target::Server(_) => &SERVER_KEYS,
-            Target::Cluster(_) => &CLUSTER_KEYS,
-        }
+    pub fn is_cluster(&self) -> bool {
+        matches!(self, Target::Cluster(_))
     }
 
     /// A blocking connection (publishes and catch-ups run on the PHP thread).
@@ -128,21 +131,17 @@ pub enum Async {
     Cluster(redis::cluster_async::ClusterConnection),
 }
 
-/// The cluster slot of the hash tag `{sse}` (CRC16-XMODEM of `sse`, modulo 16384): where the
-/// log lives in a cluster.
-pub const LOG_SLOT: u16 = 8273;
-
 impl Async {
     /// Names this connection (`CLIENT SETNAME`); in a cluster, its connection to the master of
-    /// the log's slot, the one a reader's `XREAD` goes to.
-    pub async fn set_name(&mut self, name: &str) -> RedisResult<Value> {
+    /// the slot of `log_key` (a key of the log), the one a reader's `XREAD` goes to.
+    pub async fn set_name(&mut self, name: &str, log_key: &str) -> RedisResult<Value> {
         let mut command = redis::cmd("CLIENT");
         command.arg("SETNAME").arg(name);
         match self {
             Async::Server(connection) => command.query_async(connection).await,
             Async::Cluster(connection) => {
                 use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
-                let log = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(Route::new(LOG_SLOT, SlotAddr::Master)));
+                let log = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(Route::with_key(log_key, SlotAddr::Master)));
                 connection.route_command(command, log).await
             }
         }

@@ -43,7 +43,7 @@ impl Shared {
     fn read_partitions(&self, after: Position, max: usize, partitions: &[usize]) -> Result<(Option<Position>, Vec<PartitionRead>)> {
         let reply: Vec<Value> = self.with_connection(Settings::DEFAULT_PUBLISH_TIMEOUT, "cannot read history", |c| {
             let mut invocation = self.read.prepare_invoke();
-            invocation.key(self.keys.since);
+            invocation.key(&self.keys.since);
             for &k in partitions {
                 let (events, last) = self.partition_keys(k);
                 invocation.key(events).key(last);
@@ -78,8 +78,8 @@ impl Shared {
     /// The events of the stream of the layout before (`sse:events`) after `after`, up to
     /// `until` (`sse:since`; None: the layout before is the only one yet).
     fn read_legacy(&self, after: Position, max: usize, until: Option<Position>) -> Result<Batch> {
-        let events_key = self.keys.events;
-        let last_key = self.keys.last;
+        let events_key = &self.keys.events;
+        let last_key = &self.keys.last;
         // The newest id first, then the entries: a publish in between can only make the
         // entries newer than `last`, never make a complete read look like a gap.
         let (range, last): (Value, Option<String>) = self.with_connection(Settings::DEFAULT_PUBLISH_TIMEOUT, "cannot read history", |c| {
@@ -113,7 +113,7 @@ impl Shared {
     /// reports a deletion after it.
     fn legacy_gap_before(&self, after: Position, first_after: Option<Position>) -> Result<bool> {
         let at = log::id(after);
-        let events = self.keys.events;
+        let events = &self.keys.events;
         let (present, oldest, info): (Value, Value, Value) = self.with_connection(Settings::DEFAULT_PUBLISH_TIMEOUT, "cannot read history", |c| {
             let present = redis::cmd("XRANGE").arg(events).arg(&at).arg(&at).arg("COUNT").arg(1).query(c)?;
             let oldest = redis::cmd("XRANGE").arg(events).arg("-").arg("+").arg("COUNT").arg(1).query(c)?;

@@ -56,7 +56,7 @@ impl Shared {
         let (live, body) = self.lease_keys(identity);
         self.with_connection(Settings::DEFAULT_PUBLISH_TIMEOUT, what, |c| {
             let mut invocation = script.prepare_invoke();
-            invocation.key(self.keys.presence).key(&live).key(&body).arg(identity);
+            invocation.key(&self.keys.presence).key(&live).key(&body).arg(identity);
             for arg in args {
                 invocation.arg(*arg);
             }
@@ -67,7 +67,7 @@ impl Shared {
     /// The identities in the set (checked), at most `MAX_LEASES`.
     fn lease_identities(&self) -> Result<Vec<String>> {
         let members: Vec<Vec<u8>> = self
-            .with_connection(Settings::DEFAULT_PUBLISH_TIMEOUT, "cannot list presence leases", |c| redis::cmd("SMEMBERS").arg(self.keys.presence).query(c))?;
+            .with_connection(Settings::DEFAULT_PUBLISH_TIMEOUT, "cannot list presence leases", |c| redis::cmd("SMEMBERS").arg(&self.keys.presence).query(c))?;
         let mut identities: Vec<String> =
             members.into_iter().filter_map(|m| String::from_utf8(m).ok()).filter(|i| valid_identity(i)).take(MAX_LEASES).collect();
         identities.sort_unstable();

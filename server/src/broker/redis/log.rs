@@ -14,7 +14,9 @@
 //!
 //! In a cluster every key carries the hash tag `{sse}` instead of the `sse` prefix (`{sse}:p:7`)
 //! so that one publish (one script over the keys of its partitions) stays in one slot: one
-//! master holds the log, which is what gives every event one id in one order.
+//! master holds the log, which is what gives every event one id in one order. A URL's
+//! `?log=<name>` makes the prefix `sse.<name>` (`{sse.<name>}` in a cluster): a log of its own,
+//! in a slot of its own, which is how several logs spread over a cluster's masters.
 //!
 //! Why ids stay exact across partitions: a publish is one script, so publishes happen one after
 //! the other, and each gives its event an id after `sse:last`. An id therefore says how far a

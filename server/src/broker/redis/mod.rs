@@ -53,7 +53,7 @@ pub struct RedisEngine {
 struct Shared {
     name: String,
     target: Target,
-    keys: &'static Keys,
+    keys: Keys,
     /// Each partition's stream and newest-id keys.
     partitions: Vec<(String, String)>,
     /// The blocking connection of publishes and catch-ups, opened on demand.
@@ -82,12 +82,13 @@ impl RedisEngine {
     /// (see `relay.rs`).
     pub fn open(url: &str, relay_root: Option<&Path>) -> Result<RedisEngine> {
         let name = redact(url);
+        let (client_url, log) = sse_core::broker::url::redis_log(url)?;
         let target = match url.starts_with("redis-cluster://") {
             true => Target::cluster(sse_core::broker::url::cluster_nodes(url)?, Duration::from_millis(BLOCK_MS)),
-            false => Target::server(url),
+            false => Target::server(&client_url),
         };
         let target = target.map_err(|e| Error::invalid_argument("url", format!("\"{name}\" is not a valid Redis URL: {e}")))?;
-        let keys = target.keys();
+        let keys = Keys::of(target.is_cluster(), log.as_deref());
         let partitions = (0..PARTITIONS).map(|k| (format!("{}:{k}", keys.partitions), format!("{}:{k}:last", keys.partitions))).collect();
         let shared = Shared {
             name,
@@ -182,12 +183,12 @@ impl Shared {
     /// the stream of the layout before for a Redis of the layout before `sse:last`.
     fn newest_position(&self) -> Result<Position> {
         let last: Option<String> =
-            self.with_connection(Settings::DEFAULT_PUBLISH_TIMEOUT, "cannot read the last id", |c| redis::cmd("GET").arg(self.keys.last).query(c))?;
+            self.with_connection(Settings::DEFAULT_PUBLISH_TIMEOUT, "cannot read the last id", |c| redis::cmd("GET").arg(&self.keys.last).query(c))?;
         if let Some(last) = last.as_deref().and_then(Position::parse) {
             return Ok(last);
         }
         let reply: Value = self.with_connection(Settings::DEFAULT_PUBLISH_TIMEOUT, "cannot read the last id", |c| {
-            redis::cmd("XREVRANGE").arg(self.keys.events).arg("+").arg("-").arg("COUNT").arg(1).query(c)
+            redis::cmd("XREVRANGE").arg(&self.keys.events).arg("+").arg("-").arg("COUNT").arg(1).query(c)
         })?;
         Ok(entries(reply).last().map_or(Position::ZERO, |entry| entry.event.position))
     }
@@ -196,13 +197,13 @@ impl Shared {
     /// `ext-sse-follow-<pid>`), so that `CLIENT LIST` shows who reads (in a cluster, on the
     /// master of the log's slot when the connection was made). Best effort.
     async fn name_connection(&self, connection: &mut connection::Async, job: &str) {
-        let _ = connection.set_name(&format!("ext-sse-{job}-{}", std::process::id())).await;
+        let _ = connection.set_name(&format!("ext-sse-{job}-{}", std::process::id()), &self.keys.last).await;
     }
 
     /// The log's epoch, created by whoever comes first (a flushed Redis gets a new one).
     fn current_epoch(&self, timeout: Duration) -> Result<Epoch> {
         let candidate = self.candidate()?;
-        let epoch = self.keys.epoch;
+        let epoch = &self.keys.epoch;
         let (text,): (String,) = self.with_connection(timeout, "cannot read the epoch", |c| {
             // Two commands, not a pipeline: a cluster connection runs one command at a time.
             redis::cmd("SET").arg(epoch).arg(candidate.as_str()).arg("NX").query::<Value>(c)?;
@@ -264,7 +265,7 @@ impl RedisEngine {
         // count and by age happen with the append (see `PUBLISH`).
         let (epoch, id): (String, String) = shared.with_connection(settings.publish_timeout, "cannot publish", |c| {
             let mut invocation = shared.publish.prepare_invoke();
-            invocation.key(shared.keys.epoch).key(shared.keys.last).key(shared.keys.since).key(shared.keys.events).key(&published);
+            invocation.key(&shared.keys.epoch).key(&shared.keys.last).key(&shared.keys.since).key(&shared.keys.events).key(&published);
             for &k in &partitions {
                 let (events, last) = shared.partition_keys(k);
                 invocation.key(events).key(last);
@@ -342,11 +343,14 @@ impl Engine for RedisEngine {
 
     fn reading(&self) -> Option<String> {
         let partitions = self.shared.hub.interest.mask().count_ones();
-        Some(match (self.shared.relay.get(), &self.shared.relay_root) {
+        let how = match (self.shared.relay.get(), &self.shared.relay_root) {
             (Some(relay), _) => relay.describe(partitions),
             (None, Some(root)) => format!("through a relay in {} once a stream subscribes", root.display()),
             (None, None) => format!("reads Redis itself ({partitions} of {PARTITIONS} partitions)"),
-        })
+        };
+        // Where the log is: its keys' prefix (in a cluster, its hash tag names its slot).
+        let prefix = self.shared.keys.epoch.trim_end_matches(":epoch");
+        Some(format!("keys {prefix}:*; {how}"))
     }
 
     /// The time-to-live counts on Redis's clock (`PX`): machines need not agree on the time.

@@ -284,11 +284,11 @@ fn start_relaying(shared: &Arc<Shared>, lock: RelayLock, from: Option<Position>)
 /// be reached now (the next try to take over asks again).
 async fn newest_async(shared: &Shared) -> Option<Position> {
     let mut connection = shared.target.connect_async(Duration::from_millis(BLOCK_MS)).await.ok()?;
-    let last = connection.query(redis::cmd("GET").arg(shared.keys.last)).await.ok()?;
+    let last = connection.query(redis::cmd("GET").arg(&shared.keys.last)).await.ok()?;
     if let Some(position) = text(&last).as_deref().and_then(Position::parse) {
         return Some(position);
     }
-    let newest = connection.query(redis::cmd("XREVRANGE").arg(shared.keys.events).arg("+").arg("-").arg("COUNT").arg(1)).await.ok()?;
+    let newest = connection.query(redis::cmd("XREVRANGE").arg(&shared.keys.events).arg("+").arg("-").arg("COUNT").arg(1)).await.ok()?;
     Some(entries(newest).last().map_or(Position::ZERO, |entry| entry.event.position))
 }
 
