@@ -3,7 +3,7 @@
 #   bench/run.sh              framing runtime throughput latency load broadcast detach memcheck (~20 min)
 #   bench/run.sh all          the same plus fuzz (10 million inputs per target, ~10 min more)
 #   bench/run.sh NAME...      only those: framing runtime throughput latency load broadcast
-#                             detach mercure redis-egress redis-ceiling redis-overload
+#                             detach mercure redis-egress redis-ceiling redis-overload redis-spread
 #                             memcheck-ci memcheck fuzz
 # Each one is also runnable alone: python3 bench/<name>/run.py, bench/framing/run.sh,
 # bench/memcheck.sh [--ci], tests/fuzz/run.sh --runs N. The extension is
@@ -53,6 +53,8 @@ run_redis_egress() { EGRESS_BEFORE_EXT=$(bench/redis/build-before.sh) nice "$PYT
 run_redis_ceiling() { "$PYTHON" bench/redis/ceiling.py; }
 # Past the ceiling: the same set-up, against the build before catch-ups from the hub's recent events.
 run_redis_overload() { PATH="$(dirname "$PYTHON"):$PATH" bench/redis/overload.sh; }
+# A 3-master cluster: one log against a log per master (`?log=<name>`).
+run_redis_spread() { nice "$PYTHON" bench/redis/spread.py; }
 
 memory_section() { # $1 = command shown, $2 = output of bench/memcheck.sh
   {
@@ -95,7 +97,7 @@ run_fuzz() {
   return $s
 }
 
-default=(framing runtime throughput latency load broadcast detach mercure redis-egress redis-ceiling redis-overload memcheck)
+default=(framing runtime throughput latency load broadcast detach mercure redis-egress redis-ceiling redis-overload redis-spread memcheck)
 if [ "${1:-}" = all ]; then
   selected=("${default[@]}" fuzz)
 else

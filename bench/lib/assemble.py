@@ -16,7 +16,7 @@ import benchlib as B  # noqa: E402
 TARGET = B.REPO / "BENCHMARKS.md"
 PLOTS = B.BENCH / "plots"
 ORDER = ["Framing", "Emitter throughput and hang-up", "Latency of isolated events", "concurrent streams",
-         "Broadcast", "Redis egress", "Redis broker: publish ceiling", "Redis broker past its ceiling", "Redis at scale", "Detached streams", "Fan-out behind nginx",
+         "Broadcast", "Redis egress", "Redis broker: publish ceiling", "Redis broker past its ceiling", "Redis on a cluster", "Redis at scale", "Detached streams", "Fan-out behind nginx",
          "Mercure presence", "Mercure", "Runtime", "Fuzzing", "Memory (valgrind memcheck)"]
 
 HEADER = """# Benchmarks

@@ -69,36 +69,13 @@ def test_a_cluster_url_with_a_database_is_refused_naming_it(cluster_machines):
     assert out.stdout.startswith("InvalidArgumentException: ") and "database 0 only" in out.stdout, out
 
 
-def keyslot(cluster, key):
-    return int(redis_harness.command(cluster.nodes[0].port, "CLUSTER", "KEYSLOT", key).split(b"\r\n")[0][1:])
-
-
-def master_of_slot(cluster, slot):
-    """The port of the master that serves `slot` (from CLUSTER NODES)."""
-    reply = redis_harness.command(cluster.nodes[0].port, "CLUSTER", "NODES").decode()
-    for line in reply.split("\r\n", 1)[1].splitlines():
-        fields = line.split()
-        if len(fields) < 9 or "master" not in fields[2]:
-            continue
-        for served in fields[8:]:
-            low, _, high = served.partition("-")
-            if low.isdigit() and int(low) <= slot <= int(high or low):
-                return int(fields[1].split("@")[0].rsplit(":", 1)[1])
-    raise AssertionError(f"no master serves slot {slot}: {reply}")
-
-
 def test_logs_of_different_names_spread_over_the_masters(cluster_machines):
     """One log per master (`?log=<name>`, names picked by the slot of their hash tag): streams
     on one machine get their own log's events once, in order, and nothing of the others; each
     master holds one log's keys; an id of one log resumed on another is an `sse-reset`."""
     cluster, (a, b) = cluster_machines
-    logs = {}
-    for i in range(500):
-        name = f"spread{i}"
-        logs.setdefault(master_of_slot(cluster, keyslot(cluster, f"{{sse.{name}}}:epoch")), name)
-        if len(logs) == len(cluster.nodes):
-            break
-    assert len(logs) == len(cluster.nodes), logs
+    logs = cluster.log_per_master("spread")
+    assert len(logs) == 3, logs
     broker = {name: urllib.parse.quote(f"{cluster.url}?log={name}", safe="") for name in logs.values()}
     streams = {name: subscribe(b, "spread", broker=broker[name]) for name in logs.values()}
     try:
@@ -117,8 +94,8 @@ def test_logs_of_different_names_spread_over_the_masters(cluster_machines):
             stream.close()
     # Each master holds the keys of the log its slot put there, and no other master does.
     for port, name in logs.items():
-        slot = keyslot(cluster, f"{{sse.{name}}}:epoch")
-        counts = {n.port: int(redis_harness.command(n.port, "CLUSTER", "COUNTKEYSINSLOT", slot).split(b"\r\n")[0][1:]) for n in cluster.nodes}
+        slot = cluster.keyslot(f"{{sse.{name}}}:epoch")
+        counts = {n.port: cluster.keys_in_slot(n.port, slot) for n in cluster.nodes}
         assert counts[port] >= 4 and all(c == 0 for p, c in counts.items() if p != port), (name, counts)
     # Each log its own epoch: one log's id on another is unknown there.
     first, second = list(logs.values())[:2]

@@ -126,6 +126,37 @@ class Cluster:
         for node in self.nodes:
             node.remove()
 
+    def keyslot(self, key: str) -> int:
+        return int(command(self.nodes[0].port, "CLUSTER", "KEYSLOT", key).split(b"\r\n")[0][1:])
+
+    def master_of_slot(self, slot: int) -> int:
+        """The port of the master that serves `slot` (from CLUSTER NODES)."""
+        reply = command(self.nodes[0].port, "CLUSTER", "NODES").decode()
+        for line in reply.split("\r\n", 1)[1].splitlines():
+            fields = line.split()
+            if len(fields) < 9 or "master" not in fields[2]:
+                continue
+            for served in fields[8:]:
+                low, _, high = served.partition("-")
+                if low.isdigit() and int(low) <= slot <= int(high or low):
+                    return int(fields[1].split("@")[0].rsplit(":", 1)[1])
+        raise AssertionError(f"no master serves slot {slot}: {reply}")
+
+    def log_per_master(self, prefix: str) -> dict:
+        """A log name (`?log=<name>`) for each master, by the slot of its hash tag
+        `{sse.<name>}`: {master port: name}."""
+        masters = {n.port for n in self.nodes if b"master" in command(n.port, "ROLE")}
+        logs = {}
+        for i in range(2000):
+            name = f"{prefix}{i}"
+            logs.setdefault(self.master_of_slot(self.keyslot(f"{{sse.{name}}}:epoch")), name)
+            if len(logs) == len(masters):
+                return logs
+        raise AssertionError(f"no log name of {prefix} on every master: {logs}")
+
+    def keys_in_slot(self, port: int, slot: int) -> int:
+        return int(command(port, "CLUSTER", "COUNTKEYSINSLOT", slot).split(b"\r\n")[0][1:])
+
 
 def start_cluster(server: str = "redis-server", replicas: int = 0) -> Cluster:
     return Cluster(server, replicas=replicas).start()
