@@ -104,6 +104,16 @@ def test_logs_of_different_names_spread_over_the_masters(cluster_machines):
     assert [(e.type, json.loads(e.data)) for e in reset] == [("sse-reset", {"reason": "unknown-id"})]
 
 
+def test_phpinfo_names_each_logs_keys(cluster_machines):
+    cluster, _ = cluster_machines
+    code = ("$b = new Sse\\Broker($argv[1]); $b->publish('t', ['data' => 'x']); ob_start(); phpinfo(INFO_MODULES); "
+            "echo implode(\"\\n\", preg_grep('/^broker =>/', explode(\"\\n\", ob_get_clean())));")
+    out = subprocess.run(["php", "-n", "-d", f"extension={extension_path()}", "-d", "sse.relay_dir=", "-r", code,
+                          cluster.url + "?log=orders"], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out
+    assert "?log=orders (" in out.stdout and "keys {sse.orders}:*; reads Redis itself" in out.stdout, out.stdout
+
+
 def node_id(port):
     return redis_harness.command(port, "CLUSTER", "MYID").split(b"\r\n")[1].decode()
 
