@@ -257,6 +257,18 @@ def get(port: int, path: str, timeout: float = 30.0) -> bytes:
 
 # ---------------------------------------------------------------- numbers and results
 
+def command(script: str, prefix: str) -> str:
+    """How a benchmark was run, for its section: the variables starting with `prefix` that are
+    set, then `python3 <script>`."""
+    env = " ".join(f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith(prefix))
+    return f"{env + ' ' if env else ''}python3 {script}"
+
+
+def fmt(x, digits=0):
+    """A figure with thousands separators: 11,586 or 7.8."""
+    return f"{x:,.{digits}f}"
+
+
 def pct(values, p):
     """The p-th percentile (nearest rank) of a list."""
     xs = sorted(values)

@@ -118,22 +118,6 @@ def start_machines(redis, machines, workers, layout, shm):
     return stacks
 
 
-def warm_up(redis, streams, topic):
-    """Publishes to `topic` until each of `streams` got an event (then takes the rest)."""
-    warm, pending = 0, list(streams)
-    deadline = time.monotonic() + 60
-    while pending and time.monotonic() < deadline:
-        R.Publisher(redis.url, topic, 1, prefix="warm").ids()
-        warm += 1
-        pending = [s for s in pending if not take(s, 1, timeout=1.0)]
-    if pending:
-        raise RuntimeError(f"{len(pending)} of {len(streams)} streams got no warm-up event")
-    for s in streams:
-        if len(take(s, warm - 1, timeout=10)) != warm - 1:
-            raise RuntimeError(f"a stream on worker {s.pid} missed a warm-up event")
-    return warm
-
-
 def run(redis, machines, workers, layout, share):
     """One row: `machines` x `workers` in `layout`, `share` of the machines wanting the topic
     (machines = 0: the publisher alone)."""
@@ -151,7 +135,7 @@ def run(redis, machines, workers, layout, share):
             if len({s.pid for s in mine}) != workers:
                 raise RuntimeError(f"{workers} streams on workers {sorted(s.pid for s in mine)}, not one each")
             (wanting if topic == TOPIC else others).extend(mine)
-        warm = warm_up(redis, wanting, TOPIC) + (warm_up(redis, others, OTHER) if others else 0)
+        warm = R.warm_up(redis.url, wanting, TOPIC) + (R.warm_up(redis.url, others, OTHER) if others else 0)
         time.sleep(0.5)
         readers = R.readers(redis.port)
         pids = [p for stack in stacks for p in stack.worker_pids()]
@@ -192,10 +176,6 @@ def run(redis, machines, workers, layout, share):
         shutil.rmtree(shm, ignore_errors=True)
 
 
-def fmt(x, digits=0):
-    return f"{x:,.{digits}f}"
-
-
 def report(res):
     rows = res["rows"]
     lines = ["## Redis egress", "",
@@ -221,8 +201,8 @@ def report(res):
             lines.append(f"| {r['machines']} | | {r['workers']} | {layout} | not measured: {r['error']} | | | | |")
             continue
         lines.append(f"| {r['machines']} | {r['interested_machines']} | {r['workers']} | {layout} | {r['readers']} | "
-                     f"{fmt(r['egress_bytes_per_event'])} B | {fmt(r['xread_calls_per_event'], 2)} | "
-                     f"{fmt(r['redis_cpu_us_per_event'], 1)} µs | {fmt(r['fpm_cpu_us_per_event'], 1)} µs |")
+                     f"{B.fmt(r['egress_bytes_per_event'])} B | {B.fmt(r['xread_calls_per_event'], 2)} | "
+                     f"{B.fmt(r['redis_cpu_us_per_event'], 1)} µs | {B.fmt(r['fpm_cpu_us_per_event'], 1)} µs |")
     lines.append("")
     return "\n".join(lines)
 
@@ -248,11 +228,8 @@ def main():
         server = redis.version()
     finally:
         redis.stop()
-    env = " ".join(f"{k}={os.environ[k]}" for k in ("EGRESS_BEFORE_EXT", "EGRESS_MACHINES", "EGRESS_WORKERS", "EGRESS_SHARES",
-                                                     "EGRESS_EVENTS", "EGRESS_GAP_US", "EGRESS_SIZE", "EGRESS_SERVER")
-                   if k in os.environ)
     res = {"machine": B.machine(), "load": B.load(), "server": server, "before": BEFORE_COMMIT,
-           "command": f"{env + ' ' if env else ''}python3 bench/redis/egress.py",
+           "command": B.command("bench/redis/egress.py", "EGRESS_"),
            "events": EVENTS, "gap_us": GAP_US, "size": SIZE, "rows": rows}
     B.save("redis-egress", res)
     B.write_section("redis-egress", report(res))

@@ -61,23 +61,6 @@ def open_stream(stack, topic, broker):
     return s
 
 
-def warm_up(streams, urls):
-    """Publishes to each topic until each of its streams got an event; then takes the rest."""
-    for topic, url in urls.items():
-        mine, warm = [s for s in streams if s.topic == topic], 0
-        pending = list(mine)
-        deadline = time.monotonic() + 60
-        while pending and time.monotonic() < deadline:
-            R.Publisher(url, topic, 1, prefix="warm").ids()
-            warm += 1
-            pending = [s for s in pending if not take(s, 1, timeout=1.0)]
-        if pending:
-            raise RuntimeError(f"{len(pending)} streams of {topic} got no warm-up event")
-        for s in mine:
-            if len(take(s, warm - 1, timeout=10)) != warm - 1:
-                raise RuntimeError(f"a stream of {topic} missed a warm-up event")
-
-
 def run(cluster, layout):
     logs = cluster.log_per_master(f"spread-{os.getpid()}-")
     masters = sorted(logs)
@@ -92,7 +75,8 @@ def run(cluster, layout):
                 s = open_stream(stacks[-1].stack, topic, urls[topic])
                 s.topic = topic
                 streams.append(s)
-        warm_up(streams, urls)
+        for topic, url in urls.items():
+            R.warm_up(url, [s for s in streams if s.topic == topic], topic)
         time.sleep(0.5)
         readers = {port: len(R.readers(port)) for port in masters}
         before = {port: counters(port) for port in masters}
@@ -124,10 +108,6 @@ def run(cluster, layout):
         shutil.rmtree(shm, ignore_errors=True)
 
 
-def fmt(x, digits=0):
-    return f"{x:,.{digits}f}"
-
-
 def report(res):
     lines = ["## Redis on a cluster: logs spread over the masters", "",
              "Where the Redis broker's work falls on a 3-master Redis Cluster: one log (every key in the slot of `{sse}`, one "
@@ -145,8 +125,8 @@ def report(res):
         lines += ["| master | log | readers | CPU per event | bytes sent per event | commands per event |", "|---:|---|---:|---:|---:|---:|"]
         for m in row["masters"]:
             log = f"`{m['log']}`" if m["log"] else "—"
-            lines.append(f"| {m['master']} | {log} | {m['readers']} | {fmt(m['cpu_us_per_event'], 1)} µs | "
-                         f"{fmt(m['bytes_per_event'])} B | {fmt(m['commands_per_event'], 2)} |")
+            lines.append(f"| {m['master']} | {log} | {m['readers']} | {B.fmt(m['cpu_us_per_event'], 1)} µs | "
+                         f"{B.fmt(m['bytes_per_event'])} B | {B.fmt(m['commands_per_event'], 2)} |")
         lines.append("")
     return "\n".join(lines)
 
@@ -167,10 +147,8 @@ def main():
         server = f"{SERVER} {fields.get('valkey_version') or fields.get('redis_version')}, 3 masters"
     finally:
         cluster.remove()
-    env = " ".join(f"{k}={os.environ[k]}" for k in ("SPREAD_EVENTS", "SPREAD_GAP_US", "SPREAD_SIZE", "SPREAD_MACHINES", "SPREAD_SERVER")
-                   if k in os.environ)
-    res = {"machine": B.machine(), "load": B.load(), "server": server,
-           "command": f"{env + ' ' if env else ''}python3 bench/redis/spread.py", "rows": rows}
+    res = {"machine": B.machine(), "load": B.load(), "server": server, "command": B.command("bench/redis/spread.py", "SPREAD_"),
+           "rows": rows}
     B.save("redis-spread", res)
     B.write_section("redis-spread", report(res))
     if any("error" in r for r in rows):

@@ -17,6 +17,7 @@ import subprocess
 import time
 
 from . import client, fpm, nginx_fpm
+from .broadcast import take
 from .fixtures import checked
 from .phpini import extension_path
 from .stack import CRASH, make_tmp
@@ -268,3 +269,21 @@ class Publisher:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.communicate()
+
+
+def warm_up(url: str, streams: list, topic: str) -> int:
+    """Publishes to `topic` on the broker `url` until each of `streams` got an event, then takes
+    the rest of those events from each; how many were published. Streams that miss one are an
+    error (a RuntimeError: a benchmark reports it, a test fails)."""
+    warm, pending = 0, list(streams)
+    deadline = time.monotonic() + 60
+    while pending and time.monotonic() < deadline:
+        Publisher(url, topic, 1, prefix="warm").ids()
+        warm += 1
+        pending = [s for s in pending if not take(s, 1, timeout=1.0)]
+    if pending:
+        raise RuntimeError(f"{len(pending)} of {len(streams)} streams of {topic} got no warm-up event")
+    for s in streams:
+        if len(take(s, warm - 1, timeout=10)) != warm - 1:
+            raise RuntimeError(f"a stream of {topic} missed a warm-up event")
+    return warm
