@@ -134,7 +134,7 @@ class Cluster:
         reply = command(self.nodes[0].port, "CLUSTER", "NODES").decode()
         for line in reply.split("\r\n", 1)[1].splitlines():
             fields = line.split()
-            if len(fields) < 9 or "master" not in fields[2]:
+            if len(fields) < 9 or not ("master" in fields[2] or "primary" in fields[2]):
                 continue
             for served in fields[8:]:
                 low, _, high = served.partition("-")
@@ -145,7 +145,7 @@ class Cluster:
     def log_per_master(self, prefix: str) -> dict:
         """A log name (`?log=<name>`) for each master, by the slot of its hash tag
         `{sse.<name>}`: {master port: name}."""
-        masters = {n.port for n in self.nodes if b"master" in command(n.port, "ROLE")}
+        masters = {n.port for n in self.nodes if command(n.port, "ROLE").split(b"\r\n")[2] in (b"master", b"primary")}
         logs = {}
         for i in range(2000):
             name = f"{prefix}{i}"
