@@ -17,8 +17,8 @@ every stream has one. Then three CLI php publishers (one per topic, each with it
 SPREAD_GAP_US apart, together, and every stream is read until it has all of its topic's events
 (once each, in order). Per master, over that window (`INFO` before and after): redis-server CPU
 (`used_cpu_sys` + `used_cpu_user`), bytes sent (`total_net_output_bytes`, less the INFO replies
-themselves) and commands (`total_commands_processed`), each per published event (3 x
-SPREAD_EVENTS); and how many connections read the log there (`CLIENT LIST`: named by the
+themselves) and commands (`total_commands_processed`, and the most called of `INFO
+commandstats`), each per published event (3 x SPREAD_EVENTS); and how many connections read the log there (`CLIENT LIST`: named by the
 extension as a reader, or last command XREAD). Writes bench/results/redis-spread.json and .md
 and prints the table.
 """
@@ -48,9 +48,12 @@ LAYOUTS = {"one": "one log", "per-master": "a log per master"}
 
 
 def counters(port):
-    fields = R.info(port, "cpu", "stats")
+    """CPU seconds, bytes sent, commands processed, each command's calls, and the bytes of
+    these INFO replies (which the next bytes-sent figure counts)."""
+    fields = R.info(port, "cpu", "stats", "commandstats")
     cpu = float(fields["used_cpu_sys"]) + float(fields["used_cpu_user"])
-    return cpu, int(fields["total_net_output_bytes"]), int(fields["total_commands_processed"]), fields["_reply_bytes"]
+    calls = {k.removeprefix("cmdstat_"): int(v.split("calls=")[1].split(",")[0]) for k, v in fields.items() if k.startswith("cmdstat_")}
+    return cpu, int(fields["total_net_output_bytes"]), int(fields["total_commands_processed"]), calls, fields["_reply_bytes"]
 
 
 def open_stream(stack, topic, broker):
@@ -91,13 +94,15 @@ def run(cluster, layout):
         default_master = cluster.master_of_slot(cluster.keyslot("{sse}:epoch"))
         per_master = []
         for i, port in enumerate(masters):
-            (cpu0, out0, cmd0, _), (cpu1, out1, cmd1, info_bytes) = before[port], after[port]
+            (cpu0, out0, cmd0, calls0, _), (cpu1, out1, cmd1, calls1, info_bytes) = before[port], after[port]
+            calls = {name: n - calls0.get(name, 0) for name, n in calls1.items() if n > calls0.get(name, 0) and name != "info"}
             per_master.append({
                 "master": i + 1, "port": port, "log": logs[port] if layout == "per-master" else ("sse" if port == default_master else ""),
                 "readers": readers[port],
                 "cpu_us_per_event": (cpu1 - cpu0) * 1e6 / published,
                 "bytes_per_event": (out1 - out0 - info_bytes) / published,
-                "commands_per_event": (cmd1 - cmd0 - 2) / published,
+                "commands_per_event": (cmd1 - cmd0 - 3) / published,
+                "calls_per_event": {name: n / published for name, n in sorted(calls.items(), key=lambda c: -c[1])},
             })
         return {"layout": layout, "events": published, "delivered": published * MACHINES, "masters": per_master}
     finally:
@@ -116,17 +121,20 @@ def report(res):
              f"Command: `{res['command']}`. {MACHINES} machines (nginx + php-fpm, each with its own `sse.relay_dir`), each holding "
              f"one attached stream of each of three topics; three CLI php publishers, one per topic (in the second layout each on "
              f"its topic's log), {EVENTS} events each of {SIZE} bytes of data, {GAP_US / 1000:g} ms apart, together. Per master and "
-             "per published event: redis-server CPU, bytes sent (`total_net_output_bytes`), commands processed; readers: the "
+             "per published event: redis-server CPU, bytes sent (`total_net_output_bytes`), commands processed (those the publish "
+             "script runs included: `INFO commandstats` counts them) and the most called; readers: the "
              "connections reading the log there. Every stream got every event of its topic once, in order, in both layouts.", ""]
     for row in res["rows"]:
         lines += [f"**{LAYOUTS[row['layout']]}**" + (f": not measured: {row['error']}" if "error" in row else ""), ""]
         if "error" in row:
             continue
-        lines += ["| master | log | readers | CPU per event | bytes sent per event | commands per event |", "|---:|---|---:|---:|---:|---:|"]
+        lines += ["| master | log | readers | CPU per event | bytes sent per event | commands per event | of which |",
+                  "|---:|---|---:|---:|---:|---:|---|"]
         for m in row["masters"]:
             log = f"`{m['log']}`" if m["log"] else "—"
+            top = ", ".join(f"{name} {n:.2f}" for name, n in list(m["calls_per_event"].items())[:4] if n >= 0.01)
             lines.append(f"| {m['master']} | {log} | {m['readers']} | {B.fmt(m['cpu_us_per_event'], 1)} µs | "
-                         f"{B.fmt(m['bytes_per_event'])} B | {B.fmt(m['commands_per_event'], 2)} |")
+                         f"{B.fmt(m['bytes_per_event'])} B | {B.fmt(m['commands_per_event'], 2)} | {top} |")
         lines.append("")
     return "\n".join(lines)
 
