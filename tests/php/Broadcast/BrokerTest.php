@@ -72,6 +72,10 @@ final class BrokerTest extends TestCase
             'http://example.test' => 'is not a broker URL',
             '' => 'is empty',
             'redis://' => 'is not a valid Redis URL',
+            'redis://127.0.0.1:1/0?log=Orders' => 'names the log "Orders"; a log name is 1 to 40 of a-z, 0-9',
+            'redis://127.0.0.1:1?log=a&log=b' => 'names its log twice',
+            'redis-cluster://127.0.0.1:1,127.0.0.1:2?log=' => 'names the log ""',
+            'redis-cluster://127.0.0.1:1/3?log=a' => 'database 0 only',
         ];
         foreach ($cases as $url => $reason) {
             try {
@@ -82,6 +86,14 @@ final class BrokerTest extends TestCase
                 self::assertStringContainsString($reason, $e->getMessage(), $url);
             }
         }
+    }
+
+    public function testARedisUrlMayNameItsLog(): void
+    {
+        // Nothing connects before the first publish or subscription.
+        self::assertSame('redis://127.0.0.1:1/0?log=orders', (new Broker('redis://127.0.0.1:1/0?log=orders'))->url());
+        $cluster = 'redis-cluster://127.0.0.1:1,127.0.0.1:2?log=eu-1_b';
+        self::assertSame($cluster, (new Broker($cluster))->url());
     }
 
     public function testBadOptionsAreRefusedNamingTheOption(): void
