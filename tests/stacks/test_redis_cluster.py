@@ -31,8 +31,8 @@ def test_every_event_reaches_both_machines_once_in_one_order(cluster_machines):
     # One slot holds the log: the node that owns {sse} has its keys (the epoch, the newest id,
     # where the partitions start, the stream and newest id of the partition of "fleet", and
     # for a while each publish's once-only key), the others nothing.
-    slot = int(redis_harness.command(cluster.nodes[0].port, "CLUSTER", "KEYSLOT", "{sse}:events").split(b"\r\n")[0][1:])
-    counts = [int(redis_harness.command(n.port, "CLUSTER", "COUNTKEYSINSLOT", slot).split(b"\r\n")[0][1:]) for n in cluster.nodes]
+    slot = cluster.keyslot("{sse}:events")
+    counts = [cluster.keys_in_slot(n.port, slot) for n in cluster.nodes]
     assert sorted(counts)[:2] == [0, 0], counts
     owner = cluster.nodes[counts.index(max(counts))]
     reply = redis_harness.command(owner.port, "CLUSTER", "GETKEYSINSLOT", slot, 10000)
@@ -80,9 +80,9 @@ def test_logs_of_different_names_spread_over_the_masters(cluster_machines):
     streams = {name: subscribe(b, "spread", broker=broker[name]) for name in logs.values()}
     try:
         published = {}
-        for round in range(3):
+        for turn in range(3):
             for name in logs.values():
-                status, answer = publish(a, "spread", n=4, prefix=f"{name}-{round}-", broker=broker[name])
+                status, answer = publish(a, "spread", n=4, prefix=f"{name}-{turn}-", broker=broker[name])
                 assert status == 200, answer
                 published.setdefault(name, []).extend(answer["ids"])
         for name, stream in streams.items():
@@ -120,9 +120,9 @@ def node_id(port):
 
 def owner_of_log(cluster):
     """The node that holds the {sse} slot."""
-    slot = int(redis_harness.command(cluster.nodes[0].port, "CLUSTER", "KEYSLOT", "{sse}:events").split(b"\r\n")[0][1:])
+    slot = cluster.keyslot("{sse}:events")
     for node in cluster.nodes:
-        if int(redis_harness.command(node.port, "CLUSTER", "COUNTKEYSINSLOT", slot).split(b"\r\n")[0][1:]) > 0:
+        if cluster.keys_in_slot(node.port, slot) > 0:
             return node
     raise AssertionError("no node holds the log")
 

@@ -47,20 +47,10 @@ class LogNode:
 
     def __init__(self, cluster):
         self.cluster, self.url = cluster, cluster.url
-        slot = int(redis_harness.command(cluster.nodes[0].port, "CLUSTER", "KEYSLOT", "{sse}:events").split(b"\r\n")[0][1:])
-        owners = [n for n in cluster.nodes
-                  if any(int(a) <= slot <= int(b) for a, b in (r.split("-") if "-" in r else (r, r) for r in own_slots(n.port)))]
-        self.port = owners[0].port
+        self.port = cluster.master_of_slot(cluster.keyslot("{sse}:events"))
 
     def remove(self):
         self.cluster.remove()
-
-
-def own_slots(port):
-    """The slot ranges this node serves, as `CLUSTER MYSHARDID`-free text: from CLUSTER NODES."""
-    lines = redis_harness.command(port, "CLUSTER", "NODES").decode(errors="replace").splitlines()
-    mine = next(line for line in lines if "myself" in line)
-    return [part for part in mine.split()[8:] if part[0].isdigit()]
 
 
 @pytest.fixture(scope="module", params=redis_harness.servers() + [f"cluster:{s}" for s in redis_harness.servers()])

@@ -246,8 +246,8 @@ mod tests {
         assert_eq!(redis_log("redis://h:1/2").ok(), Some(("redis://h:1/2".to_owned(), None)));
         assert_eq!(redis_log("redis://h:1/2?log=orders").ok(), Some(("redis://h:1/2".to_owned(), Some("orders".to_owned()))));
         // Other parameters stay, for the Redis client.
-        let (url, log) = redis_log("rediss://u:pw@h/0?protocol=resp3&log=eu-1_a&x=y#f").unwrap_or_default();
-        assert_eq!((url.as_str(), log.as_deref()), ("rediss://u:pw@h/0?protocol=resp3&x=y#f", Some("eu-1_a")));
+        let (url, log) = redis_log("redis://u:pw@h/0?protocol=resp3&log=eu-1_a&x=y#f").unwrap_or_default();
+        assert_eq!((url.as_str(), log.as_deref()), ("redis://u:pw@h/0?protocol=resp3&x=y#f", Some("eu-1_a")));
         assert_eq!(BrokerUrl::parse("redis://h?log=a").ok(), Some(BrokerUrl::Redis("redis://h?log=a".into())));
         let message = |url: &str| BrokerUrl::parse(url).err().map(|e| e.to_string()).unwrap_or_default();
         for (url, reason) in [

@@ -14,6 +14,9 @@ use std::time::Duration;
 
 /// The keys of one log (see `log.rs`).
 pub struct Keys {
+    /// What every key of the log starts with (`sse`, `{sse.orders}`): where `phpinfo()` says the
+    /// log is.
+    pub prefix: String,
     /// The one stream of the layout before partitions.
     pub events: String,
     pub epoch: String,
@@ -40,6 +43,7 @@ impl Keys {
         let prefix = if cluster { format!("{{{name}}}") } else { name };
         let key = |suffix: &str| format!("{prefix}:{suffix}");
         Keys {
+            prefix: prefix.clone(),
             events: key("events"),
             epoch: key("epoch"),
             last: key("last"),

@@ -349,8 +349,7 @@ impl Engine for RedisEngine {
             (None, None) => format!("reads Redis itself ({partitions} of {PARTITIONS} partitions)"),
         };
         // Where the log is: its keys' prefix (in a cluster, its hash tag names its slot).
-        let prefix = self.shared.keys.epoch.trim_end_matches(":epoch");
-        Some(format!("keys {prefix}:*; {how}"))
+        Some(format!("keys {}:*; {how}", self.shared.keys.prefix))
     }
 
     /// The time-to-live counts on Redis's clock (`PX`): machines need not agree on the time.
